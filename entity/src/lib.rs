@@ -1,0 +1,11 @@
+//! sea-orm entities, one module per table. Plain data: no GraphQL derives and no behaviour; the
+//! domains in the application crate own the rules and convert these models into their own types.
+
+pub mod email_verifications;
+pub mod login_codes;
+pub mod oauth_states;
+pub mod outbox;
+pub mod refresh_tokens;
+pub mod saas_plans;
+pub mod tenants;
+pub mod users;

@@ -1,0 +1,39 @@
+//! `tenants`: the businesses using the product. `*_enc` columns hold AES-256-GCM ciphertexts.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "tenants")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub name: String,
+    #[sea_orm(unique)]
+    pub phone: String,
+    #[sea_orm(unique)]
+    pub email: String,
+    pub time_zone: String,
+    pub saas_plan_id: Uuid,
+    pub saas_status: String,
+    pub saas_next_billing: Option<DateTimeUtc>,
+    pub ai_enabled: bool,
+    pub ai_custom_prompt: Option<String>,
+    pub preferred_payment_provider: Option<String>,
+    pub infinite_pay_tag: Option<String>,
+    #[sea_orm(unique)]
+    pub waba_id: Option<String>,
+    #[sea_orm(unique)]
+    pub phone_number_id: Option<String>,
+    pub whatsapp_token_enc: Option<String>,
+    pub mp_access_token_enc: Option<String>,
+    pub mp_refresh_token_enc: Option<String>,
+    pub mp_public_key: Option<String>,
+    pub mp_user_id: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

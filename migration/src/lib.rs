@@ -1,0 +1,17 @@
+//! Schema migrations for waba-bot, applied in order at start-up (`Application::build`) or by
+//! `waba-bot migrate`. Every migration runs on both PostgreSQL and SQLite; where the engines differ
+//! (extensions, exclusion constraints) the migration branches on the backend explicitly.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_create_accounts;
+
+/// The ordered list of migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_create_accounts::Migration)]
+    }
+}

@@ -1,0 +1,83 @@
+//! The command line: `serve` (default), `migrate`, `schema`, `create-user`.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::{
+    config::Settings,
+    db,
+    domains::auth::{model::Role, service::{Provisioned, provision_user}},
+    metrics::Metrics,
+    startup::Application,
+    telemetry,
+};
+
+/// WhatsApp booking assistant backend.
+#[derive(Debug, Parser)]
+#[command(name = "waba-bot", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API, webhooks and the job worker (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Create a user, or reset the password of an existing one.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long, value_enum, default_value_t = RoleArg::Tenant)]
+        role: RoleArg,
+        /// Mark the e-mail as verified.
+        #[arg(long)]
+        verified: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum RoleArg {
+    Admin,
+    Tenant,
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        let command = self.command.unwrap_or(Command::Serve);
+        if let Command::Schema = command {
+            print!("{}", crate::graphql::sdl());
+            return Ok(());
+        }
+        let settings = Settings::from_env()?;
+        telemetry::init(&settings);
+        match command {
+            Command::Serve => Application::build(settings).await?.run_until_stopped().await,
+            Command::Migrate => {
+                let db = db::connect(&settings.database, &Metrics::new()).await?;
+                db::migrate(&db).await?;
+                tracing::info!("migrations applied");
+                Ok(())
+            }
+            Command::CreateUser { email, password, role, verified } => {
+                let db = db::connect(&settings.database, &Metrics::new()).await?;
+                db::migrate(&db).await?;
+                let role = match role {
+                    RoleArg::Admin => Role::Admin,
+                    RoleArg::Tenant => Role::Tenant,
+                };
+                match provision_user(&db, &email, &password, role, verified).await.map_err(|e| anyhow::anyhow!(e.public_message()))? {
+                    Provisioned::Created(id) => println!("created user {id} ({email})"),
+                    Provisioned::PasswordReset(id) => println!("reset the password of user {id} ({email})"),
+                }
+                Ok(())
+            }
+            Command::Schema => unreachable!("handled above"),
+        }
+    }
+}

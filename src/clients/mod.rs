@@ -1,0 +1,29 @@
+//! Clients of external APIs. Each is a trait (what the application needs) plus a real
+//! implementation whose base URL comes from settings, so tests point it at a local mock server;
+//! providers without credentials get a logged dry-run instead.
+
+pub mod google_oauth;
+pub mod http;
+pub mod mailer;
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+
+/// Every external client the application uses, behind its trait.
+#[derive(Clone)]
+pub struct Clients {
+    pub mailer: Arc<dyn mailer::Mailer>,
+    pub google: Option<Arc<dyn google_oauth::GoogleOAuth>>,
+}
+
+impl Clients {
+    /// Builds the real clients (or their dry-runs) from settings.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        let http = http::client()?;
+        Ok(Self {
+            mailer: mailer::from_settings(&settings.mail)?,
+            google: google_oauth::from_settings(&settings.google, http),
+        })
+    }
+}

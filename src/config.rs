@@ -1,0 +1,349 @@
+//! Settings, read once from the environment (and `.env` in development).
+//!
+//! Invariants: secrets are `SecretString`s and never logged; in production a missing `JWT_SECRET`
+//! or `ENCRYPTION_KEY` is a start-up error naming the variable, while in development they are
+//! generated once into `DATA_DIR` so the embedded default needs no configuration.
+
+use std::{env, fs, net::IpAddr, path::PathBuf, time::Duration};
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+
+/// The runtime environment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// Every setting of the application.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub environment: Environment,
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub auth: AuthSettings,
+    pub google: GoogleSettings,
+    pub mail: MailSettings,
+    pub graphql: GraphqlSettings,
+    pub worker: WorkerSettings,
+    /// Base URL of the dashboard: CORS origin and target of OAuth redirects.
+    pub frontend_url: String,
+    /// Public base URL of this server.
+    pub api_url: String,
+    pub data_dir: PathBuf,
+}
+
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    pub host: IpAddr,
+    pub port: u16,
+    /// Take the client IP from the first `X-Forwarded-For` entry (behind a trusted load balancer).
+    pub trust_proxy: bool,
+    pub shutdown_timeout: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub max_connections: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct RedisSettings {
+    /// `None`: pub/sub, rate limits and caches stay in process.
+    pub url: Option<SecretString>,
+    /// Prefix of every key and channel, so several deployments (or tests) can share one Redis.
+    pub prefix: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    pub jwt_secret: SecretString,
+    /// 32-byte AES-256-GCM key for provider secrets and e-mail codes.
+    pub encryption_key: SecretString,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub login_max_attempts_per_email: u32,
+    pub login_max_attempts_per_ip: u32,
+    pub login_rate_window: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct GoogleSettings {
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    pub callback_url: String,
+    pub auth_url: String,
+    pub token_url: String,
+    pub jwks_url: String,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    Implicit,
+    StartTls,
+    None,
+}
+
+#[derive(Clone, Debug)]
+pub struct MailSettings {
+    /// `None`: e-mails are logged instead of sent (dry-run).
+    pub user: Option<String>,
+    pub password: Option<SecretString>,
+    pub from_name: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_tls: SmtpTls,
+}
+
+#[derive(Clone, Debug)]
+pub struct GraphqlSettings {
+    /// Introspection and GraphiQL; off in production unless `GRAPHQL_INTROSPECTION=true`.
+    pub introspection: bool,
+    pub max_depth: usize,
+    pub max_complexity: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct WorkerSettings {
+    pub concurrency: usize,
+    pub max_attempts: u32,
+    /// How often workers poll the job table and the outbox dispatcher sweeps.
+    pub poll_interval: Duration,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment (after loading `.env` if present).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|key| env::var(key).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads the settings through `lookup`, so tests can build settings without touching the
+    /// process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let get = |key: &str| lookup(key);
+        let parse = |key: &str, default: &str| -> anyhow::Result<String> {
+            Ok(get(key).unwrap_or_else(|| default.to_owned()))
+        };
+        let number = |key: &str, default: u64| -> anyhow::Result<u64> {
+            match get(key) {
+                Some(v) => v.trim().parse().with_context(|| format!("{key} must be a whole number")),
+                None => Ok(default),
+            }
+        };
+        let flag = |key: &str| -> anyhow::Result<Option<bool>> {
+            get(key)
+                .map(|v| match v.trim().to_ascii_lowercase().as_str() {
+                    "1" | "true" | "yes" | "on" => Ok(true),
+                    "0" | "false" | "no" | "off" => Ok(false),
+                    _ => bail!("{key} must be true or false"),
+                })
+                .transpose()
+        };
+
+        let environment = match parse("APP_ENV", "development")?.to_ascii_lowercase().as_str() {
+            "production" | "prod" => Environment::Production,
+            "development" | "dev" | "test" => Environment::Development,
+            other => bail!("APP_ENV must be development or production, got {other:?}"),
+        };
+        let data_dir = PathBuf::from(parse("DATA_DIR", "data")?);
+        let port = number("PORT", 8081)?;
+
+        let secret = |key: &str, generate: fn() -> String| -> anyhow::Result<SecretString> {
+            if let Some(value) = get(key) {
+                return Ok(SecretString::from(value));
+            }
+            if environment == Environment::Production {
+                bail!("{key} must be set when APP_ENV=production");
+            }
+            load_or_generate_secret(&data_dir, key, generate).map(SecretString::from)
+        };
+        let jwt_secret = secret("JWT_SECRET", random_secret)?;
+        let encryption_key = secret("ENCRYPTION_KEY", random_secret)?;
+        crate::crypto::Cipher::from_setting(&encryption_key).context("ENCRYPTION_KEY is invalid")?;
+        if jwt_secret.expose_secret().len() < 32 {
+            tracing::warn!("JWT_SECRET is shorter than 32 bytes; use a longer random value");
+        }
+
+        let smtp_tls = match parse("SMTP_TLS", "implicit")?.to_ascii_lowercase().as_str() {
+            "implicit" | "tls" | "ssl" => SmtpTls::Implicit,
+            "starttls" => SmtpTls::StartTls,
+            "none" | "plain" => SmtpTls::None,
+            other => bail!("SMTP_TLS must be implicit, starttls or none, got {other:?}"),
+        };
+
+        Ok(Self {
+            environment,
+            http: HttpSettings {
+                host: parse("HOST", "0.0.0.0")?.parse().context("HOST must be an IP address")?,
+                port: u16::try_from(port).context("PORT is out of range")?,
+                trust_proxy: flag("TRUST_PROXY")?.unwrap_or(false),
+                shutdown_timeout: Duration::from_secs(number("SHUTDOWN_TIMEOUT_SECONDS", 30)?),
+            },
+            database: DatabaseSettings {
+                url: SecretString::from(parse(
+                    "DATABASE_URL",
+                    &format!("sqlite://{}/waba-bot.db?mode=rwc", data_dir.display()),
+                )?),
+                max_connections: u32::try_from(number("DATABASE_MAX_CONNECTIONS", 10)?)?,
+            },
+            redis: RedisSettings {
+                url: get("REDIS_URL").map(SecretString::from),
+                prefix: parse("REDIS_PREFIX", "waba")?,
+            },
+            auth: AuthSettings {
+                jwt_secret,
+                encryption_key,
+                access_token_ttl: Duration::from_secs(number("ACCESS_TOKEN_TTL_SECONDS", 900)?),
+                refresh_token_ttl: Duration::from_secs(
+                    number("REFRESH_TOKEN_TTL_DAYS", 30)? * 24 * 3600,
+                ),
+                login_max_attempts_per_email: u32::try_from(number(
+                    "LOGIN_MAX_ATTEMPTS_PER_EMAIL",
+                    10,
+                )?)?,
+                login_max_attempts_per_ip: u32::try_from(number("LOGIN_MAX_ATTEMPTS_PER_IP", 50)?)?,
+                login_rate_window: Duration::from_secs(number("LOGIN_RATE_WINDOW_SECONDS", 900)?),
+            },
+            google: GoogleSettings {
+                client_id: get("GOOGLE_CLIENT_ID"),
+                client_secret: get("GOOGLE_CLIENT_SECRET").map(SecretString::from),
+                callback_url: parse(
+                    "GOOGLE_CALLBACK_URL",
+                    &format!("http://localhost:{port}/auth/google/callback"),
+                )?,
+                auth_url: parse("GOOGLE_AUTH_URL", "https://accounts.google.com/o/oauth2/v2/auth")?,
+                token_url: parse("GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token")?,
+                jwks_url: parse("GOOGLE_JWKS_URL", "https://www.googleapis.com/oauth2/v3/certs")?,
+            },
+            mail: MailSettings {
+                user: get("EMAIL_USER"),
+                password: get("EMAIL_PASSWORD").map(SecretString::from),
+                from_name: parse("EMAIL_FROM_NAME", "WABA Bot")?,
+                smtp_host: parse("SMTP_HOST", "smtp.gmail.com")?,
+                smtp_port: u16::try_from(number("SMTP_PORT", 465)?)?,
+                smtp_tls,
+            },
+            graphql: GraphqlSettings {
+                introspection: flag("GRAPHQL_INTROSPECTION")?
+                    .unwrap_or(environment == Environment::Development),
+                max_depth: usize::try_from(number("GRAPHQL_MAX_DEPTH", 12)?)?,
+                max_complexity: usize::try_from(number("GRAPHQL_MAX_COMPLEXITY", 2000)?)?,
+            },
+            worker: WorkerSettings {
+                concurrency: usize::try_from(number("WORKER_CONCURRENCY", 4)?)?.max(1),
+                max_attempts: u32::try_from(number("JOB_MAX_ATTEMPTS", 5)?)?.max(1),
+                poll_interval: Duration::from_millis(number("WORKER_POLL_INTERVAL_MS", 500)?),
+            },
+            frontend_url: parse("FRONTEND_URL", "http://localhost:3000")?
+                .trim_end_matches('/')
+                .to_owned(),
+            api_url: parse("API_URL", &format!("http://localhost:{port}"))?
+                .trim_end_matches('/')
+                .to_owned(),
+            data_dir,
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+}
+
+fn random_secret() -> String {
+    base64::engine::general_purpose::STANDARD.encode(crate::crypto::random_bytes::<32>())
+}
+
+/// Development convenience: keep generated secrets in `DATA_DIR` so tokens and ciphertexts survive
+/// restarts of the embedded default.
+fn load_or_generate_secret(
+    data_dir: &std::path::Path,
+    key: &str,
+    generate: fn() -> String,
+) -> anyhow::Result<String> {
+    let path = data_dir.join(key.to_ascii_lowercase());
+    if let Ok(existing) = fs::read_to_string(&path) {
+        return Ok(existing.trim().to_owned());
+    }
+    fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let value = generate();
+    write_private(&path, &value).with_context(|| format!("cannot write {}", path.display()))?;
+    tracing::warn!(
+        variable = key,
+        path = %path.display(),
+        "{key} is not set: generated one for development; set it explicitly in production"
+    );
+    Ok(value)
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, value: &str) -> std::io::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(value.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, value: &str) -> std::io::Result<()> {
+    fs::write(path, value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn production_requires_jwt_secret_by_name() {
+        let err = settings(&[("APP_ENV", "production"), ("ENCRYPTION_KEY", &random_secret())])
+            .unwrap_err();
+        assert!(err.to_string().contains("JWT_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn production_requires_encryption_key_by_name() {
+        let err = settings(&[("APP_ENV", "production"), ("JWT_SECRET", &random_secret())])
+            .unwrap_err();
+        assert!(err.to_string().contains("ENCRYPTION_KEY"), "{err}");
+    }
+
+    #[test]
+    fn development_generates_and_keeps_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir_str = dir.path().to_str().unwrap();
+        let first = settings(&[("DATA_DIR", dir_str)]).unwrap();
+        let second = settings(&[("DATA_DIR", dir_str)]).unwrap();
+        assert_eq!(
+            first.auth.jwt_secret.expose_secret(),
+            second.auth.jwt_secret.expose_secret()
+        );
+        assert!(first.database.url.expose_secret().starts_with("sqlite://"));
+        assert_eq!(first.http.port, 8081);
+        assert!(first.graphql.introspection);
+    }
+
+    #[test]
+    fn production_disables_introspection_unless_asked() {
+        let base = [
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", "x".repeat(40).leak() as &str),
+            ("ENCRYPTION_KEY", random_secret().leak() as &str),
+        ];
+        assert!(!settings(&base).unwrap().graphql.introspection);
+        let mut with_flag = base.to_vec();
+        with_flag.push(("GRAPHQL_INTROSPECTION", "true"));
+        assert!(settings(&with_flag).unwrap().graphql.introspection);
+    }
+}

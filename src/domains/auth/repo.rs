@@ -1,0 +1,247 @@
+//! Queries for `users`, `refresh_tokens`, `login_codes`, `oauth_states` and
+//! `email_verifications`. Single-use records are consumed with conditional updates, so two
+//! concurrent requests can never both use the same token or code.
+
+use chrono::{DateTime, Utc};
+use entity::{email_verifications, login_codes, oauth_states, refresh_tokens, users};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
+    sea_query::Expr,
+};
+use uuid::Uuid;
+
+use super::model::UserId;
+use crate::domains::tenants::model::TenantId;
+
+pub async fn find_user(conn: &impl ConnectionTrait, id: UserId) -> Result<Option<users::Model>, DbErr> {
+    users::Entity::find_by_id(id.0).one(conn).await
+}
+
+pub async fn find_user_by_email(conn: &impl ConnectionTrait, email: &str) -> Result<Option<users::Model>, DbErr> {
+    users::Entity::find().filter(users::Column::Email.eq(email)).one(conn).await
+}
+
+pub async fn find_user_by_google_sub(conn: &impl ConnectionTrait, sub: &str) -> Result<Option<users::Model>, DbErr> {
+    users::Entity::find().filter(users::Column::GoogleSub.eq(sub)).one(conn).await
+}
+
+pub async fn insert_user(conn: &impl ConnectionTrait, user: users::ActiveModel) -> Result<users::Model, DbErr> {
+    users::Entity::insert(user).exec_with_returning(conn).await
+}
+
+pub async fn update_user(conn: &impl ConnectionTrait, user: users::ActiveModel) -> Result<users::Model, DbErr> {
+    users::Entity::update(user).exec(conn).await
+}
+
+/// Links a user without a tenant to `tenant`; false when the user already had one.
+pub async fn link_user_to_tenant(conn: &impl ConnectionTrait, user: UserId, tenant: TenantId) -> Result<bool, DbErr> {
+    let result = users::Entity::update_many()
+        .col_expr(users::Column::TenantId, Expr::value(tenant.0))
+        .col_expr(users::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(users::Column::Id.eq(user.0))
+        .filter(users::Column::TenantId.is_null())
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+pub async fn insert_refresh_token(
+    conn: &impl ConnectionTrait,
+    user: UserId,
+    family: Uuid,
+    token_hash: String,
+    expires_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    refresh_tokens::Entity::insert(refresh_tokens::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.0),
+        family_id: Set(family),
+        token_hash: Set(token_hash),
+        expires_at: Set(expires_at),
+        used_at: Set(None),
+        revoked_at: Set(None),
+        created_at: Set(Utc::now()),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_refresh_token(conn: &impl ConnectionTrait, token_hash: &str) -> Result<Option<refresh_tokens::Model>, DbErr> {
+    refresh_tokens::Entity::find().filter(refresh_tokens::Column::TokenHash.eq(token_hash)).one(conn).await
+}
+
+/// Marks a live token used; false if it was already used or revoked (a replay).
+pub async fn use_refresh_token(conn: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr> {
+    let result = refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::UsedAt, Expr::value(Utc::now()))
+        .filter(refresh_tokens::Column::Id.eq(id))
+        .filter(refresh_tokens::Column::UsedAt.is_null())
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+pub async fn revoke_refresh_family(conn: &impl ConnectionTrait, family: Uuid) -> Result<(), DbErr> {
+    refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(refresh_tokens::Column::FamilyId.eq(family))
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_login_code(conn: &impl ConnectionTrait, user: UserId, code_hash: String, expires_at: DateTime<Utc>) -> Result<(), DbErr> {
+    login_codes::Entity::insert(login_codes::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.0),
+        code_hash: Set(code_hash),
+        expires_at: Set(expires_at),
+        used_at: Set(None),
+        created_at: Set(Utc::now()),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// Consumes a live login code and returns its user; `None` if unknown, expired or already used.
+pub async fn consume_login_code(conn: &impl ConnectionTrait, code_hash: &str) -> Result<Option<UserId>, DbErr> {
+    let now = Utc::now();
+    let Some(code) = login_codes::Entity::find()
+        .filter(login_codes::Column::CodeHash.eq(code_hash))
+        .filter(login_codes::Column::ExpiresAt.gt(now))
+        .filter(login_codes::Column::UsedAt.is_null())
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let result = login_codes::Entity::update_many()
+        .col_expr(login_codes::Column::UsedAt, Expr::value(now))
+        .filter(login_codes::Column::Id.eq(code.id))
+        .filter(login_codes::Column::UsedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok((result.rows_affected == 1).then_some(UserId(code.user_id)))
+}
+
+pub async fn insert_oauth_state(
+    conn: &impl ConnectionTrait,
+    state_hash: String,
+    nonce: String,
+    code_verifier: String,
+    expires_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    oauth_states::Entity::insert(oauth_states::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        state_hash: Set(state_hash),
+        nonce: Set(nonce),
+        code_verifier: Set(code_verifier),
+        expires_at: Set(expires_at),
+        created_at: Set(Utc::now()),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// Takes (deletes and returns) a live OAuth state; `None` if unknown, expired or already taken.
+pub async fn take_oauth_state(conn: &impl ConnectionTrait, state_hash: &str) -> Result<Option<oauth_states::Model>, DbErr> {
+    let Some(state) = oauth_states::Entity::find().filter(oauth_states::Column::StateHash.eq(state_hash)).one(conn).await? else {
+        return Ok(None);
+    };
+    let deleted = oauth_states::Entity::delete_by_id(state.id).exec(conn).await?;
+    Ok((deleted.rows_affected == 1 && state.expires_at > Utc::now()).then_some(state))
+}
+
+/// Removes expired single-use records (housekeeping; safe to run anywhere, any time).
+pub async fn delete_expired(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    let mut removed = 0;
+    removed += oauth_states::Entity::delete_many().filter(oauth_states::Column::ExpiresAt.lt(now)).exec(conn).await?.rows_affected;
+    removed += login_codes::Entity::delete_many().filter(login_codes::Column::ExpiresAt.lt(now)).exec(conn).await?.rows_affected;
+    removed += refresh_tokens::Entity::delete_many().filter(refresh_tokens::Column::ExpiresAt.lt(now)).exec(conn).await?.rows_affected;
+    Ok(removed)
+}
+
+/// Replaces any pending code of the user with a new one.
+pub async fn replace_email_verification(
+    conn: &impl ConnectionTrait,
+    user: UserId,
+    code_hash: String,
+    code_enc: String,
+    expires_at: DateTime<Utc>,
+) -> Result<Uuid, DbErr> {
+    email_verifications::Entity::delete_many().filter(email_verifications::Column::UserId.eq(user.0)).exec(conn).await?;
+    let id = Uuid::now_v7();
+    email_verifications::Entity::insert(email_verifications::ActiveModel {
+        id: Set(id),
+        user_id: Set(user.0),
+        code_hash: Set(code_hash),
+        code_enc: Set(code_enc),
+        attempts: Set(0),
+        expires_at: Set(expires_at),
+        consumed_at: Set(None),
+        sent_at: Set(None),
+        created_at: Set(Utc::now()),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn find_email_verification(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<email_verifications::Model>, DbErr> {
+    email_verifications::Entity::find_by_id(id).one(conn).await
+}
+
+pub async fn find_pending_email_verification(conn: &impl ConnectionTrait, user: UserId) -> Result<Option<email_verifications::Model>, DbErr> {
+    email_verifications::Entity::find()
+        .filter(email_verifications::Column::UserId.eq(user.0))
+        .filter(email_verifications::Column::ConsumedAt.is_null())
+        .order_by_desc(email_verifications::Column::CreatedAt)
+        .one(conn)
+        .await
+}
+
+/// Counts one failed attempt; returns the attempts made so far (atomic increment).
+pub async fn add_email_verification_attempt(conn: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    email_verifications::Entity::update_many()
+        .col_expr(email_verifications::Column::Attempts, Expr::col(email_verifications::Column::Attempts).add(1))
+        .filter(email_verifications::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Consumes a code still below the attempt limit; false if someone else consumed it first.
+pub async fn consume_email_verification(conn: &impl ConnectionTrait, id: Uuid, max_attempts: i32) -> Result<bool, DbErr> {
+    let result = email_verifications::Entity::update_many()
+        .col_expr(email_verifications::Column::ConsumedAt, Expr::value(Utc::now()))
+        .filter(email_verifications::Column::Id.eq(id))
+        .filter(email_verifications::Column::ConsumedAt.is_null())
+        .filter(email_verifications::Column::Attempts.lt(max_attempts))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+pub async fn mark_email_verification_sent(conn: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    email_verifications::Entity::update_many()
+        .col_expr(email_verifications::Column::SentAt, Expr::value(Utc::now()))
+        .filter(email_verifications::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn mark_email_verified(conn: &impl ConnectionTrait, user: UserId) -> Result<(), DbErr> {
+    users::Entity::update_many()
+        .col_expr(users::Column::EmailVerified, Expr::value(true))
+        .col_expr(users::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(users::Column::Id.eq(user.0))
+        .exec(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! GraphQL surface of SaaS plans.
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use chrono::{DateTime, Utc};
+
+use super::{
+    model::{BillingInterval, SaasPlan},
+    service::{self, NewSaasPlan, SaasPlanChanges},
+};
+use crate::{
+    graphql::{
+        scalars::{Money, MoneyInput, parse_id},
+        viewer::{state, viewer},
+    },
+};
+
+/// A plan the platform sells to businesses.
+pub struct SaasPlanNode(pub SaasPlan);
+
+#[Object(name = "SaasPlan")]
+impl SaasPlanNode {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Stable key of the default plans (`starter-monthly`, …); null for plans created later.
+    async fn slug(&self) -> Option<&str> {
+        self.0.slug.as_deref()
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// Price charged every interval.
+    async fn price(&self) -> Money {
+        self.0.price.into()
+    }
+
+    async fn interval(&self) -> BillingInterval {
+        self.0.interval
+    }
+
+    /// Whether the plan is off sale (tenants already on it keep it).
+    async fn archived(&self) -> bool {
+        self.0.archived_at.is_some()
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// Input of `createSaasPlan`.
+#[derive(InputObject)]
+pub struct CreateSaasPlanInput {
+    pub name: String,
+    pub price: MoneyInput,
+    #[graphql(default_with = "BillingInterval::Monthly")]
+    pub interval: BillingInterval,
+    pub description: Option<String>,
+}
+
+/// Input of `updateSaasPlan`: omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateSaasPlanInput {
+    pub name: Option<String>,
+    pub price: Option<MoneyInput>,
+    pub interval: Option<BillingInterval>,
+    /// Null clears the description.
+    pub description: MaybeUndefined<String>,
+}
+
+#[derive(Default)]
+pub struct SaasPlanQuery;
+
+#[Object]
+impl SaasPlanQuery {
+    /// Plans on sale, cheapest first (public: the landing page and onboarding show them).
+    async fn saas_plans(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SaasPlanNode>> {
+        Ok(service::list(state(ctx)).await?.into_iter().map(SaasPlanNode).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct SaasPlanMutation;
+
+#[Object]
+impl SaasPlanMutation {
+    /// ADMIN: creates a plan.
+    async fn create_saas_plan(&self, ctx: &Context<'_>, input: CreateSaasPlanInput) -> async_graphql::Result<SaasPlanNode> {
+        let viewer = viewer(ctx)?;
+        let plan = NewSaasPlan {
+            name: input.name,
+            description: input.description,
+            price: input.price.cents(),
+            interval: input.interval,
+        };
+        Ok(SaasPlanNode(service::create(state(ctx), &viewer, plan).await?))
+    }
+
+    /// ADMIN: changes a plan.
+    async fn update_saas_plan(&self, ctx: &Context<'_>, id: ID, input: UpdateSaasPlanInput) -> async_graphql::Result<SaasPlanNode> {
+        let viewer = viewer(ctx)?;
+        let changes = SaasPlanChanges {
+            name: input.name,
+            description: input.description.into(),
+            price: input.price.map(|p| p.cents()),
+            interval: input.interval,
+        };
+        Ok(SaasPlanNode(service::update(state(ctx), &viewer, parse_id(&id, "SaaS plan")?, changes).await?))
+    }
+
+    /// ADMIN: takes a plan off sale.
+    async fn archive_saas_plan(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<SaasPlanNode> {
+        let viewer = viewer(ctx)?;
+        Ok(SaasPlanNode(service::archive(state(ctx), &viewer, parse_id(&id, "SaaS plan")?).await?))
+    }
+}

@@ -1,0 +1,274 @@
+//! GraphQL surface of tenants.
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Subscription, Union, dataloader::DataLoader};
+use chrono::{DateTime, Utc};
+use futures_util::{Stream, StreamExt};
+use tokio_stream::wrappers::BroadcastStream;
+
+use super::{
+    model::{PaymentProvider, SaasStatus, Tenant, TenantId},
+    service::{self, Onboarding, TenantChanges, WhatsAppCredentials},
+};
+use crate::{
+    domains::saas_plans::graphql::SaasPlanNode,
+    events::EventKind,
+    graphql::{
+        loaders::SaasPlanLoader,
+        pagination::{Page, PageArgs, page},
+        scalars::parse_id,
+        viewer::{state, viewer},
+    },
+    values::{E164Phone, TimeZone},
+};
+
+/// A business using the product.
+pub struct TenantNode(pub Tenant);
+
+#[Object(name = "Tenant")]
+impl TenantNode {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Business name shown to customers.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Business phone in E.164 (`+5511987654321`).
+    async fn phone(&self) -> &str {
+        &self.0.phone
+    }
+
+    /// Contact e-mail (the onboarding user's).
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    /// IANA time zone in which hours and dates are shown (default `America/Sao_Paulo`).
+    async fn time_zone(&self) -> &str {
+        self.0.time_zone.name()
+    }
+
+    /// The SaaS plan the tenant subscribes to.
+    async fn saas_plan(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<SaasPlanNode>> {
+        Ok(ctx.data_unchecked::<DataLoader<SaasPlanLoader>>().load_one(self.0.saas_plan_id).await?.map(SaasPlanNode))
+    }
+
+    async fn saas_status(&self) -> SaasStatus {
+        self.0.saas_status
+    }
+
+    /// Next SaaS charge, when known.
+    async fn saas_next_billing(&self) -> Option<DateTime<Utc>> {
+        self.0.saas_next_billing
+    }
+
+    /// Whether the WhatsApp assistant answers customers.
+    async fn ai_enabled(&self) -> bool {
+        self.0.ai_enabled
+    }
+
+    /// Extra instructions appended to the assistant's prompt.
+    async fn ai_custom_prompt(&self) -> Option<&str> {
+        self.0.ai_custom_prompt.as_deref()
+    }
+
+    async fn preferred_payment_provider(&self) -> Option<PaymentProvider> {
+        self.0.preferred_payment_provider
+    }
+
+    /// InfinitePay handle (InfiniteTag), without the `$`.
+    async fn infinite_pay_tag(&self) -> Option<&str> {
+        self.0.infinite_pay_tag.as_deref()
+    }
+
+    /// Whether WhatsApp Cloud API credentials are stored (the token itself is never returned).
+    async fn whatsapp_connected(&self) -> bool {
+        self.0.whatsapp_connected
+    }
+
+    /// The WhatsApp phone number id messages arrive on, when connected.
+    async fn whatsapp_phone_number_id(&self) -> Option<&str> {
+        self.0.whatsapp_phone_number_id.as_deref()
+    }
+
+    /// Whether a Mercado Pago account is connected (tokens are never returned).
+    async fn mercado_pago_connected(&self) -> bool {
+        self.0.mercado_pago_connected
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// Input of `onboardTenant`.
+#[derive(InputObject)]
+pub struct OnboardTenantInput {
+    /// Business name.
+    pub name: String,
+    /// Business phone; Brazilian numbers in any common format.
+    pub phone: String,
+    /// The SaaS plan chosen.
+    pub saas_plan_id: ID,
+    /// IANA time zone; `America/Sao_Paulo` when omitted.
+    pub time_zone: Option<String>,
+}
+
+/// Input of `updateTenant`: omitted fields stay as they are; null clears nullable ones.
+#[derive(InputObject, Default)]
+pub struct UpdateTenantInput {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub time_zone: Option<String>,
+    pub ai_enabled: Option<bool>,
+    pub ai_custom_prompt: MaybeUndefined<String>,
+    pub preferred_payment_provider: MaybeUndefined<PaymentProvider>,
+    pub infinite_pay_tag: MaybeUndefined<String>,
+}
+
+/// Input of `connectWhatsApp`: the WhatsApp Cloud API account of the tenant.
+#[derive(InputObject)]
+pub struct ConnectWhatsAppInput {
+    /// WhatsApp Business Account id.
+    pub waba_id: String,
+    /// Phone number id that receives the customers' messages.
+    pub phone_number_id: String,
+    /// System-user access token; stored encrypted and never returned.
+    pub access_token: String,
+}
+
+#[derive(Default)]
+pub struct TenantQuery;
+
+#[Object]
+impl TenantQuery {
+    /// The signed-in user's tenant.
+    async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<TenantNode> {
+        let viewer = viewer(ctx)?;
+        Ok(TenantNode(service::current(state(ctx), &viewer).await?))
+    }
+
+    /// ADMIN: a tenant by id.
+    async fn tenant_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<TenantNode> {
+        let viewer = viewer(ctx)?;
+        let id = TenantId(parse_id(&id, "tenant")?);
+        Ok(TenantNode(service::find_for_admin(state(ctx), &viewer, id).await?))
+    }
+
+    /// ADMIN: every tenant, oldest first.
+    async fn tenants(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> async_graphql::Result<Page<TenantNode>> {
+        let viewer = viewer(ctx)?;
+        let args = PageArgs::parse(first, after)?;
+        let (tenants, has_next, total) = service::list_for_admin(state(ctx), &viewer, args.after, args.first).await?;
+        Ok(page(tenants.into_iter().map(|t| (t.id.0, TenantNode(t))).collect(), has_next, args.after.is_some(), total))
+    }
+}
+
+#[derive(Default)]
+pub struct TenantMutation;
+
+#[Object]
+impl TenantMutation {
+    /// Creates the caller's business and links the caller to it. Requires a verified e-mail and
+    /// no tenant yet; a phone or e-mail already in use is a CONFLICT.
+    async fn onboard_tenant(&self, ctx: &Context<'_>, input: OnboardTenantInput) -> async_graphql::Result<TenantNode> {
+        let viewer = viewer(ctx)?;
+        let onboarding = Onboarding {
+            name: input.name,
+            phone: E164Phone::parse(&input.phone)?,
+            saas_plan_id: parse_id(&input.saas_plan_id, "SaaS plan")?,
+            time_zone: input.time_zone.as_deref().map(TimeZone::parse).transpose()?,
+        };
+        Ok(TenantNode(service::onboard(state(ctx), &viewer, onboarding).await?))
+    }
+
+    /// Changes the caller's tenant settings.
+    async fn update_tenant(&self, ctx: &Context<'_>, input: UpdateTenantInput) -> async_graphql::Result<TenantNode> {
+        let viewer = viewer(ctx)?;
+        let changes = TenantChanges {
+            name: input.name,
+            phone: input.phone.as_deref().map(E164Phone::parse).transpose()?,
+            time_zone: input.time_zone.as_deref().map(TimeZone::parse).transpose()?,
+            ai_enabled: input.ai_enabled,
+            ai_custom_prompt: input.ai_custom_prompt.into(),
+            preferred_payment_provider: input.preferred_payment_provider.into(),
+            infinite_pay_tag: input.infinite_pay_tag.into(),
+        };
+        Ok(TenantNode(service::update(state(ctx), &viewer, changes).await?))
+    }
+
+    /// Stores the caller's WhatsApp Cloud API credentials (the token encrypted at rest).
+    async fn connect_whats_app(&self, ctx: &Context<'_>, input: ConnectWhatsAppInput) -> async_graphql::Result<TenantNode> {
+        let viewer = viewer(ctx)?;
+        let credentials = WhatsAppCredentials {
+            waba_id: input.waba_id,
+            phone_number_id: input.phone_number_id,
+            access_token: input.access_token,
+        };
+        Ok(TenantNode(service::connect_whatsapp(state(ctx), &viewer, credentials).await?))
+    }
+
+    /// Removes the caller's WhatsApp credentials.
+    async fn disconnect_whats_app(&self, ctx: &Context<'_>) -> async_graphql::Result<TenantNode> {
+        let viewer = viewer(ctx)?;
+        Ok(TenantNode(service::disconnect_whatsapp(state(ctx), &viewer).await?))
+    }
+}
+
+/// The tenant's settings changed.
+pub struct TenantUpdated {
+    tenant: Tenant,
+}
+
+#[Object]
+impl TenantUpdated {
+    /// The tenant as it is after the change.
+    async fn tenant(&self) -> TenantNode {
+        TenantNode(self.tenant.clone())
+    }
+}
+
+/// A live event about the caller's tenant.
+#[derive(Union)]
+pub enum TenantEvent {
+    TenantUpdated(TenantUpdated),
+}
+
+#[derive(Default)]
+pub struct TenantSubscription;
+
+#[Subscription]
+impl TenantSubscription {
+    /// Changes to the caller's tenant, from any instance of the server.
+    async fn tenant_events(&self, ctx: &Context<'_>) -> async_graphql::Result<impl Stream<Item = TenantEvent> + use<>> {
+        let viewer = viewer(ctx)?;
+        let tenant_id = viewer.tenant()?;
+        let state = state(ctx).clone();
+        let events = BroadcastStream::new(state.broker.subscribe());
+        Ok(events.filter_map(move |event| {
+            let state = state.clone();
+            async move {
+                let event = event.ok()?;
+                if event.tenant_id != tenant_id.0 {
+                    return None;
+                }
+                match event.kind {
+                    EventKind::TenantUpdated => match service::find(&state, tenant_id).await {
+                        Ok(tenant) => Some(TenantEvent::TenantUpdated(TenantUpdated { tenant })),
+                        Err(err) => {
+                            tracing::warn!(error = ?err, "could not load tenant for event");
+                            None
+                        }
+                    },
+                }
+            }
+        }))
+    }
+}
+

@@ -1,0 +1,160 @@
+//! Tenant types.
+
+use std::fmt;
+
+use async_graphql::Enum;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::{error::AppError, values::TimeZone};
+
+/// A tenant's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantId(pub Uuid);
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// State of the tenant's SaaS subscription.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaasStatus {
+    /// Onboarded, first payment not confirmed yet.
+    Pending,
+    /// Paid and current.
+    Active,
+    /// A charge failed; the provider is retrying.
+    PastDue,
+    /// Subscription canceled.
+    Canceled,
+}
+
+impl SaasStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Active => "ACTIVE",
+            Self::PastDue => "PAST_DUE",
+            Self::Canceled => "CANCELED",
+        }
+    }
+
+    fn parse(raw: &str) -> Result<Self, AppError> {
+        Ok(match raw {
+            "PENDING" => Self::Pending,
+            "ACTIVE" => Self::Active,
+            "PAST_DUE" => Self::PastDue,
+            "CANCELED" => Self::Canceled,
+            other => return Err(anyhow::anyhow!("unknown SaaS status {other}").into()),
+        })
+    }
+}
+
+/// Provider used for customers' appointment payments.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentProvider {
+    /// Mercado Pago (the tenant's own account, connected by OAuth).
+    MercadoPago,
+    /// InfinitePay (checkout links under the tenant's InfiniteTag).
+    InfinitePay,
+}
+
+impl PaymentProvider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MercadoPago => "MERCADO_PAGO",
+            Self::InfinitePay => "INFINITE_PAY",
+        }
+    }
+
+    fn parse(raw: &str) -> Result<Self, AppError> {
+        Ok(match raw {
+            "MERCADO_PAGO" => Self::MercadoPago,
+            "INFINITE_PAY" => Self::InfinitePay,
+            other => return Err(anyhow::anyhow!("unknown payment provider {other}").into()),
+        })
+    }
+}
+
+/// A tenant as the rest of the application sees it (no secrets, only whether they exist).
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub phone: String,
+    pub email: String,
+    pub time_zone: TimeZone,
+    pub saas_plan_id: Uuid,
+    pub saas_status: SaasStatus,
+    pub saas_next_billing: Option<DateTime<Utc>>,
+    pub ai_enabled: bool,
+    pub ai_custom_prompt: Option<String>,
+    pub preferred_payment_provider: Option<PaymentProvider>,
+    pub infinite_pay_tag: Option<String>,
+    pub whatsapp_phone_number_id: Option<String>,
+    pub whatsapp_connected: bool,
+    pub mercado_pago_connected: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<entity::tenants::Model> for Tenant {
+    type Error = AppError;
+
+    fn try_from(m: entity::tenants::Model) -> Result<Self, AppError> {
+        Ok(Self {
+            id: TenantId(m.id),
+            time_zone: TimeZone::parse(&m.time_zone).unwrap_or(TimeZone::DEFAULT),
+            saas_status: SaasStatus::parse(&m.saas_status)?,
+            preferred_payment_provider: m.preferred_payment_provider.as_deref().map(PaymentProvider::parse).transpose()?,
+            whatsapp_connected: m.whatsapp_token_enc.is_some() && m.phone_number_id.is_some(),
+            mercado_pago_connected: m.mp_access_token_enc.is_some(),
+            name: m.name,
+            phone: m.phone,
+            email: m.email,
+            saas_plan_id: m.saas_plan_id,
+            saas_next_billing: m.saas_next_billing,
+            ai_enabled: m.ai_enabled,
+            ai_custom_prompt: m.ai_custom_prompt,
+            infinite_pay_tag: m.infinite_pay_tag,
+            whatsapp_phone_number_id: m.phone_number_id,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+/// A business name: 2 to 120 characters after trimming.
+pub fn parse_name(raw: &str) -> Result<String, AppError> {
+    let name = raw.trim();
+    let length = name.chars().count();
+    if !(2..=120).contains(&length) {
+        return Err(AppError::bad_input("name", "O nome deve ter entre 2 e 120 caracteres"));
+    }
+    Ok(name.to_owned())
+}
+
+/// An optional free-text field: trimmed, empty means none, bounded length.
+pub fn parse_optional_text(field: &'static str, raw: Option<String>, max: usize) -> Result<Option<String>, AppError> {
+    let Some(text) = raw.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > max {
+        return Err(AppError::bad_input(field, format!("{field} must have at most {max} characters")));
+    }
+    Ok(Some(text))
+}
+
+/// An InfinitePay handle (InfiniteTag): letters, digits, `_`, `-`, `.`, optional leading `$`.
+pub fn parse_infinite_pay_tag(raw: Option<String>) -> Result<Option<String>, AppError> {
+    let Some(tag) = raw.map(|t| t.trim().trim_start_matches('$').to_owned()).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let valid = tag.len() <= 64 && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    if !valid {
+        return Err(AppError::bad_input("infinitePayTag", "invalid InfinitePay handle"));
+    }
+    Ok(Some(tag))
+}

@@ -1,0 +1,220 @@
+//! Tenant rules: onboarding, settings, provider credentials.
+
+use chrono::Utc;
+use sea_orm::{ActiveValue::Set, IntoActiveModel, TransactionTrait};
+use uuid::Uuid;
+
+use super::{
+    model::{PaymentProvider, SaasStatus, Tenant, TenantId, parse_infinite_pay_tag, parse_name, parse_optional_text},
+    repo,
+};
+use crate::{
+    domains::{
+        auth::{self, model::Viewer},
+        saas_plans,
+    },
+    error::{AppError, AppResult, DbResultExt},
+    events::{Event, EventKind},
+    state::AppState,
+    values::{E164Phone, TimeZone},
+};
+
+const EMAIL_TAKEN: &str = "Este email já está em uso";
+const PHONE_TAKEN: &str = "Este telefone já está em uso";
+
+/// Input of onboarding, already parsed.
+pub struct Onboarding {
+    pub name: String,
+    pub phone: E164Phone,
+    pub saas_plan_id: Uuid,
+    pub time_zone: Option<TimeZone>,
+}
+
+/// Creates the caller's tenant and links the caller to it, in one transaction.
+///
+/// The tenant starts `PENDING`: it becomes `ACTIVE` when the first SaaS payment is confirmed. The
+/// payments domain adds the Mercado Pago subscription as the step after the commit (never an
+/// external call inside the transaction); a failure there leaves a PENDING tenant that can retry.
+pub async fn onboard(state: &AppState, viewer: &Viewer, input: Onboarding) -> AppResult<Tenant> {
+    let user = auth::service::me(state, viewer).await?;
+    if !user.email_verified {
+        return Err(AppError::bad_request("Email não verificado. Por favor, verifique seu email antes de continuar."));
+    }
+    if user.tenant_id.is_some() {
+        return Err(AppError::Conflict("Esta conta já possui um estabelecimento".into()));
+    }
+    let name = parse_name(&input.name)?;
+    saas_plans::service::find_available(state, input.saas_plan_id).await?;
+
+    let txn = state.db.begin().await?;
+    if repo::exists_with_email(&txn, &user.email).await? {
+        return Err(AppError::Conflict(EMAIL_TAKEN.into()));
+    }
+    if repo::exists_with_phone(&txn, input.phone.as_str(), None).await? {
+        return Err(AppError::Conflict(PHONE_TAKEN.into()));
+    }
+    let now = Utc::now();
+    let model = repo::insert(
+        &txn,
+        entity::tenants::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            name: Set(name),
+            phone: Set(input.phone.as_str().to_owned()),
+            email: Set(user.email.clone()),
+            time_zone: Set(input.time_zone.unwrap_or(TimeZone::DEFAULT).name().to_owned()),
+            saas_plan_id: Set(input.saas_plan_id),
+            saas_status: Set(SaasStatus::Pending.as_str().to_owned()),
+            saas_next_billing: Set(None),
+            ai_enabled: Set(true),
+            ai_custom_prompt: Set(None),
+            preferred_payment_provider: Set(None),
+            infinite_pay_tag: Set(None),
+            waba_id: Set(None),
+            phone_number_id: Set(None),
+            whatsapp_token_enc: Set(None),
+            mp_access_token_enc: Set(None),
+            mp_refresh_token_enc: Set(None),
+            mp_public_key: Set(None),
+            mp_user_id: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        },
+    )
+    .await
+    .on_unique_violation(conflict_message)?;
+    if !auth::repo::link_user_to_tenant(&txn, viewer.user_id, TenantId(model.id)).await? {
+        return Err(AppError::Conflict("Esta conta já possui um estabelecimento".into()));
+    }
+    txn.commit().await?;
+    Tenant::try_from(model)
+}
+
+/// Which unique column a violation hit, from the database's message.
+fn conflict_message(detail: &str) -> String {
+    if detail.contains("phone") { PHONE_TAKEN.into() } else { EMAIL_TAKEN.into() }
+}
+
+/// The viewer's own tenant.
+pub async fn current(state: &AppState, viewer: &Viewer) -> AppResult<Tenant> {
+    find(state, viewer.tenant()?).await
+}
+
+pub async fn find(state: &AppState, id: TenantId) -> AppResult<Tenant> {
+    Tenant::try_from(repo::find(&state.db, id).await?.ok_or(AppError::NotFound("tenant"))?)
+}
+
+/// ADMIN: any tenant by id.
+pub async fn find_for_admin(state: &AppState, viewer: &Viewer, id: TenantId) -> AppResult<Tenant> {
+    viewer.require_admin()?;
+    find(state, id).await
+}
+
+/// ADMIN: a page of tenants and the total count.
+pub async fn list_for_admin(state: &AppState, viewer: &Viewer, after: Option<Uuid>, limit: u64) -> AppResult<(Vec<Tenant>, bool, u64)> {
+    viewer.require_admin()?;
+    let mut rows = repo::list_page(&state.db, after, limit + 1).await?;
+    let has_next = rows.len() as u64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let total = repo::count(&state.db).await?;
+    Ok((rows.into_iter().map(Tenant::try_from).collect::<AppResult<_>>()?, has_next, total))
+}
+
+/// Changes to the tenant's settings; `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Default)]
+pub struct TenantChanges {
+    pub name: Option<String>,
+    pub phone: Option<E164Phone>,
+    pub time_zone: Option<TimeZone>,
+    pub ai_enabled: Option<bool>,
+    pub ai_custom_prompt: Option<Option<String>>,
+    pub preferred_payment_provider: Option<Option<PaymentProvider>>,
+    pub infinite_pay_tag: Option<Option<String>>,
+}
+
+/// Updates the viewer's tenant and publishes `TenantUpdated` after the commit.
+pub async fn update(state: &AppState, viewer: &Viewer, changes: TenantChanges) -> AppResult<Tenant> {
+    let tenant_id = viewer.tenant()?;
+    let txn = state.db.begin().await?;
+    let model = repo::find(&txn, tenant_id).await?.ok_or(AppError::NotFound("tenant"))?;
+    let mut active = model.into_active_model();
+    if let Some(name) = changes.name {
+        active.name = Set(parse_name(&name)?);
+    }
+    if let Some(phone) = changes.phone {
+        if repo::exists_with_phone(&txn, phone.as_str(), Some(tenant_id)).await? {
+            return Err(AppError::Conflict(PHONE_TAKEN.into()));
+        }
+        active.phone = Set(phone.as_str().to_owned());
+    }
+    if let Some(zone) = changes.time_zone {
+        active.time_zone = Set(zone.name().to_owned());
+    }
+    if let Some(enabled) = changes.ai_enabled {
+        active.ai_enabled = Set(enabled);
+    }
+    if let Some(prompt) = changes.ai_custom_prompt {
+        active.ai_custom_prompt = Set(parse_optional_text("aiCustomPrompt", prompt, 4000)?);
+    }
+    if let Some(provider) = changes.preferred_payment_provider {
+        active.preferred_payment_provider = Set(provider.map(|p| p.as_str().to_owned()));
+    }
+    if let Some(tag) = changes.infinite_pay_tag {
+        active.infinite_pay_tag = Set(parse_infinite_pay_tag(tag)?);
+    }
+    active.updated_at = Set(Utc::now());
+    let model = repo::update(&txn, tenant_id, active).await.on_unique_violation(conflict_message)?;
+    txn.commit().await?;
+    publish_updated(state, tenant_id).await;
+    Tenant::try_from(model)
+}
+
+async fn publish_updated(state: &AppState, tenant_id: TenantId) {
+    state.broker.publish(Event { tenant_id: tenant_id.0, kind: EventKind::TenantUpdated }).await;
+}
+
+/// WhatsApp Cloud API credentials of a tenant.
+pub struct WhatsAppCredentials {
+    pub waba_id: String,
+    pub phone_number_id: String,
+    pub access_token: String,
+}
+
+/// Stores the tenant's WhatsApp credentials, the token encrypted.
+pub async fn connect_whatsapp(state: &AppState, viewer: &Viewer, credentials: WhatsAppCredentials) -> AppResult<Tenant> {
+    let tenant_id = viewer.tenant()?;
+    let field = |name: &'static str, value: &str| -> AppResult<String> {
+        let value = value.trim();
+        if value.is_empty() || value.len() > 512 || value.chars().any(char::is_whitespace) {
+            return Err(AppError::bad_input(name, format!("{name} is required and must not contain spaces")));
+        }
+        Ok(value.to_owned())
+    };
+    let waba_id = field("wabaId", &credentials.waba_id)?;
+    let phone_number_id = field("phoneNumberId", &credentials.phone_number_id)?;
+    let token = field("accessToken", &credentials.access_token)?;
+    let model = repo::find(&state.db, tenant_id).await?.ok_or(AppError::NotFound("tenant"))?;
+    let mut active = model.into_active_model();
+    active.waba_id = Set(Some(waba_id));
+    active.phone_number_id = Set(Some(phone_number_id));
+    active.whatsapp_token_enc = Set(Some(state.cipher.encrypt(&token)?));
+    active.updated_at = Set(Utc::now());
+    let model = repo::update(&state.db, tenant_id, active)
+        .await
+        .on_unique_violation(|_| "Este número do WhatsApp já está conectado a outro estabelecimento".into())?;
+    publish_updated(state, tenant_id).await;
+    Tenant::try_from(model)
+}
+
+/// Forgets the tenant's WhatsApp credentials.
+pub async fn disconnect_whatsapp(state: &AppState, viewer: &Viewer) -> AppResult<Tenant> {
+    let tenant_id = viewer.tenant()?;
+    let model = repo::find(&state.db, tenant_id).await?.ok_or(AppError::NotFound("tenant"))?;
+    let mut active = model.into_active_model();
+    active.waba_id = Set(None);
+    active.phone_number_id = Set(None);
+    active.whatsapp_token_enc = Set(None);
+    active.updated_at = Set(Utc::now());
+    let model = repo::update(&state.db, tenant_id, active).await?;
+    publish_updated(state, tenant_id).await;
+    Tenant::try_from(model)
+}

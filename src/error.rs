@@ -1,0 +1,182 @@
+//! The one application error type and its two faces: GraphQL errors with a stable
+//! `extensions.code`, and HTTP responses for the REST endpoints.
+//!
+//! Invariant: internal failures (database, providers, bugs) reach clients only as a generic
+//! `INTERNAL` message; the detail is logged with the request's span.
+
+use async_graphql::ErrorExtensions;
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use sea_orm::{DbErr, SqlErr};
+
+/// Stable machine-readable error codes (`extensions.code`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    TokenExpired,
+    Forbidden,
+    NotFound,
+    BadUserInput,
+    Conflict,
+    RateLimited,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::TokenExpired => "TOKEN_EXPIRED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::Conflict => "CONFLICT",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::Internal => "INTERNAL",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            Self::Unauthenticated | Self::TokenExpired => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BadUserInput => StatusCode::BAD_REQUEST,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// Every failure a request or job can end with.
+///
+/// It deliberately does not implement `Display`: async-graphql converts any `Display` type into
+/// an error without an `extensions.code`, so resolvers must go through the `From` impl below.
+#[derive(Debug)]
+pub enum AppError {
+    Unauthenticated(String),
+    TokenExpired,
+    Forbidden(String),
+    NotFound(&'static str),
+    BadUserInput { field: Option<&'static str>, message: String },
+    Conflict(String),
+    RateLimited { retry_after_secs: u64 },
+    Db(DbErr),
+    Internal(anyhow::Error),
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        Self::Db(err)
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(err: anyhow::Error) -> Self {
+        Self::Internal(err)
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn unauthenticated() -> Self {
+        Self::Unauthenticated("authentication required".into())
+    }
+
+    pub fn forbidden() -> Self {
+        Self::Forbidden("you are not allowed to do this".into())
+    }
+
+    pub fn bad_input(field: &'static str, message: impl Into<String>) -> Self {
+        Self::BadUserInput { field: Some(field), message: message.into() }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::BadUserInput { field: None, message: message.into() }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Self::TokenExpired => ErrorCode::TokenExpired,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::BadUserInput { .. } => ErrorCode::BadUserInput,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Db(_) | Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The message a client may see (internal details stay in the logs).
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::Unauthenticated(message) | Self::Forbidden(message) | Self::Conflict(message) => message.clone(),
+            Self::BadUserInput { message, .. } => message.clone(),
+            Self::TokenExpired => "token expired".to_owned(),
+            Self::NotFound(entity) => format!("{entity} not found"),
+            Self::RateLimited { retry_after_secs } => {
+                format!("too many attempts, try again in {retry_after_secs} s")
+            }
+            Self::Db(_) | Self::Internal(_) => "internal error".to_owned(),
+        }
+    }
+
+    fn log_if_internal(&self) {
+        if self.code() == ErrorCode::Internal {
+            tracing::error!(error = ?self, "request failed with an internal error");
+        }
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        err.log_if_internal();
+        let code = err.code();
+        let field = match &err {
+            AppError::BadUserInput { field, .. } => *field,
+            _ => None,
+        };
+        let retry_after = match &err {
+            AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
+        async_graphql::Error::new(err.public_message()).extend_with(|_, ext| {
+            ext.set("code", code.as_str());
+            if let Some(field) = field {
+                ext.set("field", field);
+            }
+            if let Some(secs) = retry_after {
+                ext.set("retryAfter", secs);
+            }
+        })
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log_if_internal();
+        let code = self.code();
+        let body = serde_json::json!({ "error": { "code": code.as_str(), "message": self.public_message() } });
+        (code.status(), Json(body)).into_response()
+    }
+}
+
+/// Maps unique-constraint violations of a write to a `CONFLICT` with a caller-chosen message.
+pub trait DbResultExt<T> {
+    fn on_unique_violation(self, message: impl FnOnce(&str) -> String) -> AppResult<T>;
+}
+
+impl<T> DbResultExt<T> for Result<T, DbErr> {
+    fn on_unique_violation(self, message: impl FnOnce(&str) -> String) -> AppResult<T> {
+        self.map_err(|err| match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(detail)) => AppError::Conflict(message(&detail)),
+            _ => AppError::Db(err),
+        })
+    }
+}

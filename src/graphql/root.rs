@@ -1,0 +1,21 @@
+//! The root operation types: every domain's roots merged.
+
+use async_graphql::{MergedObject, MergedSubscription};
+
+use crate::domains::{auth, saas_plans, tenants};
+
+/// All queries.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(auth::graphql::AuthQuery, saas_plans::graphql::SaasPlanQuery, tenants::graphql::TenantQuery);
+
+/// All mutations.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(
+    auth::graphql::AuthMutation,
+    saas_plans::graphql::SaasPlanMutation,
+    tenants::graphql::TenantMutation,
+);
+
+/// All subscriptions.
+#[derive(MergedSubscription, Default)]
+pub struct SubscriptionRoot(tenants::graphql::TenantSubscription);

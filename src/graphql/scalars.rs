@@ -1,0 +1,78 @@
+//! Shared GraphQL scalars and value objects: `Decimal` (exact amounts as strings), `Money`,
+//! `MoneyInput` and `CurrencyCode`.
+
+use async_graphql::{Enum, ID, InputObject, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value};
+use uuid::Uuid;
+
+use crate::{error::AppError, values::MoneyCents};
+
+/// Parses a GraphQL `ID` into a UUID; anything else cannot name an existing row, so it is
+/// NOT_FOUND like any other unknown id.
+pub fn parse_id(id: &ID, entity: &'static str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(id.as_str()).map_err(|_| AppError::NotFound(entity))
+}
+
+/// An exact decimal amount, serialized as a string with two decimals (`"49.00"`). Inputs accept
+/// strings with at most two decimals (`"49"`, `"49.9"`, `"49.90"`) or integers; floats are
+/// refused because they cannot represent money exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decimal(pub MoneyCents);
+
+#[Scalar(name = "Decimal")]
+impl ScalarType for Decimal {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(text) => MoneyCents::parse(text).map(Decimal).map_err(InputValueError::custom),
+            Value::Number(n) if n.is_i64() => n
+                .as_i64()
+                .and_then(|v| v.checked_mul(100))
+                .map(|c| Decimal(MoneyCents(c)))
+                .ok_or_else(|| InputValueError::custom("amount is too large")),
+            Value::Number(_) => Err(InputValueError::custom("send decimal amounts as strings, e.g. \"49.90\"")),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_string())
+    }
+}
+
+/// ISO 4217 currency code. Only the Brazilian real is supported.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CurrencyCode {
+    /// Brazilian real.
+    #[default]
+    Brl,
+}
+
+/// An amount of money in a currency.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Money {
+    /// The amount, exact, as a decimal string such as `"49.00"`.
+    pub amount: Decimal,
+    /// The currency of the amount.
+    pub currency: CurrencyCode,
+}
+
+impl From<MoneyCents> for Money {
+    fn from(cents: MoneyCents) -> Self {
+        Self { amount: Decimal(cents), currency: CurrencyCode::Brl }
+    }
+}
+
+/// An amount of money sent by a client.
+#[derive(InputObject, Clone, Debug)]
+pub struct MoneyInput {
+    /// The amount as a decimal string such as `"49.90"`.
+    pub amount: Decimal,
+    /// The currency; BRL when omitted.
+    #[graphql(default)]
+    pub currency: CurrencyCode,
+}
+
+impl MoneyInput {
+    pub fn cents(&self) -> MoneyCents {
+        self.amount.0
+    }
+}

@@ -1,0 +1,238 @@
+//! GraphQL over HTTP and over WebSocket.
+//!
+//! - `POST /graphql`: JSON in; `application/graphql-response+json` out when the client accepts
+//!   it (request errors then answer 400), `application/json` otherwise (always 200).
+//! - `GET /graphql`: GraphiQL for browsers (`Accept: text/html`, when introspection is on);
+//!   otherwise runs a query from the URL parameters. Mutations over GET answer 405.
+//! - `GET /graphql/ws`: `graphql-transport-ws` (and legacy `graphql-ws`). The token travels in
+//!   `connection_init` (`{"Authorization": "Bearer …"}` or `{"token": "…"}`); a missing or bad
+//!   token closes with 4403, a `subscribe` before the ack with 4401.
+
+use std::net::SocketAddr;
+
+use async_graphql::{
+    Data,
+    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, WebSocket as GraphqlWebSocket, WebSocketProtocols, WsMessage},
+    parser::types::OperationType,
+};
+use axum::{
+    Extension,
+    body::Bytes,
+    extract::{
+        ConnectInfo, RawQuery, State, WebSocketUpgrade,
+        ws::{CloseFrame, Message, WebSocket},
+    },
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+use futures_util::{SinkExt, StreamExt, future};
+
+use crate::{
+    domains::auth::service::authenticate,
+    error::AppError,
+    graphql::{
+        AppSchema, loaders,
+        viewer::{ClientIp, RequestAuth},
+    },
+    metrics::GraphqlLabels,
+    state::AppState,
+};
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// `POST /graphql`
+pub async fn post(
+    State(state): State<AppState>,
+    Extension(schema): Extension<AppSchema>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+    if !is_json {
+        return request_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
+    }
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => return request_error(StatusCode::BAD_REQUEST, &format!("invalid GraphQL request body: {err}")),
+    };
+    execute(&state, &schema, request, &headers, peer).await
+}
+
+/// `GET /graphql`
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(schema): Extension<AppSchema>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let wants_html = accepts(&headers, "text/html");
+    if wants_html {
+        if !state.settings.graphql.introspection {
+            return StatusCode::NOT_FOUND.into_response();
+        }
+        return Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
+            .into_response();
+    }
+    let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
+        Ok(request) => request,
+        Err(err) => return request_error(StatusCode::BAD_REQUEST, &format!("invalid GraphQL request: {err}")),
+    };
+    if is_mutation(&request) {
+        let mut response = request_error(StatusCode::METHOD_NOT_ALLOWED, "mutations must be sent with POST");
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    execute(&state, &schema, request, &headers, peer).await
+}
+
+async fn execute(
+    state: &AppState,
+    schema: &AppSchema,
+    mut request: async_graphql::Request,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> Response {
+    let auth = match bearer_token(headers) {
+        Some(token) => RequestAuth::from_result(authenticate(state, token).await),
+        None => RequestAuth::Anonymous,
+    };
+    request.data.insert(auth);
+    request.data.insert(ClientIp(client_ip(state, headers, peer)));
+    loaders::attach(&mut request.data, state);
+    let operation = request.operation_name.clone().unwrap_or_else(|| "anonymous".to_owned());
+
+    let response = schema.execute(request).await;
+
+    let outcome = if response.errors.is_empty() { "ok" } else { "error" };
+    state.metrics.graphql_operations.get_or_create(&GraphqlLabels { operation, outcome }).inc();
+    let request_failed = !response.errors.is_empty()
+        && response.data == async_graphql::Value::Null
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let (content_type, status) = if accepts(headers, GRAPHQL_RESPONSE_JSON) {
+        (GRAPHQL_RESPONSE_JSON, if request_failed { StatusCode::BAD_REQUEST } else { StatusCode::OK })
+    } else {
+        ("application/json", StatusCode::OK)
+    };
+    let body = serde_json::to_vec(&response).unwrap_or_else(|_| b"{\"errors\":[{\"message\":\"internal error\"}]}".to_vec());
+    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// A response for a request that never reached execution (not a GraphQL response).
+fn request_error(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }] });
+    (status, axum::Json(body)).into_response()
+}
+
+fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|part| part.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case(media_type)))
+}
+
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let operation = match &request.operation_name {
+        Some(name) => document.operations.iter().find(|(n, _)| n.is_some_and(|n| n.as_str() == name)).map(|(_, op)| op),
+        None => document.operations.iter().next().map(|(_, op)| op),
+    };
+    operation.is_some_and(|op| op.node.ty == OperationType::Mutation)
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?.trim();
+    (!token.is_empty()).then_some(token)
+}
+
+fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
+    if state.settings.http.trust_proxy
+        && let Some(forwarded) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
+        && let Some(first) = forwarded.split(',').next().map(str::trim).filter(|s| !s.is_empty())
+    {
+        return first.to_owned();
+    }
+    peer.ip().to_string()
+}
+
+/// `GET /graphql/ws`
+pub async fn websocket(
+    State(state): State<AppState>,
+    Extension(schema): Extension<AppSchema>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let protocol = headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').find_map(|p| p.trim().parse::<WebSocketProtocols>().ok()));
+    let Some(protocol) = protocol else {
+        return request_error(StatusCode::BAD_REQUEST, "Sec-WebSocket-Protocol must be graphql-transport-ws or graphql-ws");
+    };
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| serve_websocket(socket, schema, state, protocol))
+}
+
+async fn serve_websocket(socket: WebSocket, schema: AppSchema, state: AppState, protocol: WebSocketProtocols) {
+    let (mut sink, stream) = socket.split();
+    let input = stream
+        .take_while(|message| future::ready(message.is_ok()))
+        .filter_map(|message| {
+            future::ready(match message {
+                Ok(Message::Text(text)) => Some(Bytes::from(text)),
+                Ok(Message::Binary(bytes)) => Some(bytes),
+                _ => None,
+            })
+        });
+    let mut connection = GraphqlWebSocket::new(schema, input, protocol).on_connection_init(move |payload| {
+        let state = state.clone();
+        async move { connection_data(&state, &payload).await.map_err(|err| async_graphql::Error::new(err.public_message())) }
+    });
+    while let Some(message) = connection.next().await {
+        let outgoing = match message {
+            WsMessage::Text(text) => Message::Text(text.into()),
+            WsMessage::Close(code, reason) => {
+                let (code, reason) = close_code(code, reason);
+                let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+                break;
+            }
+        };
+        if sink.send(outgoing).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// async-graphql closes a rejected `connection_init` with 1002 and a `subscribe` before the ack
+/// with 1011; graphql-transport-ws specifies 4403 and 4401.
+fn close_code(code: u16, reason: String) -> (u16, String) {
+    match code {
+        1002 => (4403, format!("Forbidden: {reason}")),
+        1011 => (4401, "Unauthorized".to_owned()),
+        other => (other, reason),
+    }
+}
+
+async fn connection_data(state: &AppState, payload: &serde_json::Value) -> Result<Data, AppError> {
+    let token = ["Authorization", "authorization", "token"]
+        .iter()
+        .find_map(|key| payload.get(key)?.as_str())
+        .map(|value| value.trim().strip_prefix("Bearer ").unwrap_or(value.trim()).trim())
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| AppError::Unauthenticated("missing token in connection_init".into()))?;
+    let viewer = authenticate(state, token).await?;
+    let mut data = Data::default();
+    data.insert(RequestAuth::Viewer(viewer));
+    loaders::attach(&mut data, state);
+    Ok(data)
+}

@@ -1,0 +1,57 @@
+//! The HTTP surface: GraphQL (POST/GET `/graphql`, WebSocket `/graphql/ws`), the REST endpoints
+//! the outside world calls (OAuth redirects, health, metrics), and the cross-cutting layers
+//! (request ids, tracing, metrics, CORS, body limit).
+
+mod graphql;
+mod health;
+mod middleware;
+
+use std::time::Duration;
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, HeaderValue, Method, header},
+    routing::get,
+};
+use tower_http::{
+    cors::CorsLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+use crate::{domains::auth::google, graphql::AppSchema, state::AppState};
+
+/// Request bodies larger than this are refused with 413.
+pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Builds the application's router.
+pub fn router(state: AppState, schema: AppSchema) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(
+            HeaderValue::from_str(&state.settings.frontend_url).unwrap_or_else(|_| HeaderValue::from_static("null")),
+        )
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, REQUEST_ID.clone()])
+        .allow_credentials(true)
+        .max_age(Duration::from_secs(3600));
+
+    Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql/ws", get(graphql::websocket))
+        .route("/auth/google", get(google::start))
+        .route("/auth/google/callback", get(google::callback))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .layer(axum::Extension(schema))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::record_metrics))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(cors)
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(middleware::make_span))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .with_state(state)
+}

@@ -1,0 +1,93 @@
+//! Prometheus metrics owned by one application instance (not process-global, so tests can run
+//! several instances in one process and read each one's figures).
+
+use std::sync::Arc;
+
+use prometheus_client::{
+    encoding::{EncodeLabelSet, text::encode},
+    metrics::{counter::Counter, family::Family, histogram::Histogram},
+    registry::Registry,
+};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GraphqlLabels {
+    pub operation: String,
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobLabels {
+    pub queue: String,
+    pub outcome: &'static str,
+}
+
+/// The application's metrics and the registry that renders them.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    pub http_requests: Family<HttpLabels, Counter>,
+    pub http_duration: Family<RouteLabels, Histogram>,
+    pub graphql_operations: Family<GraphqlLabels, Counter>,
+    pub jobs: Family<JobLabels, Counter>,
+    pub db_queries: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        let http_duration = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+        });
+        let graphql_operations = Family::<GraphqlLabels, Counter>::default();
+        let jobs = Family::<JobLabels, Counter>::default();
+        let db_queries = Counter::default();
+        registry.register("waba_http_requests", "HTTP requests by route and status", http_requests.clone());
+        registry.register(
+            "waba_http_request_duration_seconds",
+            "HTTP request latency by route",
+            http_duration.clone(),
+        );
+        registry.register(
+            "waba_graphql_operations",
+            "GraphQL operations by name and outcome",
+            graphql_operations.clone(),
+        );
+        registry.register("waba_jobs", "Background jobs by queue and outcome", jobs.clone());
+        registry.register(
+            "waba_db_queries",
+            "SQL statements sent by the application through its ORM connection",
+            db_queries.clone(),
+        );
+        Self { registry: Arc::new(registry), http_requests, http_duration, graphql_operations, jobs, db_queries }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+
+    pub fn record_job(&self, queue: &str, outcome: &'static str) {
+        self.jobs.get_or_create(&JobLabels { queue: queue.to_owned(), outcome }).inc();
+    }
+}

@@ -1,0 +1,211 @@
+//! Building and running the application as a value: `Application::build(settings)` wires the
+//! database, Redis, clients, schema, router and worker; `run_until_stopped()` serves HTTP and runs
+//! the worker and the outbox dispatcher until SIGTERM/SIGINT (or [`Shutdown::trigger`]), then
+//! stops accepting, finishes in-flight requests and jobs within the deadline, and returns.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use fred::{
+    interfaces::{ClientLike, EventInterface},
+    prelude::{Builder, Config as RedisConfig, ReconnectPolicy},
+};
+use secrecy::ExposeSecret;
+use tokio::{net::TcpListener, sync::watch};
+
+use crate::{
+    clients::Clients,
+    config::Settings,
+    crypto::Cipher,
+    db,
+    domains::auth::jwt::JwtKeys,
+    events::Broker,
+    graphql,
+    http,
+    jobs::{self, JobStore, Jobs},
+    metrics::Metrics,
+    rate_limit::RateLimiter,
+    state::AppState,
+};
+
+/// A built application, bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    port: u16,
+    state: AppState,
+    shutdown: Shutdown,
+}
+
+/// Triggers a graceful shutdown from code (tests, embedding).
+#[derive(Clone)]
+pub struct Shutdown(watch::Sender<bool>);
+
+impl Shutdown {
+    pub fn trigger(&self) {
+        let _ = self.0.send(true);
+    }
+
+    async fn wait(mut receiver: watch::Receiver<bool>) {
+        let _ = receiver.wait_for(|stop| *stop).await;
+    }
+}
+
+impl Application {
+    /// Connects to the database (applying migrations), Redis and the job store, and binds the port.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clients(settings, None).await
+    }
+
+    /// Like [`Application::build`], with the external clients supplied by the caller.
+    pub async fn build_with_clients(settings: Settings, clients: Option<Clients>) -> anyhow::Result<Self> {
+        let metrics = Metrics::new();
+        let db = db::connect(&settings.database, &metrics).await?;
+        db::migrate(&db).await.context("database migrations failed")?;
+        let store = JobStore::setup(&db).await.context("job store set-up failed")?;
+
+        let (redis, broker) = match &settings.redis.url {
+            Some(url) => {
+                let (client, broker) = connect_redis(url.expose_secret(), &settings.redis.prefix).await?;
+                (Some(client), broker)
+            }
+            None => (None, Broker::in_process()),
+        };
+        let clients = match clients {
+            Some(clients) => clients,
+            None => Clients::from_settings(&settings)?,
+        };
+        let state = AppState {
+            cipher: Cipher::from_setting(&settings.auth.encryption_key)?,
+            jwt: JwtKeys::new(&settings.auth.jwt_secret, settings.auth.access_token_ttl),
+            rate_limiter: RateLimiter::new(redis.clone(), &settings.redis.prefix),
+            jobs: Jobs::new(store, db.clone(), settings.worker.max_attempts),
+            redis,
+            broker,
+            clients,
+            metrics,
+            db,
+            settings: Arc::new(settings),
+        };
+
+        let address = SocketAddr::new(state.settings.http.host, state.settings.http.port);
+        let listener = TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
+        let port = listener.local_addr()?.port();
+        let (sender, _) = watch::channel(false);
+        Ok(Self { listener, port, state, shutdown: Shutdown(sender) })
+    }
+
+    /// The port the server listens on (useful with `PORT=0`).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Serves until a shutdown signal, then drains within `SHUTDOWN_TIMEOUT_SECONDS`.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Self { listener, port, state, shutdown } = self;
+        let signal_sender = shutdown.0.clone();
+        tokio::spawn(async move {
+            wait_for_os_signal().await;
+            tracing::info!("shutdown signal received");
+            let _ = signal_sender.send(true);
+        });
+
+        let router = http::router(state.clone(), graphql::build_schema(&state));
+        let timeout = state.settings.http.shutdown_timeout;
+        tracing::info!(port, database = ?state.db.get_database_backend(), redis = state.redis.is_some(), "waba-bot is ready");
+
+        let dispatcher = tokio::spawn(state.jobs.clone().run_dispatcher(
+            state.settings.worker.poll_interval,
+            Shutdown::wait(shutdown.0.subscribe()),
+        ));
+        let worker_stop = shutdown.0.subscribe();
+        let monitor = jobs::build_monitor(&state).shutdown_timeout(timeout);
+        let worker = tokio::spawn(async move {
+            monitor
+                .run_with_signal(async move {
+                    Shutdown::wait(worker_stop).await;
+                    Ok(())
+                })
+                .await
+        });
+
+        let server_stop = shutdown.0.subscribe();
+        let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(Shutdown::wait(server_stop));
+        let server_result = server.await;
+        // The server only returns after shutdown was requested (or on an accept error): make sure
+        // the worker and dispatcher stop too, then give them the deadline to finish.
+        shutdown.trigger();
+        let drained = tokio::time::timeout(timeout + Duration::from_secs(1), async {
+            let _ = dispatcher.await;
+            match worker.await {
+                Ok(Err(err)) => tracing::error!(error = %err, "worker stopped with an error"),
+                Err(err) => tracing::error!(error = %err, "worker task panicked"),
+                Ok(Ok(())) => {}
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("jobs did not finish within the shutdown deadline");
+        }
+        state.db.clone().close().await.ok();
+        server_result.context("HTTP server failed")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn connect_redis(url: &str, prefix: &str) -> anyhow::Result<(fred::clients::Client, Broker)> {
+    let config = RedisConfig::from_url(url).context("REDIS_URL is invalid")?;
+    let mut builder = Builder::from_config(config);
+    builder
+        .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
+        .with_connection_config(|c| {
+            c.connection_timeout = Duration::from_secs(2);
+        })
+        .with_performance_config(|c| {
+            c.default_command_timeout = Duration::from_secs(2);
+        });
+    let client = builder.build()?;
+    let subscriber = builder.build_subscriber_client()?;
+    client.on_error(|(err, _)| async move {
+        tracing::warn!(%err, "Redis connection error; falling back to in-process until it reconnects");
+        Ok(())
+    });
+    client.connect();
+    subscriber.connect();
+    if tokio::time::timeout(Duration::from_secs(3), client.wait_for_connect()).await.is_err() {
+        tracing::warn!("Redis is not reachable yet; serving without it until it comes back");
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(3), subscriber.wait_for_connect()).await;
+    let broker = Broker::with_redis(client.clone(), subscriber, prefix).await;
+    Ok((client, broker))
+}
+
+async fn wait_for_os_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

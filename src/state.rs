@@ -1,0 +1,26 @@
+//! `AppState`: everything a request handler, resolver or job needs, cheap to clone.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    clients::Clients, config::Settings, crypto::Cipher, domains::auth::jwt::JwtKeys, events::Broker,
+    jobs::Jobs, metrics::Metrics, rate_limit::RateLimiter,
+};
+
+/// Shared application state (also the context of every job).
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+    pub metrics: Metrics,
+    pub broker: Broker,
+    pub rate_limiter: RateLimiter,
+    /// Present when `REDIS_URL` is configured; readiness checks it.
+    pub redis: Option<fred::clients::Client>,
+    pub cipher: Cipher,
+    pub jwt: JwtKeys,
+    pub clients: Clients,
+    pub jobs: Jobs,
+}

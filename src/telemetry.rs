@@ -1,0 +1,18 @@
+//! Tracing set-up: human-readable logs in development, JSON lines in production. `RUST_LOG`
+//! overrides the default filter.
+
+use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+
+use crate::config::Settings;
+
+/// Installs the global subscriber; later calls (tests starting several apps) are no-ops.
+pub fn init(settings: &Settings) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,waba_bot=debug,sqlx=warn,sea_orm=warn"));
+    let registry = tracing_subscriber::registry().with(filter);
+    let _ = if settings.is_production() {
+        registry.with(fmt::layer().json().flatten_event(true)).try_init()
+    } else {
+        registry.with(fmt::layer().compact()).try_init()
+    };
+}

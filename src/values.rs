@@ -1,0 +1,185 @@
+//! Value types shared by several domains, each parsing its input once: money in integer cents,
+//! E.164 phone numbers (with the Brazilian normalisation rules), IANA time zones.
+
+use std::{fmt, str::FromStr};
+
+use crate::error::AppError;
+
+/// An exact amount of money in cents (BRL has two decimal places).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct MoneyCents(pub i64);
+
+impl MoneyCents {
+    /// Parses a decimal string such as `"49"`, `"49.9"` or `"49.90"` (at most two decimals).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let text = raw.trim();
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+        let valid = !whole.is_empty()
+            && whole.bytes().all(|b| b.is_ascii_digit())
+            && fraction.len() <= 2
+            && fraction.bytes().all(|b| b.is_ascii_digit())
+            && !(digits.contains('.') && fraction.is_empty());
+        if !valid {
+            return Err(format!("{raw:?} is not a decimal amount with at most two decimal places"));
+        }
+        let whole: i64 = whole.parse().map_err(|_| format!("{raw:?} is too large"))?;
+        let fraction: i64 = format!("{fraction:0<2}").parse().unwrap_or(0);
+        let cents = whole
+            .checked_mul(100)
+            .and_then(|c| c.checked_add(fraction))
+            .ok_or_else(|| format!("{raw:?} is too large"))?;
+        Ok(Self(if negative { -cents } else { cents }))
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.0 < 0
+    }
+}
+
+impl fmt::Display for MoneyCents {
+    /// Two decimals, dot separator: `4900` → `"49.00"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", abs / 100, abs % 100)
+    }
+}
+
+/// A phone number in E.164 form (`+5511987654321`).
+///
+/// Brazilian numbers are accepted with or without `+55`, with or without punctuation, with a
+/// leading trunk `0`, and with or without the mobile ninth digit: every form of one mobile maps
+/// to the same 13-digit number, so a customer typed in the dashboard and the same customer
+/// writing on WhatsApp (digits only, sometimes without the ninth digit) are one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct E164Phone(String);
+
+impl E164Phone {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let invalid = || AppError::bad_input("phone", format!("invalid phone number: {raw:?}"));
+        let trimmed = raw.trim();
+        if trimmed.chars().any(|c| !(c.is_ascii_digit() || " +-().".contains(c))) {
+            return Err(invalid());
+        }
+        let international = trimmed.starts_with('+') || trimmed.starts_with("00");
+        let mut digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+        if trimmed.starts_with("00") {
+            digits.drain(..2);
+        }
+        let national = if international {
+            match digits.strip_prefix("55") {
+                Some(rest) => rest.to_owned(),
+                None if (8..=15).contains(&digits.len()) && !digits.starts_with('0') => {
+                    return Ok(Self(format!("+{digits}")));
+                }
+                None => return Err(invalid()),
+            }
+        } else if digits.starts_with("55") && (digits.len() == 12 || digits.len() == 13) {
+            digits[2..].to_owned()
+        } else if let Some(rest) = digits.strip_prefix('0').filter(|r| r.len() == 10 || r.len() == 11) {
+            rest.to_owned()
+        } else {
+            digits
+        };
+        Self::brazilian(&national).ok_or_else(invalid)
+    }
+
+    fn brazilian(national: &str) -> Option<Self> {
+        if national.len() != 10 && national.len() != 11 {
+            return None;
+        }
+        let (ddd, subscriber) = national.split_at(2);
+        if ddd.bytes().any(|b| b == b'0') {
+            return None;
+        }
+        let subscriber = match (subscriber.len(), subscriber.as_bytes()[0]) {
+            (9, b'9') => subscriber.to_owned(),
+            (8, b'6'..=b'9') => format!("9{subscriber}"),
+            (8, b'2'..=b'5') => subscriber.to_owned(),
+            _ => return None,
+        };
+        Some(Self(format!("+55{ddd}{subscriber}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for E164Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An IANA time zone (`America/Sao_Paulo`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeZone(pub chrono_tz::Tz);
+
+impl TimeZone {
+    pub const DEFAULT: Self = Self(chrono_tz::America::Sao_Paulo);
+
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        chrono_tz::Tz::from_str(raw.trim())
+            .map(Self)
+            .map_err(|_| AppError::bad_input("timeZone", format!("unknown IANA time zone: {raw:?}")))
+    }
+
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_parses_exactly() {
+        assert_eq!(MoneyCents::parse("49").unwrap(), MoneyCents(4900));
+        assert_eq!(MoneyCents::parse("49.9").unwrap(), MoneyCents(4990));
+        assert_eq!(MoneyCents::parse("0.07").unwrap(), MoneyCents(7));
+        assert_eq!(MoneyCents::parse("-1.50").unwrap(), MoneyCents(-150));
+        for bad in ["", "4.999", "abc", "1,50", "49.", ".5", "1e3", "--1"] {
+            assert!(MoneyCents::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(MoneyCents(4900).to_string(), "49.00");
+        assert_eq!(MoneyCents(7).to_string(), "0.07");
+        assert_eq!(MoneyCents(-150).to_string(), "-1.50");
+    }
+
+    #[test]
+    fn brazilian_mobiles_have_one_form() {
+        for raw in [
+            "+55 11 98765-4321",
+            "5511987654321",
+            "11987654321",
+            "(11) 98765-4321",
+            "551187654321",
+            "1187654321",
+            "011987654321",
+            "+55 (11) 8765-4321",
+        ] {
+            assert_eq!(E164Phone::parse(raw).unwrap().as_str(), "+5511987654321", "{raw}");
+        }
+    }
+
+    #[test]
+    fn landlines_and_foreign_numbers() {
+        assert_eq!(E164Phone::parse("(11) 3456-7890").unwrap().as_str(), "+551134567890");
+        assert_eq!(E164Phone::parse("+1 415 555 2671").unwrap().as_str(), "+14155552671");
+        for bad in ["", "123", "+55 00 98765-4321", "11 1234-567", "abc", "+55 11 18765-4321"] {
+            assert!(E164Phone::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn time_zones() {
+        assert_eq!(TimeZone::parse("America/Sao_Paulo").unwrap(), TimeZone::DEFAULT);
+        assert!(TimeZone::parse("Mars/Olympus").is_err());
+    }
+}
