@@ -5,7 +5,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::{
     config::Settings,
     db,
-    domains::auth::{model::Role, service::{Provisioned, provision_user}},
+    domains::auth::{
+        model::Role,
+        service::{Provisioned, provision_user},
+    },
     metrics::Metrics,
     startup::Application,
     telemetry,
@@ -57,23 +60,38 @@ impl Cli {
         let settings = Settings::from_env()?;
         telemetry::init(&settings);
         match command {
-            Command::Serve => Application::build(settings).await?.run_until_stopped().await,
+            Command::Serve => {
+                Application::build(settings)
+                    .await?
+                    .run_until_stopped()
+                    .await
+            }
             Command::Migrate => {
                 let db = db::connect(&settings.database, &Metrics::new()).await?;
                 db::migrate(&db).await?;
                 tracing::info!("migrations applied");
                 Ok(())
             }
-            Command::CreateUser { email, password, role, verified } => {
+            Command::CreateUser {
+                email,
+                password,
+                role,
+                verified,
+            } => {
                 let db = db::connect(&settings.database, &Metrics::new()).await?;
                 db::migrate(&db).await?;
                 let role = match role {
                     RoleArg::Admin => Role::Admin,
                     RoleArg::Tenant => Role::Tenant,
                 };
-                match provision_user(&db, &email, &password, role, verified).await.map_err(|e| anyhow::anyhow!(e.public_message()))? {
+                match provision_user(&db, &email, &password, role, verified)
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.public_message()))?
+                {
                     Provisioned::Created(id) => println!("created user {id} ({email})"),
-                    Provisioned::PasswordReset(id) => println!("reset the password of user {id} ({email})"),
+                    Provisioned::PasswordReset(id) => {
+                        println!("reset the password of user {id} ({email})")
+                    }
                 }
                 Ok(())
             }

@@ -132,7 +132,10 @@ impl Settings {
         };
         let number = |key: &str, default: u64| -> anyhow::Result<u64> {
             match get(key) {
-                Some(v) => v.trim().parse().with_context(|| format!("{key} must be a whole number")),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("{key} must be a whole number")),
                 None => Ok(default),
             }
         };
@@ -146,7 +149,10 @@ impl Settings {
                 .transpose()
         };
 
-        let environment = match parse("APP_ENV", "development")?.to_ascii_lowercase().as_str() {
+        let environment = match parse("APP_ENV", "development")?
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "production" | "prod" => Environment::Production,
             "development" | "dev" | "test" => Environment::Development,
             other => bail!("APP_ENV must be development or production, got {other:?}"),
@@ -165,7 +171,8 @@ impl Settings {
         };
         let jwt_secret = secret("JWT_SECRET", random_secret)?;
         let encryption_key = secret("ENCRYPTION_KEY", random_secret)?;
-        crate::crypto::Cipher::from_setting(&encryption_key).context("ENCRYPTION_KEY is invalid")?;
+        crate::crypto::Cipher::from_setting(&encryption_key)
+            .context("ENCRYPTION_KEY is invalid")?;
         if jwt_secret.expose_secret().len() < 32 {
             tracing::warn!("JWT_SECRET is shorter than 32 bytes; use a longer random value");
         }
@@ -180,7 +187,9 @@ impl Settings {
         Ok(Self {
             environment,
             http: HttpSettings {
-                host: parse("HOST", "0.0.0.0")?.parse().context("HOST must be an IP address")?,
+                host: parse("HOST", "0.0.0.0")?
+                    .parse()
+                    .context("HOST must be an IP address")?,
                 port: u16::try_from(port).context("PORT is out of range")?,
                 trust_proxy: flag("TRUST_PROXY")?.unwrap_or(false),
                 shutdown_timeout: Duration::from_secs(number("SHUTDOWN_TIMEOUT_SECONDS", 30)?),
@@ -217,9 +226,15 @@ impl Settings {
                     "GOOGLE_CALLBACK_URL",
                     &format!("http://localhost:{port}/auth/google/callback"),
                 )?,
-                auth_url: parse("GOOGLE_AUTH_URL", "https://accounts.google.com/o/oauth2/v2/auth")?,
+                auth_url: parse(
+                    "GOOGLE_AUTH_URL",
+                    "https://accounts.google.com/o/oauth2/v2/auth",
+                )?,
                 token_url: parse("GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token")?,
-                jwks_url: parse("GOOGLE_JWKS_URL", "https://www.googleapis.com/oauth2/v3/certs")?,
+                jwks_url: parse(
+                    "GOOGLE_JWKS_URL",
+                    "https://www.googleapis.com/oauth2/v3/certs",
+                )?,
             },
             mail: MailSettings {
                 user: get("EMAIL_USER"),
@@ -285,7 +300,11 @@ fn load_or_generate_secret(
 #[cfg(unix)]
 fn write_private(path: &std::path::Path, value: &str) -> std::io::Result<()> {
     use std::{io::Write, os::unix::fs::OpenOptionsExt};
-    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(value.as_bytes())
 }
 
@@ -300,22 +319,27 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 
     #[test]
     fn production_requires_jwt_secret_by_name() {
-        let err = settings(&[("APP_ENV", "production"), ("ENCRYPTION_KEY", &random_secret())])
-            .unwrap_err();
+        let err = settings(&[
+            ("APP_ENV", "production"),
+            ("ENCRYPTION_KEY", &random_secret()),
+        ])
+        .unwrap_err();
         assert!(err.to_string().contains("JWT_SECRET"), "{err}");
     }
 
     #[test]
     fn production_requires_encryption_key_by_name() {
-        let err = settings(&[("APP_ENV", "production"), ("JWT_SECRET", &random_secret())])
-            .unwrap_err();
+        let err =
+            settings(&[("APP_ENV", "production"), ("JWT_SECRET", &random_secret())]).unwrap_err();
         assert!(err.to_string().contains("ENCRYPTION_KEY"), "{err}");
     }
 

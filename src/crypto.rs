@@ -3,12 +3,12 @@
 //! Ciphertexts are `base64(nonce || ciphertext)` with a fresh 96-bit nonce per message, so the same
 //! secret never encrypts to the same text twice.
 
-use aes_gcm::{
-    Aes256Gcm, KeyInit, Nonce,
-    aead::Aead,
-};
+use aes_gcm::{Aes256Gcm, KeyInit, Nonce, aead::Aead};
 use anyhow::{Context, anyhow};
-use base64::{Engine, engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD}};
+use base64::{
+    Engine,
+    engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
+};
 use hmac::{Hmac, Mac};
 use rand::{Rng, RngExt};
 use secrecy::{ExposeSecret, SecretString};
@@ -59,7 +59,9 @@ impl Cipher {
     }
 
     pub fn decrypt(&self, encoded: &str) -> anyhow::Result<SecretString> {
-        let data = STANDARD.decode(encoded).context("ciphertext is not base64")?;
+        let data = STANDARD
+            .decode(encoded)
+            .context("ciphertext is not base64")?;
         if data.len() <= NONCE_LEN {
             return Err(anyhow!("ciphertext too short"));
         }
@@ -69,7 +71,9 @@ impl Cipher {
             .aead
             .decrypt(&nonce, ciphertext)
             .map_err(|_| anyhow!("decryption failed: wrong key or tampered data"))?;
-        Ok(SecretString::from(String::from_utf8(plaintext).context("plaintext is not UTF-8")?))
+        Ok(SecretString::from(
+            String::from_utf8(plaintext).context("plaintext is not UTF-8")?,
+        ))
     }
 
     /// Keyed hash for low-entropy secrets (6-digit codes): without the key a stolen database

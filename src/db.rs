@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, sqlx};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, sqlx,
+};
 use secrecy::ExposeSecret;
 
 use crate::{config::DatabaseSettings, metrics::Metrics};
@@ -18,13 +20,19 @@ use crate::{config::DatabaseSettings, metrics::Metrics};
 const MIGRATION_LOCK_KEY: i64 = 0x7761_6261_6d69_6772;
 
 /// Connects and installs the statement counter.
-pub async fn connect(settings: &DatabaseSettings, metrics: &Metrics) -> anyhow::Result<DatabaseConnection> {
+pub async fn connect(
+    settings: &DatabaseSettings,
+    metrics: &Metrics,
+) -> anyhow::Result<DatabaseConnection> {
     let url = settings.url.expose_secret();
-    if let Some(path) = sqlite_file_path(url) {
-        if let Some(parent) = std::path::Path::new(&path).parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create the database directory {}", parent.display()))?;
-        }
+    if let Some(path) = sqlite_file_path(url)
+        && let Some(parent) = std::path::Path::new(&path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).with_context(|| {
+            format!("cannot create the database directory {}", parent.display())
+        })?;
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options
@@ -39,7 +47,9 @@ pub async fn connect(settings: &DatabaseSettings, metrics: &Metrics) -> anyhow::
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true)
         });
-    let mut db = Database::connect(options).await.context("cannot connect to the database")?;
+    let mut db = Database::connect(options)
+        .await
+        .context("cannot connect to the database")?;
     let counter = metrics.db_queries.clone();
     db.set_metric_callback(move |_info| {
         counter.inc();
@@ -52,9 +62,15 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     if db.get_database_backend() == DatabaseBackend::Postgres {
         let pool = db.get_postgres_connection_pool();
         let mut lock = pool.acquire().await?;
-        sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK_KEY).execute(&mut *lock).await?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut *lock)
+            .await?;
         let result = Migrator::up(db, None).await;
-        sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK_KEY).execute(&mut *lock).await?;
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut *lock)
+            .await?;
         result?;
     } else {
         Migrator::up(db, None).await?;
@@ -69,7 +85,9 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
 
 /// The file behind a `sqlite://` URL, if it names one.
 fn sqlite_file_path(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then(|| path.to_owned())
 }

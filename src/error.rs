@@ -62,9 +62,14 @@ pub enum AppError {
     TokenExpired,
     Forbidden(String),
     NotFound(&'static str),
-    BadUserInput { field: Option<&'static str>, message: String },
+    BadUserInput {
+        field: Option<&'static str>,
+        message: String,
+    },
     Conflict(String),
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     Db(DbErr),
     Internal(anyhow::Error),
 }
@@ -72,6 +77,13 @@ pub enum AppError {
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         Self::Db(err)
+    }
+}
+
+impl From<std::sync::Arc<DbErr>> for AppError {
+    /// DataLoader errors are shared between the fields that awaited the batch.
+    fn from(err: std::sync::Arc<DbErr>) -> Self {
+        Self::Internal(anyhow::anyhow!("database error while loading: {err}"))
     }
 }
 
@@ -93,11 +105,17 @@ impl AppError {
     }
 
     pub fn bad_input(field: &'static str, message: impl Into<String>) -> Self {
-        Self::BadUserInput { field: Some(field), message: message.into() }
+        Self::BadUserInput {
+            field: Some(field),
+            message: message.into(),
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::BadUserInput { field: None, message: message.into() }
+        Self::BadUserInput {
+            field: None,
+            message: message.into(),
+        }
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -116,7 +134,9 @@ impl AppError {
     /// The message a client may see (internal details stay in the logs).
     pub fn public_message(&self) -> String {
         match self {
-            Self::Unauthenticated(message) | Self::Forbidden(message) | Self::Conflict(message) => message.clone(),
+            Self::Unauthenticated(message) | Self::Forbidden(message) | Self::Conflict(message) => {
+                message.clone()
+            }
             Self::BadUserInput { message, .. } => message.clone(),
             Self::TokenExpired => "token expired".to_owned(),
             Self::NotFound(entity) => format!("{entity} not found"),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use fred::{
     clients::{Client, SubscriberClient},
-    interfaces::{EventInterface, PubsubInterface},
+    interfaces::{ClientLike, EventInterface, PubsubInterface},
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
@@ -62,7 +62,9 @@ impl Broker {
             loop {
                 match messages.recv().await {
                     Ok(message) => {
-                        let Some(text) = message.value.as_str() else { continue };
+                        let Some(text) = message.value.as_str() else {
+                            continue;
+                        };
                         match serde_json::from_str::<Event>(&text) {
                             Ok(event) => {
                                 let _ = forward.send(Arc::new(event));
@@ -85,16 +87,25 @@ impl Broker {
         if let Err(err) = subscriber.subscribe(channel.clone()).await {
             tracing::warn!(%err, "could not subscribe to Redis events yet; will retry on reconnect");
         }
-        Self { local, redis: Some(RedisFanOut { publisher, channel }) }
+        Self {
+            local,
+            redis: Some(RedisFanOut { publisher, channel }),
+        }
     }
 
     /// Publishes `event`. Call it after the transaction that caused it has committed.
     pub async fn publish(&self, event: Event) {
-        if let Some(redis) = &self.redis {
+        if let Some(redis) = self.redis.as_ref().filter(|r| r.publisher.is_connected()) {
             let payload = serde_json::to_string(&event).expect("events serialize");
-            match redis.publisher.publish::<(), _, _>(&redis.channel, payload).await {
+            match redis
+                .publisher
+                .publish::<(), _, _>(&redis.channel, payload)
+                .await
+            {
                 Ok(()) => return,
-                Err(err) => tracing::warn!(%err, "Redis publish failed; delivering the event locally"),
+                Err(err) => {
+                    tracing::warn!(%err, "Redis publish failed; delivering the event locally")
+                }
             }
         }
         let _ = self.local.send(Arc::new(event));
@@ -103,5 +114,10 @@ impl Broker {
     /// A receiver of every event from now on; subscribers filter by tenant.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.local.subscribe()
+    }
+
+    /// How many live subscriptions this instance is feeding.
+    pub fn receiver_count(&self) -> usize {
+        self.local.receiver_count()
     }
 }

@@ -55,12 +55,18 @@ impl Metrics {
         let mut registry = Registry::default();
         let http_requests = Family::<HttpLabels, Counter>::default();
         let http_duration = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+            Histogram::new([
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ])
         });
         let graphql_operations = Family::<GraphqlLabels, Counter>::default();
         let jobs = Family::<JobLabels, Counter>::default();
         let db_queries = Counter::default();
-        registry.register("waba_http_requests", "HTTP requests by route and status", http_requests.clone());
+        registry.register(
+            "waba_http_requests",
+            "HTTP requests by route and status",
+            http_requests.clone(),
+        );
         registry.register(
             "waba_http_request_duration_seconds",
             "HTTP request latency by route",
@@ -71,13 +77,24 @@ impl Metrics {
             "GraphQL operations by name and outcome",
             graphql_operations.clone(),
         );
-        registry.register("waba_jobs", "Background jobs by queue and outcome", jobs.clone());
+        registry.register(
+            "waba_jobs",
+            "Background jobs by queue and outcome",
+            jobs.clone(),
+        );
         registry.register(
             "waba_db_queries",
             "SQL statements sent by the application through its ORM connection",
             db_queries.clone(),
         );
-        Self { registry: Arc::new(registry), http_requests, http_duration, graphql_operations, jobs, db_queries }
+        Self {
+            registry: Arc::new(registry),
+            http_requests,
+            http_duration,
+            graphql_operations,
+            jobs,
+            db_queries,
+        }
     }
 
     /// The Prometheus text exposition of every metric.
@@ -88,6 +105,11 @@ impl Metrics {
     }
 
     pub fn record_job(&self, queue: &str, outcome: &'static str) {
-        self.jobs.get_or_create(&JobLabels { queue: queue.to_owned(), outcome }).inc();
+        self.jobs
+            .get_or_create(&JobLabels {
+                queue: queue.to_owned(),
+                outcome,
+            })
+            .inc();
     }
 }

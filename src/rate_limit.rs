@@ -1,5 +1,6 @@
 //! Fixed-window rate limits, shared across instances through Redis when it is configured and
-//! reachable, otherwise (or while Redis is down) counted in process.
+//! connected, otherwise (or while Redis is down) counted in process. A disconnected client is
+//! skipped at once rather than waited on, so an outage never slows requests down.
 
 use std::{
     collections::HashMap,
@@ -7,7 +8,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use fred::{clients::Client, interfaces::KeysInterface};
+use fred::{
+    clients::Client,
+    interfaces::{ClientLike, KeysInterface},
+};
 
 use crate::error::AppError;
 
@@ -20,15 +24,24 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(redis: Option<Client>, prefix: &str) -> Self {
-        Self { redis: redis.map(|c| (c, format!("{prefix}:rl:"))), local: Arc::default() }
+        Self {
+            redis: redis.map(|c| (c, format!("{prefix}:rl:"))),
+            local: Arc::default(),
+        }
     }
 
     /// Records one hit on `key`; `RATE_LIMITED` once more than `limit` hits fall in `window`.
     pub async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<(), AppError> {
-        if let Some((client, prefix)) = &self.redis {
+        if let Some((client, prefix)) = self
+            .redis
+            .as_ref()
+            .filter(|(client, _)| client.is_connected())
+        {
             match Self::hit_redis(client, &format!("{prefix}{key}"), window).await {
                 Ok((count, ttl)) => return Self::verdict(count, limit, ttl),
-                Err(err) => tracing::warn!(%err, "Redis rate limit unavailable; counting in process"),
+                Err(err) => {
+                    tracing::warn!(%err, "Redis rate limit unavailable; counting in process")
+                }
             }
         }
         let (count, ttl) = self.hit_local(key, window);
@@ -37,13 +50,19 @@ impl RateLimiter {
 
     fn verdict(count: u32, limit: u32, retry_after: Duration) -> Result<(), AppError> {
         if count > limit {
-            Err(AppError::RateLimited { retry_after_secs: retry_after.as_secs().max(1) })
+            Err(AppError::RateLimited {
+                retry_after_secs: retry_after.as_secs().max(1),
+            })
         } else {
             Ok(())
         }
     }
 
-    async fn hit_redis(client: &Client, key: &str, window: Duration) -> Result<(u32, Duration), fred::error::Error> {
+    async fn hit_redis(
+        client: &Client,
+        key: &str,
+        window: Duration,
+    ) -> Result<(u32, Duration), fred::error::Error> {
         let count: u32 = client.incr(key).await?;
         if count == 1 {
             let secs = i64::try_from(window.as_secs().max(1)).unwrap_or(i64::MAX);
@@ -74,7 +93,6 @@ impl RateLimiter {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,10 +101,19 @@ mod tests {
     async fn refuses_past_the_limit_in_process() {
         let limiter = RateLimiter::new(None, "t");
         for _ in 0..3 {
-            limiter.hit("login:a", 3, Duration::from_secs(60)).await.unwrap();
+            limiter
+                .hit("login:a", 3, Duration::from_secs(60))
+                .await
+                .unwrap();
         }
-        let err = limiter.hit("login:a", 3, Duration::from_secs(60)).await.unwrap_err();
+        let err = limiter
+            .hit("login:a", 3, Duration::from_secs(60))
+            .await
+            .unwrap_err();
         assert!(matches!(err, AppError::RateLimited { .. }));
-        limiter.hit("login:b", 3, Duration::from_secs(60)).await.unwrap();
+        limiter
+            .hit("login:b", 3, Duration::from_secs(60))
+            .await
+            .unwrap();
     }
 }

@@ -20,8 +20,7 @@ use crate::{
     db,
     domains::auth::jwt::JwtKeys,
     events::Broker,
-    graphql,
-    http,
+    graphql, http,
     jobs::{self, JobStore, Jobs},
     metrics::Metrics,
     rate_limit::RateLimiter,
@@ -57,15 +56,23 @@ impl Application {
     }
 
     /// Like [`Application::build`], with the external clients supplied by the caller.
-    pub async fn build_with_clients(settings: Settings, clients: Option<Clients>) -> anyhow::Result<Self> {
+    pub async fn build_with_clients(
+        settings: Settings,
+        clients: Option<Clients>,
+    ) -> anyhow::Result<Self> {
         let metrics = Metrics::new();
         let db = db::connect(&settings.database, &metrics).await?;
-        db::migrate(&db).await.context("database migrations failed")?;
-        let store = JobStore::setup(&db).await.context("job store set-up failed")?;
+        db::migrate(&db)
+            .await
+            .context("database migrations failed")?;
+        let store = JobStore::setup(&db)
+            .await
+            .context("job store set-up failed")?;
 
         let (redis, broker) = match &settings.redis.url {
             Some(url) => {
-                let (client, broker) = connect_redis(url.expose_secret(), &settings.redis.prefix).await?;
+                let (client, broker) =
+                    connect_redis(url.expose_secret(), &settings.redis.prefix).await?;
                 (Some(client), broker)
             }
             None => (None, Broker::in_process()),
@@ -88,10 +95,17 @@ impl Application {
         };
 
         let address = SocketAddr::new(state.settings.http.host, state.settings.http.port);
-        let listener = TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
+        let listener = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on {address}"))?;
         let port = listener.local_addr()?.port();
         let (sender, _) = watch::channel(false);
-        Ok(Self { listener, port, state, shutdown: Shutdown(sender) })
+        Ok(Self {
+            listener,
+            port,
+            state,
+            shutdown: Shutdown(sender),
+        })
     }
 
     /// The port the server listens on (useful with `PORT=0`).
@@ -109,7 +123,12 @@ impl Application {
 
     /// Serves until a shutdown signal, then drains within `SHUTDOWN_TIMEOUT_SECONDS`.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let Self { listener, port, state, shutdown } = self;
+        let Self {
+            listener,
+            port,
+            state,
+            shutdown,
+        } = self;
         let signal_sender = shutdown.0.clone();
         tokio::spawn(async move {
             wait_for_os_signal().await;
@@ -137,8 +156,11 @@ impl Application {
         });
 
         let server_stop = shutdown.0.subscribe();
-        let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(Shutdown::wait(server_stop));
+        let server = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(Shutdown::wait(server_stop));
         let server_result = server.await;
         // The server only returns after shutdown was requested (or on an accept error): make sure
         // the worker and dispatcher stop too, then give them the deadline to finish.
@@ -181,10 +203,14 @@ async fn connect_redis(url: &str, prefix: &str) -> anyhow::Result<(fred::clients
     });
     client.connect();
     subscriber.connect();
-    if tokio::time::timeout(Duration::from_secs(3), client.wait_for_connect()).await.is_err() {
+    let connected = tokio::time::timeout(Duration::from_secs(3), async {
+        let (a, b) = tokio::join!(client.wait_for_connect(), subscriber.wait_for_connect());
+        a.and(b)
+    })
+    .await;
+    if !matches!(connected, Ok(Ok(()))) {
         tracing::warn!("Redis is not reachable yet; serving without it until it comes back");
     }
-    let _ = tokio::time::timeout(Duration::from_secs(3), subscriber.wait_for_connect()).await;
     let broker = Broker::with_redis(client.clone(), subscriber, prefix).await;
     Ok((client, broker))
 }

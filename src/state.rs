@@ -5,8 +5,8 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    clients::Clients, config::Settings, crypto::Cipher, domains::auth::jwt::JwtKeys, events::Broker,
-    jobs::Jobs, metrics::Metrics, rate_limit::RateLimiter,
+    clients::Clients, config::Settings, crypto::Cipher, domains::auth::jwt::JwtKeys,
+    events::Broker, jobs::Jobs, metrics::Metrics, rate_limit::RateLimiter,
 };
 
 /// Shared application state (also the context of every job).

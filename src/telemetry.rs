@@ -11,7 +11,9 @@ pub fn init(settings: &Settings) {
         .unwrap_or_else(|_| EnvFilter::new("info,waba_bot=debug,sqlx=warn,sea_orm=warn"));
     let registry = tracing_subscriber::registry().with(filter);
     let _ = if settings.is_production() {
-        registry.with(fmt::layer().json().flatten_event(true)).try_init()
+        registry
+            .with(fmt::layer().json().flatten_event(true))
+            .try_init()
     } else {
         registry.with(fmt::layer().compact()).try_init()
     };

@@ -24,7 +24,9 @@ impl MoneyCents {
             && fraction.bytes().all(|b| b.is_ascii_digit())
             && !(digits.contains('.') && fraction.is_empty());
         if !valid {
-            return Err(format!("{raw:?} is not a decimal amount with at most two decimal places"));
+            return Err(format!(
+                "{raw:?} is not a decimal amount with at most two decimal places"
+            ));
         }
         let whole: i64 = whole.parse().map_err(|_| format!("{raw:?} is too large"))?;
         let fraction: i64 = format!("{fraction:0<2}").parse().unwrap_or(0);
@@ -62,7 +64,10 @@ impl E164Phone {
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let invalid = || AppError::bad_input("phone", format!("invalid phone number: {raw:?}"));
         let trimmed = raw.trim();
-        if trimmed.chars().any(|c| !(c.is_ascii_digit() || " +-().".contains(c))) {
+        if trimmed
+            .chars()
+            .any(|c| !(c.is_ascii_digit() || " +-().".contains(c)))
+        {
             return Err(invalid());
         }
         let international = trimmed.starts_with('+') || trimmed.starts_with("00");
@@ -80,7 +85,10 @@ impl E164Phone {
             }
         } else if digits.starts_with("55") && (digits.len() == 12 || digits.len() == 13) {
             digits[2..].to_owned()
-        } else if let Some(rest) = digits.strip_prefix('0').filter(|r| r.len() == 10 || r.len() == 11) {
+        } else if let Some(rest) = digits
+            .strip_prefix('0')
+            .filter(|r| r.len() == 10 || r.len() == 11)
+        {
             rest.to_owned()
         } else {
             digits
@@ -124,9 +132,9 @@ impl TimeZone {
     pub const DEFAULT: Self = Self(chrono_tz::America::Sao_Paulo);
 
     pub fn parse(raw: &str) -> Result<Self, AppError> {
-        chrono_tz::Tz::from_str(raw.trim())
-            .map(Self)
-            .map_err(|_| AppError::bad_input("timeZone", format!("unknown IANA time zone: {raw:?}")))
+        chrono_tz::Tz::from_str(raw.trim()).map(Self).map_err(|_| {
+            AppError::bad_input("timeZone", format!("unknown IANA time zone: {raw:?}"))
+        })
     }
 
     pub fn name(self) -> &'static str {
@@ -164,22 +172,42 @@ mod tests {
             "011987654321",
             "+55 (11) 8765-4321",
         ] {
-            assert_eq!(E164Phone::parse(raw).unwrap().as_str(), "+5511987654321", "{raw}");
+            assert_eq!(
+                E164Phone::parse(raw).unwrap().as_str(),
+                "+5511987654321",
+                "{raw}"
+            );
         }
     }
 
     #[test]
     fn landlines_and_foreign_numbers() {
-        assert_eq!(E164Phone::parse("(11) 3456-7890").unwrap().as_str(), "+551134567890");
-        assert_eq!(E164Phone::parse("+1 415 555 2671").unwrap().as_str(), "+14155552671");
-        for bad in ["", "123", "+55 00 98765-4321", "11 1234-567", "abc", "+55 11 18765-4321"] {
+        assert_eq!(
+            E164Phone::parse("(11) 3456-7890").unwrap().as_str(),
+            "+551134567890"
+        );
+        assert_eq!(
+            E164Phone::parse("+1 415 555 2671").unwrap().as_str(),
+            "+14155552671"
+        );
+        for bad in [
+            "",
+            "123",
+            "+55 00 98765-4321",
+            "11 1234-567",
+            "abc",
+            "+55 11 18765-4321",
+        ] {
             assert!(E164Phone::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn time_zones() {
-        assert_eq!(TimeZone::parse("America/Sao_Paulo").unwrap(), TimeZone::DEFAULT);
+        assert_eq!(
+            TimeZone::parse("America/Sao_Paulo").unwrap(),
+            TimeZone::DEFAULT
+        );
         assert!(TimeZone::parse("Mars/Olympus").is_err());
     }
 }

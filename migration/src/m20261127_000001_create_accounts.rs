@@ -12,15 +12,69 @@ impl MigrationName for Migration {
 
 /// The nine plans the previous system seeded: (slug, name, interval, price in cents, description).
 const DEFAULT_SAAS_PLANS: [(&str, &str, &str, i64, &str); 9] = [
-    ("starter-monthly", "Starter", "MONTHLY", 4_900, "Ideal para começar: até 100 agendamentos por mês"),
-    ("professional-monthly", "Professional", "MONTHLY", 9_900, "Para negócios em crescimento: até 500 agendamentos por mês"),
-    ("enterprise-monthly", "Enterprise", "MONTHLY", 19_900, "Para grandes operações: agendamentos ilimitados"),
-    ("starter-quarterly", "Starter", "QUARTERLY", 12_900, "Ideal para começar: até 100 agendamentos por mês"),
-    ("professional-quarterly", "Professional", "QUARTERLY", 26_900, "Para negócios em crescimento: até 500 agendamentos por mês"),
-    ("enterprise-quarterly", "Enterprise", "QUARTERLY", 54_900, "Para grandes operações: agendamentos ilimitados"),
-    ("starter-yearly", "Starter", "YEARLY", 46_900, "Ideal para começar: até 100 agendamentos por mês"),
-    ("professional-yearly", "Professional", "YEARLY", 94_900, "Para negócios em crescimento: até 500 agendamentos por mês"),
-    ("enterprise-yearly", "Enterprise", "YEARLY", 189_900, "Para grandes operações: agendamentos ilimitados"),
+    (
+        "starter-monthly",
+        "Starter",
+        "MONTHLY",
+        4_900,
+        "Ideal para começar: até 100 agendamentos por mês",
+    ),
+    (
+        "professional-monthly",
+        "Professional",
+        "MONTHLY",
+        9_900,
+        "Para negócios em crescimento: até 500 agendamentos por mês",
+    ),
+    (
+        "enterprise-monthly",
+        "Enterprise",
+        "MONTHLY",
+        19_900,
+        "Para grandes operações: agendamentos ilimitados",
+    ),
+    (
+        "starter-quarterly",
+        "Starter",
+        "QUARTERLY",
+        12_900,
+        "Ideal para começar: até 100 agendamentos por mês",
+    ),
+    (
+        "professional-quarterly",
+        "Professional",
+        "QUARTERLY",
+        26_900,
+        "Para negócios em crescimento: até 500 agendamentos por mês",
+    ),
+    (
+        "enterprise-quarterly",
+        "Enterprise",
+        "QUARTERLY",
+        54_900,
+        "Para grandes operações: agendamentos ilimitados",
+    ),
+    (
+        "starter-yearly",
+        "Starter",
+        "YEARLY",
+        46_900,
+        "Ideal para começar: até 100 agendamentos por mês",
+    ),
+    (
+        "professional-yearly",
+        "Professional",
+        "YEARLY",
+        94_900,
+        "Para negócios em crescimento: até 500 agendamentos por mês",
+    ),
+    (
+        "enterprise-yearly",
+        "Enterprise",
+        "YEARLY",
+        189_900,
+        "Para grandes operações: agendamentos ilimitados",
+    ),
 ];
 
 #[async_trait::async_trait]
@@ -105,7 +159,13 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(Index::create().name("idx_users_tenant").table(Users::Table).col(Users::TenantId).to_owned())
+            .create_index(
+                Index::create()
+                    .name("idx_users_tenant")
+                    .table(Users::Table)
+                    .col(Users::TenantId)
+                    .to_owned(),
+            )
             .await?;
 
         manager
@@ -183,7 +243,9 @@ impl MigrationTrait for Migration {
                     .col(text(EmailVerifications::CodeEnc))
                     .col(integer(EmailVerifications::Attempts))
                     .col(timestamp_with_time_zone(EmailVerifications::ExpiresAt))
-                    .col(timestamp_with_time_zone_null(EmailVerifications::ConsumedAt))
+                    .col(timestamp_with_time_zone_null(
+                        EmailVerifications::ConsumedAt,
+                    ))
                     .col(timestamp_with_time_zone_null(EmailVerifications::SentAt))
                     .col(timestamp_with_time_zone(EmailVerifications::CreatedAt))
                     .foreign_key(
@@ -242,7 +304,9 @@ impl MigrationTrait for Migration {
             Tenants::Table.into_iden(),
             SaasPlans::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -35,12 +35,22 @@ pub trait GoogleOAuth: Send + Sync {
     /// The URL to send the browser to.
     fn authorize_url(&self, state: &str, nonce: &str, code_challenge: &str) -> String;
     /// Exchanges the authorization code and returns the verified identity of its ID token.
-    async fn sign_in(&self, code: &str, code_verifier: &str, nonce: &str) -> anyhow::Result<GoogleIdentity>;
+    async fn sign_in(
+        &self,
+        code: &str,
+        code_verifier: &str,
+        nonce: &str,
+    ) -> anyhow::Result<GoogleIdentity>;
 }
 
 /// The real client, or `None` when Google sign-in is not configured.
-pub fn from_settings(settings: &GoogleSettings, http: reqwest::Client) -> Option<Arc<dyn GoogleOAuth>> {
-    let (Some(client_id), Some(client_secret)) = (settings.client_id.clone(), settings.client_secret.clone()) else {
+pub fn from_settings(
+    settings: &GoogleSettings,
+    http: reqwest::Client,
+) -> Option<Arc<dyn GoogleOAuth>> {
+    let (Some(client_id), Some(client_secret)) =
+        (settings.client_id.clone(), settings.client_secret.clone())
+    else {
         tracing::info!("GOOGLE_CLIENT_ID/GOOGLE_CLIENT_SECRET not set: Google sign-in is disabled");
         return None;
     };
@@ -119,18 +129,30 @@ impl GoogleClient {
             return Ok(key.clone());
         }
         let set = self.fetch_keys().await?;
-        let key = set.keys.get(kid).cloned().ok_or_else(|| anyhow!("no Google signing key with kid {kid}"))?;
+        let key = set
+            .keys
+            .get(kid)
+            .cloned()
+            .ok_or_else(|| anyhow!("no Google signing key with kid {kid}"))?;
         *self.keys.write().await = Some(set);
         Ok(key)
     }
 
     async fn fetch_keys(&self) -> anyhow::Result<KeySet> {
-        let response = self.http.get(&self.settings.jwks_url).send().await?.error_for_status()?;
+        let response = self
+            .http
+            .get(&self.settings.jwks_url)
+            .send()
+            .await?
+            .error_for_status()?;
         let max_age = response
             .headers()
             .get(reqwest::header::CACHE_CONTROL)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').find_map(|part| part.trim().strip_prefix("max-age=")?.parse::<u64>().ok()))
+            .and_then(|v| {
+                v.split(',')
+                    .find_map(|part| part.trim().strip_prefix("max-age=")?.parse::<u64>().ok())
+            })
             .unwrap_or(300);
         let jwks: Jwks = response.json().await.context("malformed JWKS")?;
         let mut keys = HashMap::new();
@@ -139,7 +161,10 @@ impl GoogleClient {
                 keys.insert(jwk.kid, DecodingKey::from_rsa_components(&n, &e)?);
             }
         }
-        Ok(KeySet { keys, expires: Instant::now() + Duration::from_secs(max_age) })
+        Ok(KeySet {
+            keys,
+            expires: Instant::now() + Duration::from_secs(max_age),
+        })
     }
 
     async fn verify(&self, id_token: &str, nonce: &str) -> anyhow::Result<GoogleIdentity> {
@@ -154,7 +179,9 @@ impl GoogleClient {
         validation.set_issuer(&ISSUERS);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 60;
-        let claims = decode::<IdClaims>(id_token, &key, &validation).context("ID token rejected")?.claims;
+        let claims = decode::<IdClaims>(id_token, &key, &validation)
+            .context("ID token rejected")?
+            .claims;
         if claims.nonce.as_deref() != Some(nonce) {
             bail!("ID token nonce does not match");
         }
@@ -171,7 +198,8 @@ impl GoogleClient {
 #[async_trait::async_trait]
 impl GoogleOAuth for GoogleClient {
     fn authorize_url(&self, state: &str, nonce: &str, code_challenge: &str) -> String {
-        let mut url = url::Url::parse(&self.settings.auth_url).expect("GOOGLE_AUTH_URL is a valid URL");
+        let mut url =
+            url::Url::parse(&self.settings.auth_url).expect("GOOGLE_AUTH_URL is a valid URL");
         url.query_pairs_mut()
             .append_pair("client_id", &self.client_id)
             .append_pair("redirect_uri", &self.settings.callback_url)
@@ -185,7 +213,12 @@ impl GoogleOAuth for GoogleClient {
         url.into()
     }
 
-    async fn sign_in(&self, code: &str, code_verifier: &str, nonce: &str) -> anyhow::Result<GoogleIdentity> {
+    async fn sign_in(
+        &self,
+        code: &str,
+        code_verifier: &str,
+        nonce: &str,
+    ) -> anyhow::Result<GoogleIdentity> {
         let response = self
             .http
             .post(&self.settings.token_url)
@@ -206,7 +239,9 @@ impl GoogleOAuth for GoogleClient {
             bail!("Google token exchange failed with {status}: {body}");
         }
         let tokens: TokenResponse = response.json().await.context("malformed token response")?;
-        let id_token = tokens.id_token.ok_or_else(|| anyhow!("token response has no id_token"))?;
+        let id_token = tokens
+            .id_token
+            .ok_or_else(|| anyhow!("token response has no id_token"))?;
         self.verify(&id_token, nonce).await
     }
 }

@@ -35,16 +35,28 @@ pub fn from_settings(settings: &MailSettings) -> anyhow::Result<Arc<dyn Mailer>>
     };
     let builder = match settings.smtp_tls {
         SmtpTls::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.smtp_host)?,
-        SmtpTls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.smtp_host)?,
-        SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.smtp_host),
+        SmtpTls::StartTls => {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.smtp_host)?
+        }
+        SmtpTls::None => {
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.smtp_host)
+        }
     };
-    let password = settings.password.as_ref().map(|p| p.expose_secret().to_owned()).unwrap_or_default();
+    let password = settings
+        .password
+        .as_ref()
+        .map(|p| p.expose_secret().to_owned())
+        .unwrap_or_default();
     let transport = builder
         .port(settings.smtp_port)
         .credentials(Credentials::new(user.clone(), password))
         .timeout(Some(std::time::Duration::from_secs(20)))
         .build();
-    let from = Mailbox::new(Some(settings.from_name.clone()), user.parse().context("EMAIL_USER is not an e-mail address")?);
+    let from = Mailbox::new(
+        Some(settings.from_name.clone()),
+        user.parse()
+            .context("EMAIL_USER is not an e-mail address")?,
+    );
     Ok(Arc::new(SmtpMailer { transport, from }))
 }
 
@@ -61,7 +73,10 @@ impl Mailer for SmtpMailer {
             .to(email.to.parse().context("invalid recipient address")?)
             .subject(email.subject)
             .multipart(MultiPart::alternative_plain_html(email.text, email.html))?;
-        self.transport.send(message).await.context("SMTP delivery failed")?;
+        self.transport
+            .send(message)
+            .await
+            .context("SMTP delivery failed")?;
         Ok(())
     }
 }
@@ -76,4 +91,3 @@ impl Mailer for DryRunMailer {
         Ok(())
     }
 }
-

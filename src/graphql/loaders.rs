@@ -10,7 +10,10 @@ use uuid::Uuid;
 use crate::{
     domains::{
         saas_plans::{self, model::SaasPlan},
-        tenants::{self, model::{Tenant, TenantId}},
+        tenants::{
+            self,
+            model::{Tenant, TenantId},
+        },
     },
     state::AppState,
 };
@@ -23,8 +26,13 @@ impl Loader<Uuid> for SaasPlanLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, SaasPlan>, Self::Error> {
-        let rows = saas_plans::repo::find_many(&self.0.db, keys).await.map_err(Arc::new)?;
-        Ok(rows.into_iter().filter_map(|(id, m)| SaasPlan::try_from(m).ok().map(|p| (id, p))).collect())
+        let rows = saas_plans::repo::find_many(&self.0.db, keys)
+            .await
+            .map_err(Arc::new)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, m)| SaasPlan::try_from(m).ok().map(|p| (id, p)))
+            .collect())
     }
 }
 
@@ -36,8 +44,13 @@ impl Loader<TenantId> for TenantLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[TenantId]) -> Result<HashMap<TenantId, Tenant>, Self::Error> {
-        let rows = tenants::repo::find_many(&self.0.db, keys).await.map_err(Arc::new)?;
-        Ok(rows.into_iter().filter_map(|(id, m)| Tenant::try_from(m).ok().map(|t| (id, t))).collect())
+        let rows = tenants::repo::find_many(&self.0.db, keys)
+            .await
+            .map_err(Arc::new)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, m)| Tenant::try_from(m).ok().map(|t| (id, t)))
+            .collect())
     }
 }
 

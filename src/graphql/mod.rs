@@ -1,6 +1,7 @@
 //! Schema assembly: every domain's Query/Mutation/Subscription merged into one schema, with the
 //! depth/complexity limits and introspection policy from settings. No business logic here.
 
+pub mod errors;
 pub mod loaders;
 pub mod pagination;
 pub mod root;
@@ -18,10 +19,15 @@ pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 /// Builds the schema served by the HTTP layer.
 pub fn build_schema(state: &AppState) -> AppSchema {
     let settings = &state.settings.graphql;
-    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
-        .data(state.clone())
-        .limit_depth(settings.max_depth)
-        .limit_complexity(settings.max_complexity);
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot::default(),
+    )
+    .data(state.clone())
+    .limit_depth(settings.max_depth)
+    .limit_complexity(settings.max_complexity)
+    .extension(errors::ErrorCodes);
     if !settings.introspection {
         builder = builder.disable_introspection();
     }
@@ -30,7 +36,11 @@ pub fn build_schema(state: &AppState) -> AppSchema {
 
 /// The SDL of the schema, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
-        .finish()
-        .sdl()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot::default(),
+    )
+    .finish()
+    .sdl()
 }

@@ -35,7 +35,12 @@ impl PageArgs {
         let first = match first {
             None => DEFAULT_PAGE_SIZE,
             Some(n) if n >= 1 && u64::try_from(n).is_ok_and(|n| n <= MAX_PAGE_SIZE) => n as u64,
-            Some(_) => return Err(AppError::bad_input("first", format!("first must be between 1 and {MAX_PAGE_SIZE}"))),
+            Some(_) => {
+                return Err(AppError::bad_input(
+                    "first",
+                    format!("first must be between 1 and {MAX_PAGE_SIZE}"),
+                ));
+            }
         };
         let after = after.map(|cursor| decode_cursor(&cursor)).transpose()?;
         Ok(Self { first, after })
@@ -55,8 +60,21 @@ fn decode_cursor(cursor: &str) -> Result<Uuid, AppError> {
 }
 
 /// Builds a connection from one page of `(id, node)` pairs.
-pub fn page<T: OutputType>(items: Vec<(Uuid, T)>, has_next: bool, has_previous: bool, total: u64) -> Page<T> {
-    let mut connection = Connection::with_additional_fields(has_previous, has_next, TotalCount { total_count: total });
-    connection.edges.extend(items.into_iter().map(|(id, node)| Edge::new(encode_cursor(id), node)));
+pub fn page<T: OutputType>(
+    items: Vec<(Uuid, T)>,
+    has_next: bool,
+    has_previous: bool,
+    total: u64,
+) -> Page<T> {
+    let mut connection = Connection::with_additional_fields(
+        has_previous,
+        has_next,
+        TotalCount { total_count: total },
+    );
+    connection.edges.extend(
+        items
+            .into_iter()
+            .map(|(id, node)| Edge::new(encode_cursor(id), node)),
+    );
     connection
 }

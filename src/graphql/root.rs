@@ -6,7 +6,11 @@ use crate::domains::{auth, saas_plans, tenants};
 
 /// All queries.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(auth::graphql::AuthQuery, saas_plans::graphql::SaasPlanQuery, tenants::graphql::TenantQuery);
+pub struct QueryRoot(
+    auth::graphql::AuthQuery,
+    saas_plans::graphql::SaasPlanQuery,
+    tenants::graphql::TenantQuery,
+);
 
 /// All mutations.
 #[derive(MergedObject, Default)]

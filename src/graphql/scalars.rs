@@ -1,7 +1,10 @@
 //! Shared GraphQL scalars and value objects: `Decimal` (exact amounts as strings), `Money`,
 //! `MoneyInput` and `CurrencyCode`.
 
-use async_graphql::{Enum, ID, InputObject, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value};
+use async_graphql::{
+    Enum, ID, InputObject, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject,
+    Value,
+};
 use uuid::Uuid;
 
 use crate::{error::AppError, values::MoneyCents};
@@ -12,23 +15,27 @@ pub fn parse_id(id: &ID, entity: &'static str) -> Result<Uuid, AppError> {
     Uuid::parse_str(id.as_str()).map_err(|_| AppError::NotFound(entity))
 }
 
-/// An exact decimal amount, serialized as a string with two decimals (`"49.00"`). Inputs accept
-/// strings with at most two decimals (`"49"`, `"49.9"`, `"49.90"`) or integers; floats are
-/// refused because they cannot represent money exactly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Decimal(pub MoneyCents);
 
+/// An exact decimal amount, serialized as a string with two decimals (`"49.00"`). Inputs accept
+/// strings with at most two decimals (`"49"`, `"49.9"`, `"49.90"`) or integers; floats are
+/// refused because they cannot represent money exactly.
 #[Scalar(name = "Decimal")]
 impl ScalarType for Decimal {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
-            Value::String(text) => MoneyCents::parse(text).map(Decimal).map_err(InputValueError::custom),
+            Value::String(text) => MoneyCents::parse(text)
+                .map(Decimal)
+                .map_err(InputValueError::custom),
             Value::Number(n) if n.is_i64() => n
                 .as_i64()
                 .and_then(|v| v.checked_mul(100))
                 .map(|c| Decimal(MoneyCents(c)))
                 .ok_or_else(|| InputValueError::custom("amount is too large")),
-            Value::Number(_) => Err(InputValueError::custom("send decimal amounts as strings, e.g. \"49.90\"")),
+            Value::Number(_) => Err(InputValueError::custom(
+                "send decimal amounts as strings, e.g. \"49.90\"",
+            )),
             _ => Err(InputValueError::expected_type(value)),
         }
     }
@@ -57,7 +64,10 @@ pub struct Money {
 
 impl From<MoneyCents> for Money {
     fn from(cents: MoneyCents) -> Self {
-        Self { amount: Decimal(cents), currency: CurrencyCode::Brl }
+        Self {
+            amount: Decimal(cents),
+            currency: CurrencyCode::Brl,
+        }
     }
 }
 

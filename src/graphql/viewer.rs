@@ -3,11 +3,7 @@
 
 use async_graphql::Context;
 
-use crate::{
-    domains::auth::model::Viewer,
-    error::AppError,
-    state::AppState,
-};
+use crate::{domains::auth::model::Viewer, error::AppError, state::AppState};
 
 /// The outcome of authenticating a request, attached to its GraphQL context.
 #[derive(Clone, Debug)]
@@ -24,8 +20,14 @@ impl RequestAuth {
     pub fn from_result(result: Result<Viewer, AppError>) -> Self {
         match result {
             Ok(viewer) => Self::Viewer(viewer),
-            Err(AppError::TokenExpired) => Self::Rejected { expired: true, message: "token expired".into() },
-            Err(err) => Self::Rejected { expired: false, message: err.public_message() },
+            Err(AppError::TokenExpired) => Self::Rejected {
+                expired: true,
+                message: "token expired".into(),
+            },
+            Err(err) => Self::Rejected {
+                expired: false,
+                message: err.public_message(),
+            },
         }
     }
 }
@@ -44,7 +46,9 @@ pub fn viewer(ctx: &Context<'_>) -> Result<Viewer, AppError> {
     match ctx.data_opt::<RequestAuth>() {
         Some(RequestAuth::Viewer(viewer)) => Ok(*viewer),
         Some(RequestAuth::Rejected { expired: true, .. }) => Err(AppError::TokenExpired),
-        Some(RequestAuth::Rejected { message, .. }) => Err(AppError::Unauthenticated(message.clone())),
+        Some(RequestAuth::Rejected { message, .. }) => {
+            Err(AppError::Unauthenticated(message.clone()))
+        }
         Some(RequestAuth::Anonymous) | None => Err(AppError::unauthenticated()),
     }
 }

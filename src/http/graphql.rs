@@ -12,7 +12,10 @@ use std::net::SocketAddr;
 
 use async_graphql::{
     Data,
-    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, WebSocket as GraphqlWebSocket, WebSocketProtocols, WsMessage},
+    http::{
+        ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, WebSocket as GraphqlWebSocket, WebSocketProtocols,
+        WsMessage,
+    },
     parser::types::OperationType,
 };
 use axum::{
@@ -51,13 +54,25 @@ pub async fn post(
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
     if !is_json {
-        return request_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/json",
+        );
     }
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
-        Err(err) => return request_error(StatusCode::BAD_REQUEST, &format!("invalid GraphQL request body: {err}")),
+        Err(err) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                &format!("invalid GraphQL request body: {err}"),
+            );
+        }
     };
     execute(&state, &schema, request, &headers, peer).await
 }
@@ -75,16 +90,32 @@ pub async fn get(
         if !state.settings.graphql.introspection {
             return StatusCode::NOT_FOUND.into_response();
         }
-        return Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
-            .into_response();
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql/ws")
+                .finish(),
+        )
+        .into_response();
     }
-    let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
-        Ok(request) => request,
-        Err(err) => return request_error(StatusCode::BAD_REQUEST, &format!("invalid GraphQL request: {err}")),
-    };
+    let request =
+        match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
+            Ok(request) => request,
+            Err(err) => {
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("invalid GraphQL request: {err}"),
+                );
+            }
+        };
     if is_mutation(&request) {
-        let mut response = request_error(StatusCode::METHOD_NOT_ALLOWED, "mutations must be sent with POST");
-        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        let mut response = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "mutations must be sent with POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
     execute(&state, &schema, request, &headers, peer).await
@@ -102,23 +133,45 @@ async fn execute(
         None => RequestAuth::Anonymous,
     };
     request.data.insert(auth);
-    request.data.insert(ClientIp(client_ip(state, headers, peer)));
+    request
+        .data
+        .insert(ClientIp(client_ip(state, headers, peer)));
     loaders::attach(&mut request.data, state);
-    let operation = request.operation_name.clone().unwrap_or_else(|| "anonymous".to_owned());
+    let operation = request
+        .operation_name
+        .clone()
+        .or_else(|| first_operation_name(&request.query))
+        .unwrap_or_else(|| "anonymous".to_owned());
 
     let response = schema.execute(request).await;
 
-    let outcome = if response.errors.is_empty() { "ok" } else { "error" };
-    state.metrics.graphql_operations.get_or_create(&GraphqlLabels { operation, outcome }).inc();
+    let outcome = if response.errors.is_empty() {
+        "ok"
+    } else {
+        "error"
+    };
+    state
+        .metrics
+        .graphql_operations
+        .get_or_create(&GraphqlLabels { operation, outcome })
+        .inc();
     let request_failed = !response.errors.is_empty()
         && response.data == async_graphql::Value::Null
         && response.errors.iter().all(|e| e.path.is_empty());
     let (content_type, status) = if accepts(headers, GRAPHQL_RESPONSE_JSON) {
-        (GRAPHQL_RESPONSE_JSON, if request_failed { StatusCode::BAD_REQUEST } else { StatusCode::OK })
+        (
+            GRAPHQL_RESPONSE_JSON,
+            if request_failed {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            },
+        )
     } else {
         ("application/json", StatusCode::OK)
     };
-    let body = serde_json::to_vec(&response).unwrap_or_else(|_| b"{\"errors\":[{\"message\":\"internal error\"}]}".to_vec());
+    let body = serde_json::to_vec(&response)
+        .unwrap_or_else(|_| b"{\"errors\":[{\"message\":\"internal error\"}]}".to_vec());
     (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
@@ -134,7 +187,11 @@ fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|part| part.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case(media_type)))
+        .any(|part| {
+            part.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case(media_type))
+        })
 }
 
 fn is_mutation(request: &async_graphql::Request) -> bool {
@@ -142,22 +199,52 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
         return false;
     };
     let operation = match &request.operation_name {
-        Some(name) => document.operations.iter().find(|(n, _)| n.is_some_and(|n| n.as_str() == name)).map(|(_, op)| op),
+        Some(name) => document
+            .operations
+            .iter()
+            .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
+            .map(|(_, op)| op),
         None => document.operations.iter().next().map(|(_, op)| op),
     };
     operation.is_some_and(|op| op.node.ty == OperationType::Mutation)
 }
 
+/// The name of the document's first operation (`query Name { … }`), read without a full parse.
+fn first_operation_name(query: &str) -> Option<String> {
+    let mut words = query
+        .split(|c: char| c.is_whitespace() || "({@$".contains(c))
+        .filter(|w| !w.is_empty());
+    while let Some(word) = words.next() {
+        if matches!(word, "query" | "mutation" | "subscription") {
+            return words
+                .next()
+                .filter(|name| name.chars().all(|c| c.is_alphanumeric() || c == '_'))
+                .map(str::to_owned);
+        }
+        if word.starts_with('{') || word.starts_with('#') {
+            return None;
+        }
+    }
+    None
+}
+
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?.trim();
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?
+        .trim();
     (!token.is_empty()).then_some(token)
 }
 
 fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
     if state.settings.http.trust_proxy
         && let Some(forwarded) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
-        && let Some(first) = forwarded.split(',').next().map(str::trim).filter(|s| !s.is_empty())
+        && let Some(first) = forwarded
+            .split(',')
+            .next()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
     {
         return first.to_owned();
     }
@@ -174,16 +261,27 @@ pub async fn websocket(
     let protocol = headers
         .get(header::SEC_WEBSOCKET_PROTOCOL)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').find_map(|p| p.trim().parse::<WebSocketProtocols>().ok()));
+        .and_then(|v| {
+            v.split(',')
+                .find_map(|p| p.trim().parse::<WebSocketProtocols>().ok())
+        });
     let Some(protocol) = protocol else {
-        return request_error(StatusCode::BAD_REQUEST, "Sec-WebSocket-Protocol must be graphql-transport-ws or graphql-ws");
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            "Sec-WebSocket-Protocol must be graphql-transport-ws or graphql-ws",
+        );
     };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| serve_websocket(socket, schema, state, protocol))
 }
 
-async fn serve_websocket(socket: WebSocket, schema: AppSchema, state: AppState, protocol: WebSocketProtocols) {
+async fn serve_websocket(
+    socket: WebSocket,
+    schema: AppSchema,
+    state: AppState,
+    protocol: WebSocketProtocols,
+) {
     let (mut sink, stream) = socket.split();
     let input = stream
         .take_while(|message| future::ready(message.is_ok()))
@@ -194,16 +292,26 @@ async fn serve_websocket(socket: WebSocket, schema: AppSchema, state: AppState, 
                 _ => None,
             })
         });
-    let mut connection = GraphqlWebSocket::new(schema, input, protocol).on_connection_init(move |payload| {
-        let state = state.clone();
-        async move { connection_data(&state, &payload).await.map_err(|err| async_graphql::Error::new(err.public_message())) }
-    });
+    let mut connection =
+        GraphqlWebSocket::new(schema, input, protocol).on_connection_init(move |payload| {
+            let state = state.clone();
+            async move {
+                connection_data(&state, &payload)
+                    .await
+                    .map_err(|err| async_graphql::Error::new(err.public_message()))
+            }
+        });
     while let Some(message) = connection.next().await {
         let outgoing = match message {
             WsMessage::Text(text) => Message::Text(text.into()),
             WsMessage::Close(code, reason) => {
                 let (code, reason) = close_code(code, reason);
-                let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    })))
+                    .await;
                 break;
             }
         };
@@ -227,7 +335,13 @@ async fn connection_data(state: &AppState, payload: &serde_json::Value) -> Resul
     let token = ["Authorization", "authorization", "token"]
         .iter()
         .find_map(|key| payload.get(key)?.as_str())
-        .map(|value| value.trim().strip_prefix("Bearer ").unwrap_or(value.trim()).trim())
+        .map(|value| {
+            value
+                .trim()
+                .strip_prefix("Bearer ")
+                .unwrap_or(value.trim())
+                .trim()
+        })
         .filter(|token| !token.is_empty())
         .ok_or_else(|| AppError::Unauthenticated("missing token in connection_init".into()))?;
     let viewer = authenticate(state, token).await?;

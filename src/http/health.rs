@@ -18,11 +18,15 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let database = db::ping(&state.db).await;
     let redis = match &state.redis {
-        Some(client) => Some(client.ping::<String>(None).await.is_ok()),
+        Some(client) => Some(client.is_connected() && client.ping::<String>(None).await.is_ok()),
         None => None,
     };
     let ready = database && redis.unwrap_or(true);
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = serde_json::json!({
         "status": if ready { "ready" } else { "unavailable" },
         "database": if database { "ok" } else { "down" },
@@ -34,7 +38,10 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// `GET /metrics`: Prometheus text exposition.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.metrics.render(),
     )
 }

@@ -16,7 +16,11 @@ use crate::{
 };
 
 /// Counts requests by route and status and observes their latency.
-pub async fn record_metrics(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn record_metrics(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -27,9 +31,16 @@ pub async fn record_metrics(State(state): State<AppState>, request: Request, nex
     let metrics = &state.metrics;
     metrics
         .http_requests
-        .get_or_create(&HttpLabels { method, route: route.clone(), status: response.status().as_u16() })
+        .get_or_create(&HttpLabels {
+            method,
+            route: route.clone(),
+            status: response.status().as_u16(),
+        })
         .inc();
-    metrics.http_duration.get_or_create(&RouteLabels { route }).observe(started.elapsed().as_secs_f64());
+    metrics
+        .http_duration
+        .get_or_create(&RouteLabels { route })
+        .observe(started.elapsed().as_secs_f64());
     response
 }
 

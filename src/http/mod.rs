@@ -31,10 +31,16 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState, schema: AppSchema) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(
-            HeaderValue::from_str(&state.settings.frontend_url).unwrap_or_else(|_| HeaderValue::from_static("null")),
+            HeaderValue::from_str(&state.settings.frontend_url)
+                .unwrap_or_else(|_| HeaderValue::from_static("null")),
         )
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, REQUEST_ID.clone()])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            REQUEST_ID.clone(),
+        ])
         .allow_credentials(true)
         .max_age(Duration::from_secs(3600));
 
@@ -47,7 +53,10 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .layer(axum::Extension(schema))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::record_metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::record_metrics,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(cors)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))

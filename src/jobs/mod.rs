@@ -9,7 +9,13 @@
 //!   claims work from the same table with row locks.
 //! - Every job re-reads state and is safe to run again (retries, redelivery after a crash).
 
-use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use apalis::{
     layers::retry::{
@@ -18,12 +24,13 @@ use apalis::{
     },
     prelude::*,
 };
+use apalis_core::backend::ext::poll_strategy::{PollSnapshot, PollStrategy, PollWith};
 use apalis_postgres::PostgresStorage;
 use apalis_sqlite::SqliteStorage;
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use serde::{Serialize, de::DeserializeOwned};
 use tokio::sync::Notify;
@@ -56,7 +63,11 @@ struct JobKind {
 
 impl JobKind {
     fn of<J: Job>() -> Self {
-        Self { queue: J::QUEUE, push: push::<J>, register: register::<J> }
+        Self {
+            queue: J::QUEUE,
+            push: push::<J>,
+            register: register::<J>,
+        }
     }
 }
 
@@ -94,15 +105,33 @@ fn postgres_storage<J: Job>(pool: &apalis_postgres::PgPool) -> PostgresStorage<J
     PostgresStorage::new(pool).with_config(apalis_postgres::Config::default().queue(J::QUEUE))
 }
 
-fn push<'a, J: Job>(store: &'a JobStore, payload: &'a str, key: &'a str, max_attempts: u32) -> PushFuture<'a> {
+fn push<'a, J: Job>(
+    store: &'a JobStore,
+    payload: &'a str,
+    key: &'a str,
+    max_attempts: u32,
+) -> PushFuture<'a> {
     Box::pin(async move {
         let job: J = serde_json::from_str(payload)?;
-        let task = TaskBuilder::new(job).idempotency_key(key).max_attempts(max_attempts as usize).build();
-        match store {
-            JobStore::Sqlite(pool) => sqlite_storage::<J>(pool).push_task(task).await?,
-            JobStore::Postgres(pool) => postgres_storage::<J>(pool).push_task(task).await?,
+        let task = TaskBuilder::new(job)
+            .idempotency_key(key)
+            .max_attempts(max_attempts as usize)
+            .build();
+        let pushed = match store {
+            JobStore::Sqlite(pool) => sqlite_storage::<J>(pool)
+                .push_task(task)
+                .await
+                .map_err(anyhow::Error::from),
+            JobStore::Postgres(pool) => postgres_storage::<J>(pool)
+                .push_task(task)
+                .await
+                .map_err(anyhow::Error::from),
+        };
+        match pushed {
+            // SQLite ignores a duplicate key; Postgres reports it. Either way the job is queued.
+            Err(err) if format!("{err:#}").contains("idx_jobs_idempotency_key") => Ok(()),
+            other => other,
         }
-        Ok(())
     })
 }
 
@@ -110,15 +139,24 @@ fn register<J: Job>(monitor: Monitor, state: &AppState) -> Monitor {
     let settings = state.settings.worker.clone();
     let state = state.clone();
     let backoff = move || {
-        ExponentialBackoffMaker::new(Duration::from_millis(500), Duration::from_secs(60), 0.5, HasherRng::default())
-            .expect("valid backoff bounds")
-            .make_backoff()
+        ExponentialBackoffMaker::new(
+            Duration::from_millis(500),
+            Duration::from_secs(60),
+            0.5,
+            HasherRng::default(),
+        )
+        .expect("valid backoff bounds")
+        .make_backoff()
     };
     let retries = settings.max_attempts.saturating_sub(1) as usize;
+    let every = settings.poll_interval;
     match state.jobs.store.clone() {
         JobStore::Sqlite(pool) => monitor.register(move |_| {
             WorkerBuilder::new(J::QUEUE)
-                .backend(sqlite_storage::<J>(&pool))
+                .backend(PollWith::new(
+                    sqlite_storage::<J>(&pool),
+                    Ticker::new(every),
+                ))
                 .data(state.clone())
                 .concurrency(settings.concurrency)
                 .retry(RetryPolicy::retries(retries).with_backoff(backoff()))
@@ -126,12 +164,42 @@ fn register<J: Job>(monitor: Monitor, state: &AppState) -> Monitor {
         }),
         JobStore::Postgres(pool) => monitor.register(move |_| {
             WorkerBuilder::new(J::QUEUE)
-                .backend(postgres_storage::<J>(&pool))
+                .backend(PollWith::new(
+                    postgres_storage::<J>(&pool),
+                    Ticker::new(every),
+                ))
                 .data(state.clone())
                 .concurrency(settings.concurrency)
                 .retry(RetryPolicy::retries(retries).with_backoff(backoff()))
                 .build(handle::<J>)
         }),
+    }
+}
+
+/// Wakes a worker every `interval` to look for new jobs (otherwise the storages fetch again only
+/// on their 30 s heartbeat). Unlike apalis's `IntervalStrategy`, it re-arms its timer in the same
+/// poll that fires it, so a fetch that completes at once can never leave the worker unwoken.
+struct Ticker(tokio::time::Interval);
+
+impl Ticker {
+    fn new(every: Duration) -> Self {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self(interval)
+    }
+}
+
+impl PollStrategy for Ticker {
+    fn poll_drive(&mut self, cx: &mut Context<'_>, _: &PollSnapshot) -> Poll<Option<()>> {
+        let mut fired = false;
+        while self.0.poll_tick(cx).is_ready() {
+            fired = true;
+        }
+        if fired {
+            Poll::Ready(Some(()))
+        } else {
+            Poll::Pending
+        }
     }
 }
 
@@ -152,7 +220,11 @@ async fn handle<J: Job>(job: J, state: Data<AppState>) -> Result<(), BoxDynError
 
 /// Builds the monitor running one worker per registered job.
 pub fn build_monitor(state: &AppState) -> Monitor {
-    registry().into_iter().fold(Monitor::new(), |monitor, kind| (kind.register)(monitor, state))
+    registry()
+        .into_iter()
+        .fold(Monitor::new(), |monitor, kind| {
+            (kind.register)(monitor, state)
+        })
 }
 
 /// Writes `job` to the outbox through `conn` (pass the transaction that writes the state the job
@@ -181,7 +253,12 @@ pub struct Jobs {
 
 impl Jobs {
     pub fn new(store: JobStore, db: DatabaseConnection, max_attempts: u32) -> Self {
-        Self { store, db, wake: Arc::new(Notify::new()), max_attempts }
+        Self {
+            store,
+            db,
+            wake: Arc::new(Notify::new()),
+            max_attempts,
+        }
     }
 
     /// Wakes the outbox dispatcher (after a commit that enqueued jobs).
@@ -209,7 +286,13 @@ impl Jobs {
                 let Some(kind) = kinds.iter().find(|k| k.queue == row.queue) else {
                     anyhow::bail!("outbox row {} names unknown queue {}", row.id, row.queue);
                 };
-                (kind.push)(&self.store, &row.payload, &row.id.to_string(), self.max_attempts).await?;
+                (kind.push)(
+                    &self.store,
+                    &row.payload,
+                    &row.id.to_string(),
+                    self.max_attempts,
+                )
+                .await?;
                 entity::outbox::Entity::update_many()
                     .col_expr(entity::outbox::Column::DispatchedAt, Utc::now().into())
                     .filter(entity::outbox::Column::Id.eq(row.id))

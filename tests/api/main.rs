@@ -1,1 +1,15 @@
+//! The integration suite: one binary, one file per area.
 
+mod auth;
+mod email_verification;
+mod google_sign_in;
+mod helpers;
+mod http_surface;
+mod jobs;
+mod multi_instance;
+mod redis_outage;
+mod saas_plans;
+mod schema;
+mod tenancy_isolation;
+mod tenants;
+mod websocket;

@@ -35,7 +35,11 @@ pub async fn start(State(state): State<AppState>) -> Response {
 }
 
 async fn begin(state: &AppState) -> AppResult<String> {
-    let google = state.clients.google.as_ref().ok_or_else(|| AppError::bad_request("Google sign-in is not configured"))?;
+    let google = state
+        .clients
+        .google
+        .as_ref()
+        .ok_or_else(|| AppError::bad_request("Google sign-in is not configured"))?;
     let oauth_state = crypto::random_token();
     let nonce = crypto::random_token();
     let verifier = crypto::random_token();
@@ -59,7 +63,10 @@ pub struct CallbackParams {
 }
 
 /// `GET /auth/google/callback`
-pub async fn callback(State(state): State<AppState>, Query(params): Query<CallbackParams>) -> Redirect {
+pub async fn callback(
+    State(state): State<AppState>,
+    Query(params): Query<CallbackParams>,
+) -> Redirect {
     let target = format!("{}/auth/callback", state.settings.frontend_url);
     match finish(&state, params).await {
         Ok(code) => Redirect::to(&format!("{target}?code={code}")),
@@ -80,12 +87,17 @@ async fn finish(state: &AppState, params: CallbackParams) -> Result<String, &'st
         .await
         .map_err(|err| internal(err.into()))?
         .ok_or("invalid_state")?;
-    let identity = google.sign_in(&code, &pending.code_verifier, &pending.nonce).await.map_err(|err| {
-        tracing::warn!(error = ?err, "Google sign-in failed");
-        "google_error"
-    })?;
+    let identity = google
+        .sign_in(&code, &pending.code_verifier, &pending.nonce)
+        .await
+        .map_err(|err| {
+            tracing::warn!(error = ?err, "Google sign-in failed");
+            "google_error"
+        })?;
     let user = link_or_create(state, identity).await?;
-    service::create_login_code(&state.db, user).await.map_err(internal)
+    service::create_login_code(&state.db, user)
+        .await
+        .map_err(internal)
 }
 
 fn internal(err: AppError) -> &'static str {
@@ -93,14 +105,22 @@ fn internal(err: AppError) -> &'static str {
     "server_error"
 }
 
-async fn link_or_create(state: &AppState, identity: GoogleIdentity) -> Result<UserId, &'static str> {
+async fn link_or_create(
+    state: &AppState,
+    identity: GoogleIdentity,
+) -> Result<UserId, &'static str> {
     let txn = state.db.begin().await.map_err(|e| internal(e.into()))?;
     let now = Utc::now();
-    let existing = match repo::find_user_by_google_sub(&txn, &identity.sub).await.map_err(|e| internal(e.into()))? {
+    let existing = match repo::find_user_by_google_sub(&txn, &identity.sub)
+        .await
+        .map_err(|e| internal(e.into()))?
+    {
         Some(user) => Some(user),
         None => match identity.email.as_deref() {
             Some(email) => {
-                let by_email = repo::find_user_by_email(&txn, email).await.map_err(|e| internal(e.into()))?;
+                let by_email = repo::find_user_by_email(&txn, email)
+                    .await
+                    .map_err(|e| internal(e.into()))?;
                 if by_email.is_some() && !identity.email_verified {
                     return Err("email_not_verified");
                 }
@@ -126,7 +146,9 @@ async fn link_or_create(state: &AppState, identity: GoogleIdentity) -> Result<Us
             active.email_verified = Set(true);
         }
         active.updated_at = Set(now);
-        repo::update_user(&txn, active).await.map_err(|e| internal(e.into()))?;
+        repo::update_user(&txn, active)
+            .await
+            .map_err(|e| internal(e.into()))?;
         id
     } else {
         let id = Uuid::now_v7();

@@ -9,6 +9,7 @@ use super::{
 };
 use crate::{
     domains::tenants::graphql::TenantNode,
+    error::AppError,
     graphql::{
         loaders::TenantLoader,
         viewer::{client_ip, state, viewer},
@@ -24,9 +25,9 @@ pub enum OnboardingStatus {
     Complete,
 }
 
-/// A person who signs in to the dashboard.
 pub struct UserNode(pub User);
 
+/// A person who signs in to the dashboard.
 #[Object(name = "User")]
 impl UserNode {
     async fn id(&self) -> ID {
@@ -63,13 +64,24 @@ impl UserNode {
     }
 
     async fn onboarding_status(&self) -> OnboardingStatus {
-        if self.0.tenant_id.is_some() { OnboardingStatus::Complete } else { OnboardingStatus::Pending }
+        if self.0.tenant_id.is_some() {
+            OnboardingStatus::Complete
+        } else {
+            OnboardingStatus::Pending
+        }
     }
 
     /// The tenant the user belongs to, if any.
     async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<TenantNode>> {
-        let Some(id) = self.0.tenant_id else { return Ok(None) };
-        Ok(ctx.data_unchecked::<DataLoader<TenantLoader>>().load_one(id).await?.map(TenantNode))
+        let Some(id) = self.0.tenant_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .data_unchecked::<DataLoader<TenantLoader>>()
+            .load_one(id)
+            .await
+            .map_err(AppError::from)?
+            .map(TenantNode))
     }
 }
 
@@ -131,30 +143,54 @@ pub struct AuthMutation;
 impl AuthMutation {
     /// Signs in with e-mail and password. Wrong e-mail or password give one generic
     /// UNAUTHENTICATED error; repeated attempts are RATE_LIMITED per e-mail and per IP.
-    async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> async_graphql::Result<AuthPayload> {
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+    ) -> async_graphql::Result<AuthPayload> {
         let ip = client_ip(ctx);
-        Ok(service::login(state(ctx), &email, &password, ip.as_deref()).await?.into())
+        Ok(service::login(state(ctx), &email, &password, ip.as_deref())
+            .await?
+            .into())
     }
 
     /// Trades a refresh token for a new session. Each refresh token works once; reusing one
     /// revokes every session descended from the same sign-in.
-    async fn refresh_session(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<AuthPayload> {
+    async fn refresh_session(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> async_graphql::Result<AuthPayload> {
         Ok(service::refresh(state(ctx), &refresh_token).await?.into())
     }
 
     /// Ends the session the refresh token belongs to.
-    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<bool> {
+    async fn logout(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> async_graphql::Result<bool> {
         service::logout(state(ctx), &refresh_token).await?;
         Ok(true)
     }
 
     /// Trades the one-time code of a Google sign-in redirect for a session (valid 60 s, once).
-    async fn exchange_login_code(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<AuthPayload> {
-        Ok(service::exchange_login_code(state(ctx), &code).await?.into())
+    async fn exchange_login_code(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> async_graphql::Result<AuthPayload> {
+        Ok(service::exchange_login_code(state(ctx), &code)
+            .await?
+            .into())
     }
 
     /// E-mails a 6-digit verification code (valid 15 minutes, 5 attempts).
-    async fn send_verification_code(&self, ctx: &Context<'_>) -> async_graphql::Result<SendVerificationCodePayload> {
+    async fn send_verification_code(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<SendVerificationCodePayload> {
         let viewer = viewer(ctx)?;
         let outcome = verification::send_code(state(ctx), &viewer).await?;
         Ok(SendVerificationCodePayload {
@@ -164,10 +200,17 @@ impl AuthMutation {
     }
 
     /// Verifies the e-mail with the code that was sent.
-    async fn verify_email(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<VerifyEmailPayload> {
+    async fn verify_email(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> async_graphql::Result<VerifyEmailPayload> {
         let viewer = viewer(ctx)?;
         let state = state(ctx);
         let verified = verification::verify(state, &viewer, &code).await?;
-        Ok(VerifyEmailPayload { verified, user: UserNode(service::me(state, &viewer).await?) })
+        Ok(VerifyEmailPayload {
+            verified,
+            user: UserNode(service::me(state, &viewer).await?),
+        })
     }
 }

@@ -19,24 +19,40 @@ impl Job for SendVerificationEmail {
     const QUEUE: &'static str = "send_verification_email";
 
     async fn run(self, state: AppState) -> anyhow::Result<()> {
-        let Some(verification) = repo::find_email_verification(&state.db, self.verification_id).await? else {
+        let Some(verification) =
+            repo::find_email_verification(&state.db, self.verification_id).await?
+        else {
             return Ok(());
         };
-        if verification.sent_at.is_some() || verification.consumed_at.is_some() || verification.expires_at <= Utc::now() {
+        if verification.sent_at.is_some()
+            || verification.consumed_at.is_some()
+            || verification.expires_at <= Utc::now()
+        {
             return Ok(());
         }
         let Some(user) = repo::find_user(&state.db, UserId(verification.user_id)).await? else {
             return Ok(());
         };
         let code = state.cipher.decrypt(&verification.code_enc)?;
-        state.clients.mailer.send(verification_email(&user.email, user.name.as_deref(), code.expose_secret())).await?;
+        state
+            .clients
+            .mailer
+            .send(verification_email(
+                &user.email,
+                user.name.as_deref(),
+                code.expose_secret(),
+            ))
+            .await?;
         repo::mark_email_verification_sent(&state.db, verification.id).await?;
         Ok(())
     }
 }
 
 fn verification_email(to: &str, name: Option<&str>, code: &str) -> Email {
-    let greeting = name.map_or_else(|| "Olá!".to_owned(), |n| format!("Olá, {}!", html_escape(n)));
+    let greeting = name.map_or_else(
+        || "Olá!".to_owned(),
+        |n| format!("Olá, {}!", html_escape(n)),
+    );
     Email {
         to: to.to_owned(),
         subject: "Verifique seu email - WABA Bot".to_owned(),

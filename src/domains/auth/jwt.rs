@@ -36,11 +36,20 @@ pub struct JwtKeys {
 impl JwtKeys {
     pub fn new(secret: &SecretString, ttl: Duration) -> Self {
         let bytes = secret.expose_secret().as_bytes();
-        Self { encoding: EncodingKey::from_secret(bytes), decoding: DecodingKey::from_secret(bytes), ttl }
+        Self {
+            encoding: EncodingKey::from_secret(bytes),
+            decoding: DecodingKey::from_secret(bytes),
+            ttl,
+        }
     }
 
     /// Issues a token for the user; returns it with its expiry.
-    pub fn issue(&self, user: UserId, role: Role, tenant: Option<TenantId>) -> anyhow::Result<(String, DateTime<Utc>)> {
+    pub fn issue(
+        &self,
+        user: UserId,
+        role: Role,
+        tenant: Option<TenantId>,
+    ) -> anyhow::Result<(String, DateTime<Utc>)> {
         let now = Utc::now();
         let expires_at = now + chrono::Duration::from_std(self.ttl)?;
         let claims = Claims {
@@ -74,7 +83,10 @@ mod tests {
     use super::*;
 
     fn keys(secret: &str) -> JwtKeys {
-        JwtKeys::new(&SecretString::from(secret.to_owned()), Duration::from_secs(900))
+        JwtKeys::new(
+            &SecretString::from(secret.to_owned()),
+            Duration::from_secs(900),
+        )
     }
 
     #[test]
@@ -89,10 +101,18 @@ mod tests {
 
     #[test]
     fn rejects_other_keys_and_none() {
-        let (token, _) = keys("key-one-key-one-key-one-key-one!").issue(UserId(Uuid::now_v7()), Role::Admin, None).unwrap();
-        assert!(matches!(keys("key-two-key-two-key-two-key-two!").verify(&token), Err(AppError::Unauthenticated(_))));
+        let (token, _) = keys("key-one-key-one-key-one-key-one!")
+            .issue(UserId(Uuid::now_v7()), Role::Admin, None)
+            .unwrap();
+        assert!(matches!(
+            keys("key-two-key-two-key-two-key-two!").verify(&token),
+            Err(AppError::Unauthenticated(_))
+        ));
         let payload = token.split('.').nth(1).unwrap();
         let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
-        assert!(matches!(keys("key-one-key-one-key-one-key-one!").verify(&unsigned), Err(AppError::Unauthenticated(_))));
+        assert!(matches!(
+            keys("key-one-key-one-key-one-key-one!").verify(&unsigned),
+            Err(AppError::Unauthenticated(_))
+        ));
     }
 }

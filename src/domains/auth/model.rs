@@ -61,7 +61,11 @@ impl Email {
             })
             && value.matches('@').count() == 1
             && !value.chars().any(char::is_whitespace);
-        if valid { Ok(Self(value)) } else { Err(AppError::bad_input("email", "invalid e-mail address")) }
+        if valid {
+            Ok(Self(value))
+        } else {
+            Err(AppError::bad_input("email", "invalid e-mail address"))
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -77,7 +81,10 @@ impl NewPassword {
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let length = raw.chars().count();
         if !(8..=128).contains(&length) {
-            return Err(AppError::bad_input("password", "password must have between 8 and 128 characters"));
+            return Err(AppError::bad_input(
+                "password",
+                "password must have between 8 and 128 characters",
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -107,7 +114,9 @@ impl TryFrom<entity::users::Model> for User {
     fn try_from(model: entity::users::Model) -> Result<Self, AppError> {
         Ok(Self {
             id: UserId(model.id),
-            role: Role::parse(&model.role).map_err(|_| anyhow::anyhow!("user {} has unknown role {}", model.id, model.role))?,
+            role: Role::parse(&model.role).map_err(|_| {
+                anyhow::anyhow!("user {} has unknown role {}", model.id, model.role)
+            })?,
             email: model.email,
             name: model.name,
             avatar_url: model.avatar_url,
@@ -130,11 +139,17 @@ pub struct Viewer {
 impl Viewer {
     /// The tenant the viewer works for; FORBIDDEN for users without one (e.g. before onboarding).
     pub fn tenant(&self) -> Result<TenantId, AppError> {
-        self.tenant_id.ok_or_else(|| AppError::Forbidden("finish onboarding first: this account has no tenant".into()))
+        self.tenant_id.ok_or_else(|| {
+            AppError::Forbidden("finish onboarding first: this account has no tenant".into())
+        })
     }
 
     pub fn require_admin(&self) -> Result<(), AppError> {
-        if self.role == Role::Admin { Ok(()) } else { Err(AppError::forbidden()) }
+        if self.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(AppError::forbidden())
+        }
     }
 }
 
@@ -153,8 +168,20 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse("  Ana@Salon.COM ").unwrap().as_str(), "ana@salon.com");
-        for bad in ["", "ana", "ana@", "@salon.com", "ana@salon", "a b@salon.com", "a@@b.com", "a@b..com"] {
+        assert_eq!(
+            Email::parse("  Ana@Salon.COM ").unwrap().as_str(),
+            "ana@salon.com"
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@salon.com",
+            "ana@salon",
+            "a b@salon.com",
+            "a@@b.com",
+            "a@b..com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
         }
     }

@@ -19,7 +19,11 @@ pub fn verify(password: &str, stored: &str) -> bool {
         return bcrypt::verify(password, stored).unwrap_or(false);
     }
     PasswordHash::new(stored)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 

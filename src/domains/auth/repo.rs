@@ -5,36 +5,61 @@
 use chrono::{DateTime, Utc};
 use entity::{email_verifications, login_codes, oauth_states, refresh_tokens, users};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
-    sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter,
+    QueryOrder, sea_query::Expr,
 };
 use uuid::Uuid;
 
 use super::model::UserId;
 use crate::domains::tenants::model::TenantId;
 
-pub async fn find_user(conn: &impl ConnectionTrait, id: UserId) -> Result<Option<users::Model>, DbErr> {
+pub async fn find_user(
+    conn: &impl ConnectionTrait,
+    id: UserId,
+) -> Result<Option<users::Model>, DbErr> {
     users::Entity::find_by_id(id.0).one(conn).await
 }
 
-pub async fn find_user_by_email(conn: &impl ConnectionTrait, email: &str) -> Result<Option<users::Model>, DbErr> {
-    users::Entity::find().filter(users::Column::Email.eq(email)).one(conn).await
+pub async fn find_user_by_email(
+    conn: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<users::Model>, DbErr> {
+    users::Entity::find()
+        .filter(users::Column::Email.eq(email))
+        .one(conn)
+        .await
 }
 
-pub async fn find_user_by_google_sub(conn: &impl ConnectionTrait, sub: &str) -> Result<Option<users::Model>, DbErr> {
-    users::Entity::find().filter(users::Column::GoogleSub.eq(sub)).one(conn).await
+pub async fn find_user_by_google_sub(
+    conn: &impl ConnectionTrait,
+    sub: &str,
+) -> Result<Option<users::Model>, DbErr> {
+    users::Entity::find()
+        .filter(users::Column::GoogleSub.eq(sub))
+        .one(conn)
+        .await
 }
 
-pub async fn insert_user(conn: &impl ConnectionTrait, user: users::ActiveModel) -> Result<users::Model, DbErr> {
+pub async fn insert_user(
+    conn: &impl ConnectionTrait,
+    user: users::ActiveModel,
+) -> Result<users::Model, DbErr> {
     users::Entity::insert(user).exec_with_returning(conn).await
 }
 
-pub async fn update_user(conn: &impl ConnectionTrait, user: users::ActiveModel) -> Result<users::Model, DbErr> {
+pub async fn update_user(
+    conn: &impl ConnectionTrait,
+    user: users::ActiveModel,
+) -> Result<users::Model, DbErr> {
     users::Entity::update(user).exec(conn).await
 }
 
 /// Links a user without a tenant to `tenant`; false when the user already had one.
-pub async fn link_user_to_tenant(conn: &impl ConnectionTrait, user: UserId, tenant: TenantId) -> Result<bool, DbErr> {
+pub async fn link_user_to_tenant(
+    conn: &impl ConnectionTrait,
+    user: UserId,
+    tenant: TenantId,
+) -> Result<bool, DbErr> {
     let result = users::Entity::update_many()
         .col_expr(users::Column::TenantId, Expr::value(tenant.0))
         .col_expr(users::Column::UpdatedAt, Expr::value(Utc::now()))
@@ -67,8 +92,14 @@ pub async fn insert_refresh_token(
     Ok(())
 }
 
-pub async fn find_refresh_token(conn: &impl ConnectionTrait, token_hash: &str) -> Result<Option<refresh_tokens::Model>, DbErr> {
-    refresh_tokens::Entity::find().filter(refresh_tokens::Column::TokenHash.eq(token_hash)).one(conn).await
+pub async fn find_refresh_token(
+    conn: &impl ConnectionTrait,
+    token_hash: &str,
+) -> Result<Option<refresh_tokens::Model>, DbErr> {
+    refresh_tokens::Entity::find()
+        .filter(refresh_tokens::Column::TokenHash.eq(token_hash))
+        .one(conn)
+        .await
 }
 
 /// Marks a live token used; false if it was already used or revoked (a replay).
@@ -93,7 +124,12 @@ pub async fn revoke_refresh_family(conn: &impl ConnectionTrait, family: Uuid) ->
     Ok(())
 }
 
-pub async fn insert_login_code(conn: &impl ConnectionTrait, user: UserId, code_hash: String, expires_at: DateTime<Utc>) -> Result<(), DbErr> {
+pub async fn insert_login_code(
+    conn: &impl ConnectionTrait,
+    user: UserId,
+    code_hash: String,
+    expires_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
     login_codes::Entity::insert(login_codes::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user.0),
@@ -108,7 +144,10 @@ pub async fn insert_login_code(conn: &impl ConnectionTrait, user: UserId, code_h
 }
 
 /// Consumes a live login code and returns its user; `None` if unknown, expired or already used.
-pub async fn consume_login_code(conn: &impl ConnectionTrait, code_hash: &str) -> Result<Option<UserId>, DbErr> {
+pub async fn consume_login_code(
+    conn: &impl ConnectionTrait,
+    code_hash: &str,
+) -> Result<Option<UserId>, DbErr> {
     let now = Utc::now();
     let Some(code) = login_codes::Entity::find()
         .filter(login_codes::Column::CodeHash.eq(code_hash))
@@ -149,20 +188,41 @@ pub async fn insert_oauth_state(
 }
 
 /// Takes (deletes and returns) a live OAuth state; `None` if unknown, expired or already taken.
-pub async fn take_oauth_state(conn: &impl ConnectionTrait, state_hash: &str) -> Result<Option<oauth_states::Model>, DbErr> {
-    let Some(state) = oauth_states::Entity::find().filter(oauth_states::Column::StateHash.eq(state_hash)).one(conn).await? else {
+pub async fn take_oauth_state(
+    conn: &impl ConnectionTrait,
+    state_hash: &str,
+) -> Result<Option<oauth_states::Model>, DbErr> {
+    let Some(state) = oauth_states::Entity::find()
+        .filter(oauth_states::Column::StateHash.eq(state_hash))
+        .one(conn)
+        .await?
+    else {
         return Ok(None);
     };
-    let deleted = oauth_states::Entity::delete_by_id(state.id).exec(conn).await?;
+    let deleted = oauth_states::Entity::delete_by_id(state.id)
+        .exec(conn)
+        .await?;
     Ok((deleted.rows_affected == 1 && state.expires_at > Utc::now()).then_some(state))
 }
 
 /// Removes expired single-use records (housekeeping; safe to run anywhere, any time).
 pub async fn delete_expired(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
     let mut removed = 0;
-    removed += oauth_states::Entity::delete_many().filter(oauth_states::Column::ExpiresAt.lt(now)).exec(conn).await?.rows_affected;
-    removed += login_codes::Entity::delete_many().filter(login_codes::Column::ExpiresAt.lt(now)).exec(conn).await?.rows_affected;
-    removed += refresh_tokens::Entity::delete_many().filter(refresh_tokens::Column::ExpiresAt.lt(now)).exec(conn).await?.rows_affected;
+    removed += oauth_states::Entity::delete_many()
+        .filter(oauth_states::Column::ExpiresAt.lt(now))
+        .exec(conn)
+        .await?
+        .rows_affected;
+    removed += login_codes::Entity::delete_many()
+        .filter(login_codes::Column::ExpiresAt.lt(now))
+        .exec(conn)
+        .await?
+        .rows_affected;
+    removed += refresh_tokens::Entity::delete_many()
+        .filter(refresh_tokens::Column::ExpiresAt.lt(now))
+        .exec(conn)
+        .await?
+        .rows_affected;
     Ok(removed)
 }
 
@@ -174,7 +234,10 @@ pub async fn replace_email_verification(
     code_enc: String,
     expires_at: DateTime<Utc>,
 ) -> Result<Uuid, DbErr> {
-    email_verifications::Entity::delete_many().filter(email_verifications::Column::UserId.eq(user.0)).exec(conn).await?;
+    email_verifications::Entity::delete_many()
+        .filter(email_verifications::Column::UserId.eq(user.0))
+        .exec(conn)
+        .await?;
     let id = Uuid::now_v7();
     email_verifications::Entity::insert(email_verifications::ActiveModel {
         id: Set(id),
@@ -192,11 +255,17 @@ pub async fn replace_email_verification(
     Ok(id)
 }
 
-pub async fn find_email_verification(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<email_verifications::Model>, DbErr> {
+pub async fn find_email_verification(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<email_verifications::Model>, DbErr> {
     email_verifications::Entity::find_by_id(id).one(conn).await
 }
 
-pub async fn find_pending_email_verification(conn: &impl ConnectionTrait, user: UserId) -> Result<Option<email_verifications::Model>, DbErr> {
+pub async fn find_pending_email_verification(
+    conn: &impl ConnectionTrait,
+    user: UserId,
+) -> Result<Option<email_verifications::Model>, DbErr> {
     email_verifications::Entity::find()
         .filter(email_verifications::Column::UserId.eq(user.0))
         .filter(email_verifications::Column::ConsumedAt.is_null())
@@ -206,9 +275,15 @@ pub async fn find_pending_email_verification(conn: &impl ConnectionTrait, user: 
 }
 
 /// Counts one failed attempt; returns the attempts made so far (atomic increment).
-pub async fn add_email_verification_attempt(conn: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+pub async fn add_email_verification_attempt(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<(), DbErr> {
     email_verifications::Entity::update_many()
-        .col_expr(email_verifications::Column::Attempts, Expr::col(email_verifications::Column::Attempts).add(1))
+        .col_expr(
+            email_verifications::Column::Attempts,
+            Expr::col(email_verifications::Column::Attempts).add(1),
+        )
         .filter(email_verifications::Column::Id.eq(id))
         .exec(conn)
         .await?;
@@ -216,9 +291,16 @@ pub async fn add_email_verification_attempt(conn: &impl ConnectionTrait, id: Uui
 }
 
 /// Consumes a code still below the attempt limit; false if someone else consumed it first.
-pub async fn consume_email_verification(conn: &impl ConnectionTrait, id: Uuid, max_attempts: i32) -> Result<bool, DbErr> {
+pub async fn consume_email_verification(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    max_attempts: i32,
+) -> Result<bool, DbErr> {
     let result = email_verifications::Entity::update_many()
-        .col_expr(email_verifications::Column::ConsumedAt, Expr::value(Utc::now()))
+        .col_expr(
+            email_verifications::Column::ConsumedAt,
+            Expr::value(Utc::now()),
+        )
         .filter(email_verifications::Column::Id.eq(id))
         .filter(email_verifications::Column::ConsumedAt.is_null())
         .filter(email_verifications::Column::Attempts.lt(max_attempts))
@@ -227,7 +309,10 @@ pub async fn consume_email_verification(conn: &impl ConnectionTrait, id: Uuid, m
     Ok(result.rows_affected == 1)
 }
 
-pub async fn mark_email_verification_sent(conn: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+pub async fn mark_email_verification_sent(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<(), DbErr> {
     email_verifications::Entity::update_many()
         .col_expr(email_verifications::Column::SentAt, Expr::value(Utc::now()))
         .filter(email_verifications::Column::Id.eq(id))

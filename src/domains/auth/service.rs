@@ -29,25 +29,49 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Viewer> {
         .await?
         .ok_or_else(|| AppError::Unauthenticated("invalid token".into()))?;
     if !user.is_active {
-        return Err(AppError::Unauthenticated("this account is deactivated".into()));
+        return Err(AppError::Unauthenticated(
+            "this account is deactivated".into(),
+        ));
     }
     if claims.tid.is_some() && claims.tid != user.tenant_id {
-        return Err(AppError::Unauthenticated("invalid token: the account's tenant changed".into()));
+        return Err(AppError::Unauthenticated(
+            "invalid token: the account's tenant changed".into(),
+        ));
     }
     let user = User::try_from(user)?;
-    Ok(Viewer { user_id: user.id, role: user.role, tenant_id: user.tenant_id })
+    Ok(Viewer {
+        user_id: user.id,
+        role: user.role,
+        tenant_id: user.tenant_id,
+    })
 }
 
 /// Email and password sign-in, rate-limited per e-mail and per client IP.
-pub async fn login(state: &AppState, email: &str, password_input: &str, client_ip: Option<&str>) -> AppResult<Session> {
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password_input: &str,
+    client_ip: Option<&str>,
+) -> AppResult<Session> {
     let auth = &state.settings.auth;
     let email_key = email.trim().to_lowercase();
     if let Some(ip) = client_ip {
-        state.rate_limiter.hit(&format!("login:ip:{ip}"), auth.login_max_attempts_per_ip, auth.login_rate_window).await?;
+        state
+            .rate_limiter
+            .hit(
+                &format!("login:ip:{ip}"),
+                auth.login_max_attempts_per_ip,
+                auth.login_rate_window,
+            )
+            .await?;
     }
     state
         .rate_limiter
-        .hit(&format!("login:email:{email_key}"), auth.login_max_attempts_per_email, auth.login_rate_window)
+        .hit(
+            &format!("login:email:{email_key}"),
+            auth.login_max_attempts_per_email,
+            auth.login_rate_window,
+        )
         .await?;
 
     let Ok(email) = Email::parse(email) else {
@@ -56,7 +80,9 @@ pub async fn login(state: &AppState, email: &str, password_input: &str, client_i
     let user = repo::find_user_by_email(&state.db, email.as_str()).await?;
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let candidate = password_input.to_owned();
-    let hash = stored.clone().unwrap_or_else(|| password::dummy_hash().to_owned());
+    let hash = stored
+        .clone()
+        .unwrap_or_else(|| password::dummy_hash().to_owned());
     // Hashing is CPU-heavy: keep it off the async executor threads.
     let matches = tokio::task::spawn_blocking(move || password::verify(&candidate, &hash))
         .await
@@ -80,22 +106,46 @@ pub async fn login(state: &AppState, email: &str, password_input: &str, client_i
 }
 
 /// Issues an access token and the first refresh token of a new family.
-pub async fn start_session(state: &AppState, conn: &impl ConnectionTrait, user: User) -> AppResult<Session> {
+pub async fn start_session(
+    state: &AppState,
+    conn: &impl ConnectionTrait,
+    user: User,
+) -> AppResult<Session> {
     issue_session(state, conn, user, Uuid::now_v7()).await
 }
 
-async fn issue_session(state: &AppState, conn: &impl ConnectionTrait, user: User, family: Uuid) -> AppResult<Session> {
+async fn issue_session(
+    state: &AppState,
+    conn: &impl ConnectionTrait,
+    user: User,
+    family: Uuid,
+) -> AppResult<Session> {
     let (access_token, expires_at) = state.jwt.issue(user.id, user.role, user.tenant_id)?;
     let refresh_token = crypto::random_token();
-    let refresh_ttl = Duration::from_std(state.settings.auth.refresh_token_ttl).map_err(anyhow::Error::from)?;
-    repo::insert_refresh_token(conn, user.id, family, crypto::sha256_hex(&refresh_token), Utc::now() + refresh_ttl).await?;
-    Ok(Session { access_token, refresh_token, expires_at, user })
+    let refresh_ttl =
+        Duration::from_std(state.settings.auth.refresh_token_ttl).map_err(anyhow::Error::from)?;
+    repo::insert_refresh_token(
+        conn,
+        user.id,
+        family,
+        crypto::sha256_hex(&refresh_token),
+        Utc::now() + refresh_ttl,
+    )
+    .await?;
+    Ok(Session {
+        access_token,
+        refresh_token,
+        expires_at,
+        user,
+    })
 }
 
 /// Rotates a refresh token. A token presented twice means it leaked: its whole family is revoked.
 pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<Session> {
     let rejected = || AppError::Unauthenticated("invalid refresh token".into());
-    let Some(token) = repo::find_refresh_token(&state.db, &crypto::sha256_hex(refresh_token)).await? else {
+    let Some(token) =
+        repo::find_refresh_token(&state.db, &crypto::sha256_hex(refresh_token)).await?
+    else {
         return Err(rejected());
     };
     if token.revoked_at.is_some() {
@@ -109,7 +159,9 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<Session
     if token.expires_at <= Utc::now() {
         return Err(rejected());
     }
-    let user = repo::find_user(&state.db, UserId(token.user_id)).await?.ok_or_else(rejected)?;
+    let user = repo::find_user(&state.db, UserId(token.user_id))
+        .await?
+        .ok_or_else(rejected)?;
     if !user.is_active {
         repo::revoke_refresh_family(&state.db, token.family_id).await?;
         return Err(rejected());
@@ -119,7 +171,9 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<Session
 
 /// Revokes the session the refresh token belongs to. Unknown tokens are ignored (idempotent).
 pub async fn logout(state: &AppState, refresh_token: &str) -> AppResult<()> {
-    if let Some(token) = repo::find_refresh_token(&state.db, &crypto::sha256_hex(refresh_token)).await? {
+    if let Some(token) =
+        repo::find_refresh_token(&state.db, &crypto::sha256_hex(refresh_token)).await?
+    {
         repo::revoke_refresh_family(&state.db, token.family_id).await?;
     }
     Ok(())
@@ -129,8 +183,13 @@ pub async fn logout(state: &AppState, refresh_token: &str) -> AppResult<()> {
 pub async fn exchange_login_code(state: &AppState, code: &str) -> AppResult<Session> {
     let rejected = || AppError::Unauthenticated("invalid or expired login code".into());
     let txn = state.db.begin().await?;
-    let user_id = repo::consume_login_code(&txn, &crypto::sha256_hex(code)).await?.ok_or_else(rejected)?;
-    let user = repo::find_user(&txn, user_id).await?.filter(|u| u.is_active).ok_or_else(rejected)?;
+    let user_id = repo::consume_login_code(&txn, &crypto::sha256_hex(code))
+        .await?
+        .ok_or_else(rejected)?;
+    let user = repo::find_user(&txn, user_id)
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or_else(rejected)?;
     let session = start_session(state, &txn, User::try_from(user)?).await?;
     txn.commit().await?;
     Ok(session)
@@ -139,13 +198,21 @@ pub async fn exchange_login_code(state: &AppState, code: &str) -> AppResult<Sess
 /// Creates a one-time login code for `user`; returns the code to put in the redirect.
 pub async fn create_login_code(conn: &impl ConnectionTrait, user: UserId) -> AppResult<String> {
     let code = crypto::random_token();
-    repo::insert_login_code(conn, user, crypto::sha256_hex(&code), Utc::now() + Duration::seconds(LOGIN_CODE_TTL_SECONDS)).await?;
+    repo::insert_login_code(
+        conn,
+        user,
+        crypto::sha256_hex(&code),
+        Utc::now() + Duration::seconds(LOGIN_CODE_TTL_SECONDS),
+    )
+    .await?;
     Ok(code)
 }
 
 /// The current user.
 pub async fn me(state: &AppState, viewer: &Viewer) -> AppResult<User> {
-    let user = repo::find_user(&state.db, viewer.user_id).await?.ok_or(AppError::NotFound("user"))?;
+    let user = repo::find_user(&state.db, viewer.user_id)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
     User::try_from(user)
 }
 
@@ -158,7 +225,13 @@ pub enum Provisioned {
 
 /// Creates a user, or resets the password (and role and verification) of an existing one: the
 /// bootstrap path of a fresh installation (`waba-bot create-user`).
-pub async fn provision_user(db: &impl ConnectionTrait, email: &str, password: &str, role: Role, verified: bool) -> AppResult<Provisioned> {
+pub async fn provision_user(
+    db: &impl ConnectionTrait,
+    email: &str,
+    password: &str,
+    role: Role,
+    verified: bool,
+) -> AppResult<Provisioned> {
     let email = Email::parse(email)?;
     let password = NewPassword::parse(password)?;
     let hash = password::hash(password.expose())?;

@@ -36,13 +36,19 @@ impl SendOutcome {
 
 /// Creates a new code (replacing any pending one) and enqueues the e-mail atomically with it.
 pub async fn send_code(state: &AppState, viewer: &Viewer) -> AppResult<SendOutcome> {
-    let user = repo::find_user(&state.db, viewer.user_id).await?.ok_or_else(|| AppError::bad_request("Usuário não encontrado"))?;
+    let user = repo::find_user(&state.db, viewer.user_id)
+        .await?
+        .ok_or_else(|| AppError::bad_request("Usuário não encontrado"))?;
     if user.email_verified {
         return Ok(SendOutcome::AlreadyVerified);
     }
     state
         .rate_limiter
-        .hit(&format!("verify-email:send:{}", viewer.user_id), MAX_SENDS_PER_HOUR, std::time::Duration::from_secs(3600))
+        .hit(
+            &format!("verify-email:send:{}", viewer.user_id),
+            MAX_SENDS_PER_HOUR,
+            std::time::Duration::from_secs(3600),
+        )
         .await?;
     let code = crypto::random_digits(6);
     let txn = state.db.begin().await?;
@@ -66,27 +72,45 @@ pub async fn verify(state: &AppState, viewer: &Viewer, code: &str) -> AppResult<
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(AppError::bad_input("code", "O código deve ter 6 dígitos"));
     }
-    let user = repo::find_user(&state.db, viewer.user_id).await?.ok_or_else(|| AppError::bad_request("Usuário não encontrado"))?;
+    let user = repo::find_user(&state.db, viewer.user_id)
+        .await?
+        .ok_or_else(|| AppError::bad_request("Usuário não encontrado"))?;
     if user.email_verified {
         return Ok(true);
     }
-    let Some(pending) = repo::find_pending_email_verification(&state.db, viewer.user_id).await? else {
-        return Err(AppError::bad_input("code", "Nenhum código de verificação pendente. Solicite um novo código."));
+    let Some(pending) = repo::find_pending_email_verification(&state.db, viewer.user_id).await?
+    else {
+        return Err(AppError::bad_input(
+            "code",
+            "Nenhum código de verificação pendente. Solicite um novo código.",
+        ));
     };
     if pending.expires_at <= Utc::now() {
-        return Err(AppError::bad_input("code", "Código expirado. Solicite um novo código."));
+        return Err(AppError::bad_input(
+            "code",
+            "Código expirado. Solicite um novo código.",
+        ));
     }
     if pending.attempts >= MAX_ATTEMPTS {
-        return Err(AppError::bad_input("code", "Muitas tentativas inválidas. Solicite um novo código."));
+        return Err(AppError::bad_input(
+            "code",
+            "Muitas tentativas inválidas. Solicite um novo código.",
+        ));
     }
-    let matches = crypto::constant_time_eq(state.cipher.keyed_hash(code).as_bytes(), pending.code_hash.as_bytes());
+    let matches = crypto::constant_time_eq(
+        state.cipher.keyed_hash(code).as_bytes(),
+        pending.code_hash.as_bytes(),
+    );
     if !matches {
         repo::add_email_verification_attempt(&state.db, pending.id).await?;
         return Err(AppError::bad_input("code", "Código inválido"));
     }
     let txn = state.db.begin().await?;
     if !repo::consume_email_verification(&txn, pending.id, MAX_ATTEMPTS).await? {
-        return Err(AppError::bad_input("code", "Nenhum código de verificação pendente. Solicite um novo código."));
+        return Err(AppError::bad_input(
+            "code",
+            "Nenhum código de verificação pendente. Solicite um novo código.",
+        ));
     }
     repo::mark_email_verified(&txn, viewer.user_id).await?;
     txn.commit().await?;

@@ -7,16 +7,14 @@ use super::{
     model::{BillingInterval, SaasPlan},
     service::{self, NewSaasPlan, SaasPlanChanges},
 };
-use crate::{
-    graphql::{
-        scalars::{Money, MoneyInput, parse_id},
-        viewer::{state, viewer},
-    },
+use crate::graphql::{
+    scalars::{Money, MoneyInput, parse_id},
+    viewer::{state, viewer},
 };
 
-/// A plan the platform sells to businesses.
 pub struct SaasPlanNode(pub SaasPlan);
 
+/// A plan the platform sells to businesses.
 #[Object(name = "SaasPlan")]
 impl SaasPlanNode {
     async fn id(&self) -> ID {
@@ -86,7 +84,11 @@ pub struct SaasPlanQuery;
 impl SaasPlanQuery {
     /// Plans on sale, cheapest first (public: the landing page and onboarding show them).
     async fn saas_plans(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SaasPlanNode>> {
-        Ok(service::list(state(ctx)).await?.into_iter().map(SaasPlanNode).collect())
+        Ok(service::list(state(ctx))
+            .await?
+            .into_iter()
+            .map(SaasPlanNode)
+            .collect())
     }
 }
 
@@ -96,7 +98,11 @@ pub struct SaasPlanMutation;
 #[Object]
 impl SaasPlanMutation {
     /// ADMIN: creates a plan.
-    async fn create_saas_plan(&self, ctx: &Context<'_>, input: CreateSaasPlanInput) -> async_graphql::Result<SaasPlanNode> {
+    async fn create_saas_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateSaasPlanInput,
+    ) -> async_graphql::Result<SaasPlanNode> {
         let viewer = viewer(ctx)?;
         let plan = NewSaasPlan {
             name: input.name,
@@ -104,11 +110,18 @@ impl SaasPlanMutation {
             price: input.price.cents(),
             interval: input.interval,
         };
-        Ok(SaasPlanNode(service::create(state(ctx), &viewer, plan).await?))
+        Ok(SaasPlanNode(
+            service::create(state(ctx), &viewer, plan).await?,
+        ))
     }
 
     /// ADMIN: changes a plan.
-    async fn update_saas_plan(&self, ctx: &Context<'_>, id: ID, input: UpdateSaasPlanInput) -> async_graphql::Result<SaasPlanNode> {
+    async fn update_saas_plan(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateSaasPlanInput,
+    ) -> async_graphql::Result<SaasPlanNode> {
         let viewer = viewer(ctx)?;
         let changes = SaasPlanChanges {
             name: input.name,
@@ -116,12 +129,20 @@ impl SaasPlanMutation {
             price: input.price.map(|p| p.cents()),
             interval: input.interval,
         };
-        Ok(SaasPlanNode(service::update(state(ctx), &viewer, parse_id(&id, "SaaS plan")?, changes).await?))
+        Ok(SaasPlanNode(
+            service::update(state(ctx), &viewer, parse_id(&id, "SaaS plan")?, changes).await?,
+        ))
     }
 
     /// ADMIN: takes a plan off sale.
-    async fn archive_saas_plan(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<SaasPlanNode> {
+    async fn archive_saas_plan(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<SaasPlanNode> {
         let viewer = viewer(ctx)?;
-        Ok(SaasPlanNode(service::archive(state(ctx), &viewer, parse_id(&id, "SaaS plan")?).await?))
+        Ok(SaasPlanNode(
+            service::archive(state(ctx), &viewer, parse_id(&id, "SaaS plan")?).await?,
+        ))
     }
 }

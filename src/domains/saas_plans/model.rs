@@ -82,7 +82,10 @@ impl TryFrom<entity::saas_plans::Model> for SaasPlan {
 pub fn parse_name(raw: &str) -> Result<String, AppError> {
     let name = raw.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::bad_input("name", "name must have between 1 and 100 characters"));
+        return Err(AppError::bad_input(
+            "name",
+            "name must have between 1 and 100 characters",
+        ));
     }
     Ok(name.to_owned())
 }

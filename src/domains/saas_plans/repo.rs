@@ -15,11 +15,17 @@ pub async fn list_active(conn: &impl ConnectionTrait) -> Result<Vec<saas_plans::
         .await
 }
 
-pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<saas_plans::Model>, DbErr> {
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<saas_plans::Model>, DbErr> {
     saas_plans::Entity::find_by_id(id).one(conn).await
 }
 
-pub async fn find_many(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, saas_plans::Model>, DbErr> {
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, saas_plans::Model>, DbErr> {
     Ok(saas_plans::Entity::find()
         .filter(saas_plans::Column::Id.is_in(ids.iter().copied()))
         .all(conn)
@@ -29,10 +35,18 @@ pub async fn find_many(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Hash
         .collect())
 }
 
-pub async fn insert(conn: &impl ConnectionTrait, plan: saas_plans::ActiveModel) -> Result<saas_plans::Model, DbErr> {
-    saas_plans::Entity::insert(plan).exec_with_returning(conn).await
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    plan: saas_plans::ActiveModel,
+) -> Result<saas_plans::Model, DbErr> {
+    saas_plans::Entity::insert(plan)
+        .exec_with_returning(conn)
+        .await
 }
 
-pub async fn update(conn: &impl ConnectionTrait, plan: saas_plans::ActiveModel) -> Result<saas_plans::Model, DbErr> {
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    plan: saas_plans::ActiveModel,
+) -> Result<saas_plans::Model, DbErr> {
     saas_plans::Entity::update(plan).exec(conn).await
 }

@@ -17,14 +17,23 @@ use crate::{
 
 /// Plans on sale, cheapest first.
 pub async fn list(state: &AppState) -> AppResult<Vec<SaasPlan>> {
-    repo::list_active(&state.db).await?.into_iter().map(SaasPlan::try_from).collect()
+    repo::list_active(&state.db)
+        .await?
+        .into_iter()
+        .map(SaasPlan::try_from)
+        .collect()
 }
 
 /// A plan that can be subscribed to (exists and is not archived).
 pub async fn find_available(state: &AppState, id: Uuid) -> AppResult<SaasPlan> {
-    let plan = repo::find(&state.db, id).await?.ok_or(AppError::NotFound("SaaS plan"))?;
+    let plan = repo::find(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound("SaaS plan"))?;
     if plan.archived_at.is_some() {
-        return Err(AppError::bad_input("saasPlanId", "Este plano não está mais disponível"));
+        return Err(AppError::bad_input(
+            "saasPlanId",
+            "Este plano não está mais disponível",
+        ));
     }
     SaasPlan::try_from(plan)
 }
@@ -46,7 +55,10 @@ pub async fn create(state: &AppState, viewer: &Viewer, input: NewSaasPlan) -> Ap
             id: Set(Uuid::now_v7()),
             slug: Set(None),
             name: Set(parse_name(&input.name)?),
-            description: Set(input.description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty())),
+            description: Set(input
+                .description
+                .map(|d| d.trim().to_owned())
+                .filter(|d| !d.is_empty())),
             price_cents: Set(parse_price(input.price)?.0),
             currency: Set("BRL".to_owned()),
             interval: Set(input.interval.as_str().to_owned()),
@@ -68,15 +80,24 @@ pub struct SaasPlanChanges {
     pub interval: Option<BillingInterval>,
 }
 
-pub async fn update(state: &AppState, viewer: &Viewer, id: Uuid, changes: SaasPlanChanges) -> AppResult<SaasPlan> {
+pub async fn update(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    changes: SaasPlanChanges,
+) -> AppResult<SaasPlan> {
     viewer.require_admin()?;
-    let plan = repo::find(&state.db, id).await?.ok_or(AppError::NotFound("SaaS plan"))?;
+    let plan = repo::find(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound("SaaS plan"))?;
     let mut active = plan.into_active_model();
     if let Some(name) = changes.name {
         active.name = Set(parse_name(&name)?);
     }
     if let Some(description) = changes.description {
-        active.description = Set(description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty()));
+        active.description = Set(description
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty()));
     }
     if let Some(price) = changes.price {
         active.price_cents = Set(parse_price(price)?.0);
@@ -91,7 +112,9 @@ pub async fn update(state: &AppState, viewer: &Viewer, id: Uuid, changes: SaasPl
 /// Takes a plan off sale; tenants already on it keep it. Archiving twice is a no-op.
 pub async fn archive(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<SaasPlan> {
     viewer.require_admin()?;
-    let plan = repo::find(&state.db, id).await?.ok_or(AppError::NotFound("SaaS plan"))?;
+    let plan = repo::find(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound("SaaS plan"))?;
     if plan.archived_at.is_some() {
         return SaasPlan::try_from(plan);
     }

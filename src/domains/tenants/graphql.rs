@@ -1,6 +1,8 @@
 //! GraphQL surface of tenants.
 
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Subscription, Union, dataloader::DataLoader};
+use async_graphql::{
+    Context, ID, InputObject, MaybeUndefined, Object, Subscription, Union, dataloader::DataLoader,
+};
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
@@ -11,6 +13,7 @@ use super::{
 };
 use crate::{
     domains::saas_plans::graphql::SaasPlanNode,
+    error::AppError,
     events::EventKind,
     graphql::{
         loaders::SaasPlanLoader,
@@ -21,9 +24,9 @@ use crate::{
     values::{E164Phone, TimeZone},
 };
 
-/// A business using the product.
 pub struct TenantNode(pub Tenant);
 
+/// A business using the product.
 #[Object(name = "Tenant")]
 impl TenantNode {
     async fn id(&self) -> ID {
@@ -52,7 +55,12 @@ impl TenantNode {
 
     /// The SaaS plan the tenant subscribes to.
     async fn saas_plan(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<SaasPlanNode>> {
-        Ok(ctx.data_unchecked::<DataLoader<SaasPlanLoader>>().load_one(self.0.saas_plan_id).await?.map(SaasPlanNode))
+        Ok(ctx
+            .data_unchecked::<DataLoader<SaasPlanLoader>>()
+            .load_one(self.0.saas_plan_id)
+            .await
+            .map_err(AppError::from)?
+            .map(SaasPlanNode))
     }
 
     async fn saas_status(&self) -> SaasStatus {
@@ -158,15 +166,31 @@ impl TenantQuery {
     async fn tenant_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<TenantNode> {
         let viewer = viewer(ctx)?;
         let id = TenantId(parse_id(&id, "tenant")?);
-        Ok(TenantNode(service::find_for_admin(state(ctx), &viewer, id).await?))
+        Ok(TenantNode(
+            service::find_for_admin(state(ctx), &viewer, id).await?,
+        ))
     }
 
     /// ADMIN: every tenant, oldest first.
-    async fn tenants(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> async_graphql::Result<Page<TenantNode>> {
+    async fn tenants(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Page<TenantNode>> {
         let viewer = viewer(ctx)?;
         let args = PageArgs::parse(first, after)?;
-        let (tenants, has_next, total) = service::list_for_admin(state(ctx), &viewer, args.after, args.first).await?;
-        Ok(page(tenants.into_iter().map(|t| (t.id.0, TenantNode(t))).collect(), has_next, args.after.is_some(), total))
+        let (tenants, has_next, total) =
+            service::list_for_admin(state(ctx), &viewer, args.after, args.first).await?;
+        Ok(page(
+            tenants
+                .into_iter()
+                .map(|t| (t.id.0, TenantNode(t)))
+                .collect(),
+            has_next,
+            args.after.is_some(),
+            total,
+        ))
     }
 }
 
@@ -177,55 +201,83 @@ pub struct TenantMutation;
 impl TenantMutation {
     /// Creates the caller's business and links the caller to it. Requires a verified e-mail and
     /// no tenant yet; a phone or e-mail already in use is a CONFLICT.
-    async fn onboard_tenant(&self, ctx: &Context<'_>, input: OnboardTenantInput) -> async_graphql::Result<TenantNode> {
+    async fn onboard_tenant(
+        &self,
+        ctx: &Context<'_>,
+        input: OnboardTenantInput,
+    ) -> async_graphql::Result<TenantNode> {
         let viewer = viewer(ctx)?;
         let onboarding = Onboarding {
             name: input.name,
             phone: E164Phone::parse(&input.phone)?,
             saas_plan_id: parse_id(&input.saas_plan_id, "SaaS plan")?,
-            time_zone: input.time_zone.as_deref().map(TimeZone::parse).transpose()?,
+            time_zone: input
+                .time_zone
+                .as_deref()
+                .map(TimeZone::parse)
+                .transpose()?,
         };
-        Ok(TenantNode(service::onboard(state(ctx), &viewer, onboarding).await?))
+        Ok(TenantNode(
+            service::onboard(state(ctx), &viewer, onboarding).await?,
+        ))
     }
 
     /// Changes the caller's tenant settings.
-    async fn update_tenant(&self, ctx: &Context<'_>, input: UpdateTenantInput) -> async_graphql::Result<TenantNode> {
+    async fn update_tenant(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateTenantInput,
+    ) -> async_graphql::Result<TenantNode> {
         let viewer = viewer(ctx)?;
         let changes = TenantChanges {
             name: input.name,
             phone: input.phone.as_deref().map(E164Phone::parse).transpose()?,
-            time_zone: input.time_zone.as_deref().map(TimeZone::parse).transpose()?,
+            time_zone: input
+                .time_zone
+                .as_deref()
+                .map(TimeZone::parse)
+                .transpose()?,
             ai_enabled: input.ai_enabled,
             ai_custom_prompt: input.ai_custom_prompt.into(),
             preferred_payment_provider: input.preferred_payment_provider.into(),
             infinite_pay_tag: input.infinite_pay_tag.into(),
         };
-        Ok(TenantNode(service::update(state(ctx), &viewer, changes).await?))
+        Ok(TenantNode(
+            service::update(state(ctx), &viewer, changes).await?,
+        ))
     }
 
     /// Stores the caller's WhatsApp Cloud API credentials (the token encrypted at rest).
-    async fn connect_whats_app(&self, ctx: &Context<'_>, input: ConnectWhatsAppInput) -> async_graphql::Result<TenantNode> {
+    async fn connect_whats_app(
+        &self,
+        ctx: &Context<'_>,
+        input: ConnectWhatsAppInput,
+    ) -> async_graphql::Result<TenantNode> {
         let viewer = viewer(ctx)?;
         let credentials = WhatsAppCredentials {
             waba_id: input.waba_id,
             phone_number_id: input.phone_number_id,
             access_token: input.access_token,
         };
-        Ok(TenantNode(service::connect_whatsapp(state(ctx), &viewer, credentials).await?))
+        Ok(TenantNode(
+            service::connect_whatsapp(state(ctx), &viewer, credentials).await?,
+        ))
     }
 
     /// Removes the caller's WhatsApp credentials.
     async fn disconnect_whats_app(&self, ctx: &Context<'_>) -> async_graphql::Result<TenantNode> {
         let viewer = viewer(ctx)?;
-        Ok(TenantNode(service::disconnect_whatsapp(state(ctx), &viewer).await?))
+        Ok(TenantNode(
+            service::disconnect_whatsapp(state(ctx), &viewer).await?,
+        ))
     }
 }
 
-/// The tenant's settings changed.
 pub struct TenantUpdated {
     tenant: Tenant,
 }
 
+/// The tenant's settings changed.
 #[Object]
 impl TenantUpdated {
     /// The tenant as it is after the change.
@@ -246,7 +298,10 @@ pub struct TenantSubscription;
 #[Subscription]
 impl TenantSubscription {
     /// Changes to the caller's tenant, from any instance of the server.
-    async fn tenant_events(&self, ctx: &Context<'_>) -> async_graphql::Result<impl Stream<Item = TenantEvent> + use<>> {
+    async fn tenant_events(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = TenantEvent> + use<>> {
         let viewer = viewer(ctx)?;
         let tenant_id = viewer.tenant()?;
         let state = state(ctx).clone();
@@ -271,4 +326,3 @@ impl TenantSubscription {
         }))
     }
 }
-

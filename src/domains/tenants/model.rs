@@ -108,7 +108,11 @@ impl TryFrom<entity::tenants::Model> for Tenant {
             id: TenantId(m.id),
             time_zone: TimeZone::parse(&m.time_zone).unwrap_or(TimeZone::DEFAULT),
             saas_status: SaasStatus::parse(&m.saas_status)?,
-            preferred_payment_provider: m.preferred_payment_provider.as_deref().map(PaymentProvider::parse).transpose()?,
+            preferred_payment_provider: m
+                .preferred_payment_provider
+                .as_deref()
+                .map(PaymentProvider::parse)
+                .transpose()?,
             whatsapp_connected: m.whatsapp_token_enc.is_some() && m.phone_number_id.is_some(),
             mercado_pago_connected: m.mp_access_token_enc.is_some(),
             name: m.name,
@@ -131,30 +135,49 @@ pub fn parse_name(raw: &str) -> Result<String, AppError> {
     let name = raw.trim();
     let length = name.chars().count();
     if !(2..=120).contains(&length) {
-        return Err(AppError::bad_input("name", "O nome deve ter entre 2 e 120 caracteres"));
+        return Err(AppError::bad_input(
+            "name",
+            "O nome deve ter entre 2 e 120 caracteres",
+        ));
     }
     Ok(name.to_owned())
 }
 
 /// An optional free-text field: trimmed, empty means none, bounded length.
-pub fn parse_optional_text(field: &'static str, raw: Option<String>, max: usize) -> Result<Option<String>, AppError> {
+pub fn parse_optional_text(
+    field: &'static str,
+    raw: Option<String>,
+    max: usize,
+) -> Result<Option<String>, AppError> {
     let Some(text) = raw.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
     if text.chars().count() > max {
-        return Err(AppError::bad_input(field, format!("{field} must have at most {max} characters")));
+        return Err(AppError::bad_input(
+            field,
+            format!("{field} must have at most {max} characters"),
+        ));
     }
     Ok(Some(text))
 }
 
 /// An InfinitePay handle (InfiniteTag): letters, digits, `_`, `-`, `.`, optional leading `$`.
 pub fn parse_infinite_pay_tag(raw: Option<String>) -> Result<Option<String>, AppError> {
-    let Some(tag) = raw.map(|t| t.trim().trim_start_matches('$').to_owned()).filter(|t| !t.is_empty()) else {
+    let Some(tag) = raw
+        .map(|t| t.trim().trim_start_matches('$').to_owned())
+        .filter(|t| !t.is_empty())
+    else {
         return Ok(None);
     };
-    let valid = tag.len() <= 64 && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    let valid = tag.len() <= 64
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
     if !valid {
-        return Err(AppError::bad_input("infinitePayTag", "invalid InfinitePay handle"));
+        return Err(AppError::bad_input(
+            "infinitePayTag",
+            "invalid InfinitePay handle",
+        ));
     }
     Ok(Some(tag))
 }

@@ -5,7 +5,10 @@ use sea_orm::{ActiveValue::Set, IntoActiveModel, TransactionTrait};
 use uuid::Uuid;
 
 use super::{
-    model::{PaymentProvider, SaasStatus, Tenant, TenantId, parse_infinite_pay_tag, parse_name, parse_optional_text},
+    model::{
+        PaymentProvider, SaasStatus, Tenant, TenantId, parse_infinite_pay_tag, parse_name,
+        parse_optional_text,
+    },
     repo,
 };
 use crate::{
@@ -38,10 +41,14 @@ pub struct Onboarding {
 pub async fn onboard(state: &AppState, viewer: &Viewer, input: Onboarding) -> AppResult<Tenant> {
     let user = auth::service::me(state, viewer).await?;
     if !user.email_verified {
-        return Err(AppError::bad_request("Email não verificado. Por favor, verifique seu email antes de continuar."));
+        return Err(AppError::bad_request(
+            "Email não verificado. Por favor, verifique seu email antes de continuar.",
+        ));
     }
     if user.tenant_id.is_some() {
-        return Err(AppError::Conflict("Esta conta já possui um estabelecimento".into()));
+        return Err(AppError::Conflict(
+            "Esta conta já possui um estabelecimento".into(),
+        ));
     }
     let name = parse_name(&input.name)?;
     saas_plans::service::find_available(state, input.saas_plan_id).await?;
@@ -61,7 +68,11 @@ pub async fn onboard(state: &AppState, viewer: &Viewer, input: Onboarding) -> Ap
             name: Set(name),
             phone: Set(input.phone.as_str().to_owned()),
             email: Set(user.email.clone()),
-            time_zone: Set(input.time_zone.unwrap_or(TimeZone::DEFAULT).name().to_owned()),
+            time_zone: Set(input
+                .time_zone
+                .unwrap_or(TimeZone::DEFAULT)
+                .name()
+                .to_owned()),
             saas_plan_id: Set(input.saas_plan_id),
             saas_status: Set(SaasStatus::Pending.as_str().to_owned()),
             saas_next_billing: Set(None),
@@ -83,7 +94,9 @@ pub async fn onboard(state: &AppState, viewer: &Viewer, input: Onboarding) -> Ap
     .await
     .on_unique_violation(conflict_message)?;
     if !auth::repo::link_user_to_tenant(&txn, viewer.user_id, TenantId(model.id)).await? {
-        return Err(AppError::Conflict("Esta conta já possui um estabelecimento".into()));
+        return Err(AppError::Conflict(
+            "Esta conta já possui um estabelecimento".into(),
+        ));
     }
     txn.commit().await?;
     Tenant::try_from(model)
@@ -91,7 +104,11 @@ pub async fn onboard(state: &AppState, viewer: &Viewer, input: Onboarding) -> Ap
 
 /// Which unique column a violation hit, from the database's message.
 fn conflict_message(detail: &str) -> String {
-    if detail.contains("phone") { PHONE_TAKEN.into() } else { EMAIL_TAKEN.into() }
+    if detail.contains("phone") {
+        PHONE_TAKEN.into()
+    } else {
+        EMAIL_TAKEN.into()
+    }
 }
 
 /// The viewer's own tenant.
@@ -100,7 +117,11 @@ pub async fn current(state: &AppState, viewer: &Viewer) -> AppResult<Tenant> {
 }
 
 pub async fn find(state: &AppState, id: TenantId) -> AppResult<Tenant> {
-    Tenant::try_from(repo::find(&state.db, id).await?.ok_or(AppError::NotFound("tenant"))?)
+    Tenant::try_from(
+        repo::find(&state.db, id)
+            .await?
+            .ok_or(AppError::NotFound("tenant"))?,
+    )
 }
 
 /// ADMIN: any tenant by id.
@@ -110,13 +131,24 @@ pub async fn find_for_admin(state: &AppState, viewer: &Viewer, id: TenantId) -> 
 }
 
 /// ADMIN: a page of tenants and the total count.
-pub async fn list_for_admin(state: &AppState, viewer: &Viewer, after: Option<Uuid>, limit: u64) -> AppResult<(Vec<Tenant>, bool, u64)> {
+pub async fn list_for_admin(
+    state: &AppState,
+    viewer: &Viewer,
+    after: Option<Uuid>,
+    limit: u64,
+) -> AppResult<(Vec<Tenant>, bool, u64)> {
     viewer.require_admin()?;
     let mut rows = repo::list_page(&state.db, after, limit + 1).await?;
     let has_next = rows.len() as u64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     let total = repo::count(&state.db).await?;
-    Ok((rows.into_iter().map(Tenant::try_from).collect::<AppResult<_>>()?, has_next, total))
+    Ok((
+        rows.into_iter()
+            .map(Tenant::try_from)
+            .collect::<AppResult<_>>()?,
+        has_next,
+        total,
+    ))
 }
 
 /// Changes to the tenant's settings; `None` leaves a field as it is, `Some(None)` clears it.
@@ -132,10 +164,16 @@ pub struct TenantChanges {
 }
 
 /// Updates the viewer's tenant and publishes `TenantUpdated` after the commit.
-pub async fn update(state: &AppState, viewer: &Viewer, changes: TenantChanges) -> AppResult<Tenant> {
+pub async fn update(
+    state: &AppState,
+    viewer: &Viewer,
+    changes: TenantChanges,
+) -> AppResult<Tenant> {
     let tenant_id = viewer.tenant()?;
     let txn = state.db.begin().await?;
-    let model = repo::find(&txn, tenant_id).await?.ok_or(AppError::NotFound("tenant"))?;
+    let model = repo::find(&txn, tenant_id)
+        .await?
+        .ok_or(AppError::NotFound("tenant"))?;
     let mut active = model.into_active_model();
     if let Some(name) = changes.name {
         active.name = Set(parse_name(&name)?);
@@ -162,14 +200,22 @@ pub async fn update(state: &AppState, viewer: &Viewer, changes: TenantChanges) -
         active.infinite_pay_tag = Set(parse_infinite_pay_tag(tag)?);
     }
     active.updated_at = Set(Utc::now());
-    let model = repo::update(&txn, tenant_id, active).await.on_unique_violation(conflict_message)?;
+    let model = repo::update(&txn, tenant_id, active)
+        .await
+        .on_unique_violation(conflict_message)?;
     txn.commit().await?;
     publish_updated(state, tenant_id).await;
     Tenant::try_from(model)
 }
 
 async fn publish_updated(state: &AppState, tenant_id: TenantId) {
-    state.broker.publish(Event { tenant_id: tenant_id.0, kind: EventKind::TenantUpdated }).await;
+    state
+        .broker
+        .publish(Event {
+            tenant_id: tenant_id.0,
+            kind: EventKind::TenantUpdated,
+        })
+        .await;
 }
 
 /// WhatsApp Cloud API credentials of a tenant.
@@ -180,19 +226,28 @@ pub struct WhatsAppCredentials {
 }
 
 /// Stores the tenant's WhatsApp credentials, the token encrypted.
-pub async fn connect_whatsapp(state: &AppState, viewer: &Viewer, credentials: WhatsAppCredentials) -> AppResult<Tenant> {
+pub async fn connect_whatsapp(
+    state: &AppState,
+    viewer: &Viewer,
+    credentials: WhatsAppCredentials,
+) -> AppResult<Tenant> {
     let tenant_id = viewer.tenant()?;
     let field = |name: &'static str, value: &str| -> AppResult<String> {
         let value = value.trim();
         if value.is_empty() || value.len() > 512 || value.chars().any(char::is_whitespace) {
-            return Err(AppError::bad_input(name, format!("{name} is required and must not contain spaces")));
+            return Err(AppError::bad_input(
+                name,
+                format!("{name} is required and must not contain spaces"),
+            ));
         }
         Ok(value.to_owned())
     };
     let waba_id = field("wabaId", &credentials.waba_id)?;
     let phone_number_id = field("phoneNumberId", &credentials.phone_number_id)?;
     let token = field("accessToken", &credentials.access_token)?;
-    let model = repo::find(&state.db, tenant_id).await?.ok_or(AppError::NotFound("tenant"))?;
+    let model = repo::find(&state.db, tenant_id)
+        .await?
+        .ok_or(AppError::NotFound("tenant"))?;
     let mut active = model.into_active_model();
     active.waba_id = Set(Some(waba_id));
     active.phone_number_id = Set(Some(phone_number_id));
@@ -200,7 +255,9 @@ pub async fn connect_whatsapp(state: &AppState, viewer: &Viewer, credentials: Wh
     active.updated_at = Set(Utc::now());
     let model = repo::update(&state.db, tenant_id, active)
         .await
-        .on_unique_violation(|_| "Este número do WhatsApp já está conectado a outro estabelecimento".into())?;
+        .on_unique_violation(|_| {
+            "Este número do WhatsApp já está conectado a outro estabelecimento".into()
+        })?;
     publish_updated(state, tenant_id).await;
     Tenant::try_from(model)
 }
@@ -208,7 +265,9 @@ pub async fn connect_whatsapp(state: &AppState, viewer: &Viewer, credentials: Wh
 /// Forgets the tenant's WhatsApp credentials.
 pub async fn disconnect_whatsapp(state: &AppState, viewer: &Viewer) -> AppResult<Tenant> {
     let tenant_id = viewer.tenant()?;
-    let model = repo::find(&state.db, tenant_id).await?.ok_or(AppError::NotFound("tenant"))?;
+    let model = repo::find(&state.db, tenant_id)
+        .await?
+        .ok_or(AppError::NotFound("tenant"))?;
     let mut active = model.into_active_model();
     active.waba_id = Set(None);
     active.phone_number_id = Set(None);

@@ -1,0 +1,202 @@
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr};
+use serde_json::json;
+use waba_bot::domains::auth::model::Role;
+
+use crate::helpers::{TestApp, spawn_app};
+
+const SEND: &str = "mutation { sendVerificationCode { sent message } }";
+const VERIFY: &str =
+    "mutation($c: String!) { verifyEmail(code: $c) { verified user { emailVerified } } }";
+
+async fn unverified_user(app: &TestApp) -> String {
+    let session = app
+        .user_session("ana@salon.test", Role::Tenant, false)
+        .await;
+    session["accessToken"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_code_is_emailed_by_a_job_and_verifies_the_address() {
+    let app = spawn_app().await;
+    let token = unverified_user(&app).await;
+    let sent = app.gql(Some(&token), SEND, json!({})).await;
+    assert_eq!(
+        sent.data()["sendVerificationCode"],
+        json!({"sent": true, "message": "Código de verificação enviado"})
+    );
+
+    app.drain_jobs().await;
+    let mail = app.smtp.wait_for(1).await.remove(0);
+    assert_eq!(mail.to, vec!["ana@salon.test"]);
+    assert_eq!(mail.from, "bot@waba.test");
+    let decoded = mail.decoded();
+    assert!(
+        decoded.contains("Subject: Verifique seu email - WABA Bot"),
+        "{decoded}"
+    );
+    assert!(decoded.contains("WABA Bot"));
+    assert!(decoded.contains("expira em 15 minutos"));
+    let code = mail
+        .six_digit_code()
+        .expect("a six-digit code in the e-mail");
+
+    // The code is stored only as a keyed hash and a ciphertext.
+    let stored = entity::email_verifications::Entity::find()
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.code_hash.contains(&code) && !stored.code_enc.contains(&code));
+    assert!(stored.sent_at.is_some());
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let rejected = app.gql(Some(&token), VERIFY, json!({"c": wrong})).await;
+    assert_eq!(rejected.code(), "BAD_USER_INPUT");
+    assert_eq!(rejected.message(), "Código inválido");
+
+    let verified = app.gql(Some(&token), VERIFY, json!({"c": code})).await;
+    assert_eq!(
+        verified.data()["verifyEmail"],
+        json!({"verified": true, "user": {"emailVerified": true}})
+    );
+
+    let again = app.gql(Some(&token), SEND, json!({})).await;
+    assert_eq!(
+        again.data()["sendVerificationCode"],
+        json!({"sent": false, "message": "Email já verificado"})
+    );
+    app.drain_jobs().await;
+    assert_eq!(app.smtp.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn five_wrong_attempts_burn_the_code() {
+    let app = spawn_app().await;
+    let token = unverified_user(&app).await;
+    app.gql(Some(&token), SEND, json!({})).await.data();
+    app.drain_jobs().await;
+    let code = app.smtp.wait_for(1).await[0].six_digit_code().unwrap();
+    let wrong = if code == "123456" { "654321" } else { "123456" };
+    for _ in 0..5 {
+        assert_eq!(
+            app.gql(Some(&token), VERIFY, json!({"c": wrong}))
+                .await
+                .message(),
+            "Código inválido"
+        );
+    }
+    let locked = app.gql(Some(&token), VERIFY, json!({"c": code})).await;
+    assert_eq!(locked.code(), "BAD_USER_INPUT");
+    assert_eq!(
+        locked.message(),
+        "Muitas tentativas inválidas. Solicite um novo código."
+    );
+}
+
+#[tokio::test]
+async fn expired_missing_and_malformed_codes_have_their_messages() {
+    let app = spawn_app().await;
+    let token = unverified_user(&app).await;
+    let none = app.gql(Some(&token), VERIFY, json!({"c": "123456"})).await;
+    assert_eq!(
+        none.message(),
+        "Nenhum código de verificação pendente. Solicite um novo código."
+    );
+    for bad in ["12345", "1234567", "abcdef"] {
+        let malformed = app.gql(Some(&token), VERIFY, json!({"c": bad})).await;
+        assert_eq!(malformed.code(), "BAD_USER_INPUT");
+        assert_eq!(malformed.message(), "O código deve ter 6 dígitos");
+    }
+    app.gql(Some(&token), SEND, json!({})).await.data();
+    entity::email_verifications::Entity::update_many()
+        .col_expr(
+            entity::email_verifications::Column::ExpiresAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
+        )
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    let expired = app.gql(Some(&token), VERIFY, json!({"c": "123456"})).await;
+    assert_eq!(
+        expired.message(),
+        "Código expirado. Solicite um novo código."
+    );
+    // The expired code is never e-mailed.
+    app.drain_jobs().await;
+    assert!(app.smtp.messages().is_empty());
+}
+
+#[tokio::test]
+async fn the_email_job_is_enqueued_with_the_code_and_dispatched_exactly_once() {
+    let app = spawn_app().await;
+    let token = unverified_user(&app).await;
+    app.gql(Some(&token), SEND, json!({})).await.data();
+
+    // The outbox row was written with the code: a crash now would lose nothing.
+    let outbox = entity::outbox::Entity::find()
+        .filter(entity::outbox::Column::Queue.eq("send_verification_email"))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(outbox.len(), 1);
+
+    app.drain_jobs().await;
+    app.smtp.wait_for(1).await;
+    // A dispatcher that crashed after pushing but before stamping the row pushes it again: the
+    // idempotency key keeps it one job, and the job itself would not resend a sent code.
+    entity::outbox::Entity::update_many()
+        .col_expr(
+            entity::outbox::Column::DispatchedAt,
+            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    app.drain_jobs().await;
+    let pending = entity::outbox::Entity::find()
+        .filter(entity::outbox::Column::DispatchedAt.is_null())
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(pending, 0);
+    assert_eq!(app.smtp.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_new_code_replaces_the_previous_one() {
+    let app = spawn_app().await;
+    let token = unverified_user(&app).await;
+    app.gql(Some(&token), SEND, json!({})).await.data();
+    app.drain_jobs().await;
+    let first = app.smtp.wait_for(1).await[0].six_digit_code().unwrap();
+    app.gql(Some(&token), SEND, json!({})).await.data();
+    app.drain_jobs().await;
+    let second = app.smtp.wait_for(2).await[1].six_digit_code().unwrap();
+    if first != second {
+        assert_eq!(
+            app.gql(Some(&token), VERIFY, json!({"c": first}))
+                .await
+                .message(),
+            "Código inválido"
+        );
+    }
+    assert_eq!(
+        app.gql(Some(&token), VERIFY, json!({"c": second}))
+            .await
+            .data()["verifyEmail"]["verified"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn verification_requires_authentication() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.gql(None, SEND, json!({})).await.code(),
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        app.gql(None, VERIFY, json!({"c": "123456"})).await.code(),
+        "UNAUTHENTICATED"
+    );
+}

@@ -1,0 +1,11 @@
+//! Test harness: `spawn_app()` starts the real application on port 0 against a fresh database
+//! (Postgres + Redis when `TEST_BACKEND=postgres`, a SQLite file otherwise), with SMTP and Google
+//! pointed at local mock servers.
+
+mod app;
+mod db;
+pub mod google;
+pub mod smtp;
+pub mod ws;
+
+pub use app::{Backend, TestApp, TestOptions, spawn_app, spawn_app_with, unique_phone};

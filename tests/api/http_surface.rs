@@ -1,0 +1,288 @@
+use reqwest::header::{ACCEPT, ALLOW, CONTENT_TYPE};
+use serde_json::json;
+
+use crate::helpers::{TestOptions, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let app = spawn_app().await;
+    let health = app
+        .http
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = app
+        .http
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["database"], "ok");
+
+    app.gql(
+        None,
+        "query PlansForMetrics { saasPlans { id } }",
+        json!({}),
+    )
+    .await
+    .data();
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("waba_db_queries_total "), "{metrics}");
+    assert!(
+        metrics
+            .contains(r#"waba_http_requests_total{method="GET",route="/healthz",status="200"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("waba_http_request_duration_seconds_bucket"));
+    assert!(
+        metrics.contains(
+            r#"waba_graphql_operations_total{operation="PlansForMetrics",outcome="ok"} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(app.db_queries() > 0);
+}
+
+#[tokio::test]
+async fn responses_follow_graphql_over_http_media_types() {
+    let app = spawn_app().await;
+    let url = format!("{}/graphql", app.address);
+    let modern = app
+        .http
+        .post(&url)
+        .header(
+            ACCEPT,
+            "application/graphql-response+json, application/json;q=0.9",
+        )
+        .json(&json!({"query": "{ saasPlans { id } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(modern.status(), 200);
+    assert_eq!(
+        modern.headers()[CONTENT_TYPE],
+        "application/graphql-response+json"
+    );
+
+    let invalid = app
+        .http
+        .post(&url)
+        .header(ACCEPT, "application/graphql-response+json")
+        .json(&json!({"query": "{ saasPlans { nope } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invalid.status(), 400);
+    let body: serde_json::Value = invalid.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+
+    let legacy = app
+        .http
+        .post(&url)
+        .json(&json!({"query": "{ saasPlans { nope } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(legacy.status(), 200);
+    assert_eq!(legacy.headers()[CONTENT_TYPE], "application/json");
+
+    let not_json = app
+        .http
+        .post(&url)
+        .header(CONTENT_TYPE, "text/plain")
+        .body("{ saasPlans { id } }")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), 415);
+    let broken = app
+        .http
+        .post(&url)
+        .header(CONTENT_TYPE, "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(broken.status(), 400);
+}
+
+#[tokio::test]
+async fn get_serves_graphiql_and_queries_but_never_mutations() {
+    let app = spawn_app().await;
+    let url = format!("{}/graphql", app.address);
+    let page = app
+        .http
+        .get(&url)
+        .header(ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .to_lowercase()
+            .contains("graphiql")
+    );
+
+    let query = app
+        .http
+        .get(&url)
+        .query(&[("query", "{ saasPlans { slug } }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(query.status(), 200);
+    let body: serde_json::Value = query.json().await.unwrap();
+    assert_eq!(body["data"]["saasPlans"].as_array().unwrap().len(), 9);
+
+    let mutation = app
+        .http
+        .get(&url)
+        .query(&[("query", "mutation { logout(refreshToken: \"x\") }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mutation.status(), 405);
+    assert_eq!(mutation.headers()[ALLOW], "POST");
+}
+
+#[tokio::test]
+async fn bodies_over_one_mebibyte_are_refused() {
+    let app = spawn_app().await;
+    let padding = "x".repeat(1024 * 1024 + 10);
+    let response = app
+        .http
+        .post(format!("{}/graphql", app.address))
+        .json(&json!({"query": "{ saasPlans { id } }", "variables": {"pad": padding}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+}
+
+#[tokio::test]
+async fn query_depth_is_limited() {
+    let app = spawn_app_with(TestOptions {
+        settings: vec![("GRAPHQL_MAX_DEPTH", "3".into())],
+        ..TestOptions::default()
+    })
+    .await;
+    let deep = app
+        .gql(
+            None,
+            "{ me { tenant { saasPlan { price { amount } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(deep.code(), "BAD_USER_INPUT");
+    assert!(
+        deep.message().to_lowercase().contains("nested too deep"),
+        "{}",
+        deep.message()
+    );
+}
+
+#[tokio::test]
+async fn production_hides_introspection_and_graphiql() {
+    let app = spawn_app_with(TestOptions {
+        settings: vec![("APP_ENV", "production".into())],
+        ..TestOptions::default()
+    })
+    .await;
+    let page = app
+        .http
+        .get(format!("{}/graphql", app.address))
+        .header(ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    let introspection = app
+        .gql(None, "{ __schema { types { name } } }", json!({}))
+        .await;
+    assert!(
+        introspection.body["data"]["__schema"].is_null(),
+        "{}",
+        introspection.body
+    );
+
+    let enabled = spawn_app_with(TestOptions {
+        settings: vec![
+            ("APP_ENV", "production".into()),
+            ("GRAPHQL_INTROSPECTION", "true".into()),
+        ],
+        ..TestOptions::default()
+    })
+    .await;
+    let schema = enabled
+        .gql(None, "{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert_eq!(schema.data()["__schema"]["queryType"]["name"], "QueryRoot");
+}
+
+#[tokio::test]
+async fn cors_allows_the_frontend_origin_only() {
+    let app = spawn_app().await;
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.address))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization,content-type",
+            )
+            .send()
+    };
+    let allowed = preflight("http://dashboard.test").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "http://dashboard.test"
+    );
+    assert_eq!(
+        allowed.headers()["access-control-allow-credentials"],
+        "true"
+    );
+    let other = preflight("http://evil.test").await.unwrap();
+    assert_ne!(
+        other
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap()),
+        Some("http://evil.test")
+    );
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = spawn_app().await;
+    let response = app
+        .http
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert!(!response.headers()["x-request-id"].is_empty());
+    let echoed = app
+        .http
+        .get(format!("{}/healthz", app.address))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "abc-123");
+}

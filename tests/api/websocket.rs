@@ -1,0 +1,119 @@
+use serde_json::json;
+
+use crate::helpers::{TestApp, spawn_app, ws::WsClient};
+
+const EVENTS: &str =
+    "subscription { tenantEvents { __typename ... on TenantUpdated { tenant { id name } } } }";
+const RENAME: &str = "mutation($n: String!) { updateTenant(input: {name: $n}) { id } }";
+
+/// Waits until `count` live subscriptions are registered with the instance's broker, so an event
+/// published afterwards is certain to reach them.
+pub async fn subscribed(app: &TestApp, count: usize) {
+    tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while app.state.broker.receiver_count() < count {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("subscription never registered");
+}
+
+#[tokio::test]
+async fn graphql_transport_ws_streams_tenant_events_to_the_tenant_only() {
+    let app = spawn_app().await;
+    let (token_a, tenant_a) = app.tenant_owner().await;
+    let (token_b, _) = app.tenant_owner().await;
+
+    let mut client = WsClient::connect(&app.address, "graphql-transport-ws").await;
+    let ack = client
+        .init(json!({"Authorization": format!("Bearer {token_a}")}))
+        .await
+        .unwrap();
+    assert_eq!(ack["type"], "connection_ack");
+    client.subscribe("1", EVENTS).await;
+    subscribed(&app, 1).await;
+
+    // Tenant B's change first: A's subscriber must never see it.
+    app.gql(Some(&token_b), RENAME, json!({"n": "Salão B"}))
+        .await
+        .data();
+    app.gql(Some(&token_a), RENAME, json!({"n": "Salão A"}))
+        .await
+        .data();
+
+    let event = client.next().await.unwrap();
+    assert_eq!(event["type"], "next");
+    assert_eq!(event["id"], "1");
+    assert_eq!(
+        event["payload"]["data"]["tenantEvents"],
+        json!({"__typename": "TenantUpdated", "tenant": {"id": tenant_a, "name": "Salão A"}})
+    );
+
+    client.send(json!({"id": "1", "type": "complete"})).await;
+}
+
+#[tokio::test]
+async fn the_legacy_graphql_ws_protocol_works_with_a_token_field() {
+    let app = spawn_app().await;
+    let (token, _) = app.tenant_owner().await;
+    let mut client = WsClient::connect(&app.address, "graphql-ws").await;
+    assert_eq!(
+        client.init(json!({"token": token})).await.unwrap()["type"],
+        "connection_ack"
+    );
+    client
+        .send(json!({"id": "7", "type": "start", "payload": {"query": EVENTS}}))
+        .await;
+    subscribed(&app, 1).await;
+    app.gql(Some(&token), RENAME, json!({"n": "Legado"}))
+        .await
+        .data();
+    let event = client.next().await.unwrap();
+    assert_eq!(event["type"], "data");
+    assert_eq!(
+        event["payload"]["data"]["tenantEvents"]["tenant"]["name"],
+        "Legado"
+    );
+}
+
+#[tokio::test]
+async fn bad_or_missing_tokens_close_with_4403() {
+    let app = spawn_app().await;
+    for payload in [
+        json!({}),
+        json!({"Authorization": "Bearer not-a-token"}),
+        json!({"token": ""}),
+    ] {
+        let mut client = WsClient::connect(&app.address, "graphql-transport-ws").await;
+        let closed = client.init(payload.clone()).await.unwrap_err();
+        assert_eq!(closed.code, 4403, "{payload}: {closed:?}");
+    }
+}
+
+#[tokio::test]
+async fn subscribing_before_the_ack_closes_with_4401() {
+    let app = spawn_app().await;
+    let mut client = WsClient::connect(&app.address, "graphql-transport-ws").await;
+    client.subscribe("1", EVENTS).await;
+    assert_eq!(client.next().await.unwrap_err().code, 4401);
+}
+
+#[tokio::test]
+async fn a_user_without_a_tenant_gets_an_error_for_tenant_events() {
+    let app = spawn_app().await;
+    let session = app
+        .user_session(
+            "new@salon.test",
+            waba_bot::domains::auth::model::Role::Tenant,
+            true,
+        )
+        .await;
+    let mut client = WsClient::connect(&app.address, "graphql-transport-ws").await;
+    client.init(json!({"Authorization": format!("Bearer {}", session["accessToken"].as_str().unwrap())})).await.unwrap();
+    client.subscribe("1", EVENTS).await;
+    let error = client.next().await.unwrap();
+    assert_eq!(
+        error["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{error}"
+    );
+}
