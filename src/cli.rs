@@ -57,8 +57,9 @@ impl Cli {
             print!("{}", crate::graphql::sdl());
             return Ok(());
         }
+        // Logging starts before the settings load so their warnings (generated secrets) show.
+        telemetry::init_from_env();
         let settings = Settings::from_env()?;
-        telemetry::init(&settings);
         match command {
             Command::Serve => {
                 Application::build(settings)

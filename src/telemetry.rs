@@ -7,10 +7,26 @@ use crate::config::Settings;
 
 /// Installs the global subscriber; later calls (tests starting several apps) are no-ops.
 pub fn init(settings: &Settings) {
+    install(settings.is_production());
+}
+
+/// Like [`init`], deciding the format from `APP_ENV` alone (before the settings are read).
+pub fn init_from_env() {
+    let _ = dotenvy::dotenv();
+    let production = std::env::var("APP_ENV").is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "production" | "prod"
+        )
+    });
+    install(production);
+}
+
+fn install(production: bool) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,waba_bot=debug,sqlx=warn,sea_orm=warn"));
     let registry = tracing_subscriber::registry().with(filter);
-    let _ = if settings.is_production() {
+    let _ = if production {
         registry
             .with(fmt::layer().json().flatten_event(true))
             .try_init()

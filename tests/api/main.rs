@@ -1,6 +1,7 @@
 //! The integration suite: one binary, one file per area.
 
 mod auth;
+mod cli;
 mod email_verification;
 mod google_sign_in;
 mod helpers;

@@ -1,0 +1,164 @@
+//! The real binary: bootstrap commands and process lifecycle.
+
+use std::{
+    net::TcpListener,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::json;
+
+use crate::helpers::{Backend, TestOptions, spawn_app_with};
+
+fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_waba-bot"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "warn");
+    command
+}
+
+#[tokio::test]
+async fn create_user_bootstraps_an_admin_that_can_sign_in() {
+    if Backend::current() != Backend::Sqlite {
+        return; // The command is the same on both backends; one file database is enough here.
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}?mode=rwc", dir.path().join("cli.db").display());
+    let run = |args: &[&str]| {
+        binary()
+            .env("DATABASE_URL", &database_url)
+            .env("DATA_DIR", dir.path())
+            .args(args)
+            .output()
+            .expect("binary runs")
+    };
+    let migrated = run(&["migrate"]);
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    let created = run(&[
+        "create-user",
+        "--email",
+        "Root@Waba.test",
+        "--password",
+        "first-password",
+        "--role",
+        "admin",
+        "--verified",
+    ]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert!(String::from_utf8_lossy(&created.stdout).contains("created user"));
+    let reset = run(&[
+        "create-user",
+        "--email",
+        "root@waba.test",
+        "--password",
+        "second-password",
+        "--role",
+        "admin",
+    ]);
+    assert!(String::from_utf8_lossy(&reset.stdout).contains("reset the password"));
+    let short = run(&[
+        "create-user",
+        "--email",
+        "x@waba.test",
+        "--password",
+        "short",
+    ]);
+    assert!(!short.status.success());
+
+    let app = spawn_app_with(TestOptions {
+        database_url: Some(database_url.clone()),
+        ..TestOptions::default()
+    })
+    .await;
+    let session = app.login("root@waba.test", "second-password").await;
+    assert_eq!(session["user"]["role"], "ADMIN");
+    let me = app
+        .gql(
+            session["accessToken"].as_str(),
+            "{ me { emailVerified } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(me.data()["me"]["emailVerified"], true);
+}
+
+#[test]
+fn production_refuses_to_start_without_secrets_and_names_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = binary()
+        .env("APP_ENV", "production")
+        .env("DATA_DIR", dir.path())
+        .env("ENCRYPTION_KEY", "ab".repeat(32))
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("JWT_SECRET"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn sigterm_drains_and_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = binary()
+        .env("DATA_DIR", dir.path())
+        .env("HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .env("SHUTDOWN_TIMEOUT_SECONDS", "5")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ready = loop {
+        let healthy = probe::ready(port);
+        if healthy || Instant::now() > deadline {
+            break healthy;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    };
+    assert!(ready, "the server never became ready");
+    assert!(
+        dir.path().join("waba-bot.db").exists(),
+        "the embedded default creates its SQLite file in DATA_DIR"
+    );
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+}
+
+mod probe {
+    /// A plain HTTP/1.0 GET of /readyz over a std socket (no runtime needed in a sync test).
+    pub fn ready(port: u16) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let _ = stream.write_all(b"GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n");
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200")
+    }
+}
