@@ -1,11 +1,19 @@
 //! sea-orm entities, one module per table. Plain data: no GraphQL derives and no behaviour; the
 //! domains in the application crate own the rules and convert these models into their own types.
 
+pub mod appointments;
+pub mod customers;
+pub mod date_exceptions;
 pub mod email_verifications;
 pub mod login_codes;
 pub mod oauth_states;
+pub mod opening_hours;
 pub mod outbox;
+pub mod plan_services;
+pub mod plans;
 pub mod refresh_tokens;
 pub mod saas_plans;
+pub mod services;
+pub mod subscriptions;
 pub mod tenants;
 pub mod users;

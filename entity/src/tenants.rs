@@ -29,6 +29,10 @@ pub struct Model {
     pub mp_refresh_token_enc: Option<String>,
     pub mp_public_key: Option<String>,
     pub mp_user_id: Option<String>,
+    pub slot_step_minutes: i32,
+    pub min_notice_minutes: i32,
+    pub booking_horizon_days: i32,
+    pub unpaid_hold_minutes: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -5,6 +5,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_create_accounts;
+mod m20261128_000001_create_scheduling;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -12,6 +13,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261127_000001_create_accounts::Migration)]
+        vec![
+            Box::new(m20261127_000001_create_accounts::Migration),
+            Box::new(m20261128_000001_create_scheduling::Migration),
+        ]
     }
 }

@@ -5,6 +5,13 @@
 //! Dependency rule: graphql → service → repo → entity; domains call each other only through
 //! `service`.
 
+pub mod appointments;
 pub mod auth;
+pub mod customers;
+pub mod ids;
+pub mod operating_hours;
+pub mod plans;
 pub mod saas_plans;
+pub mod services;
+pub mod subscriptions;
 pub mod tenants;

@@ -106,6 +106,27 @@ impl TenantNode {
         self.0.mercado_pago_connected
     }
 
+    /// Minutes between offered start times (default 30).
+    async fn slot_step_minutes(&self) -> i32 {
+        self.0.scheduling.slot_step_minutes
+    }
+
+    /// Minimum notice for a booking, in minutes (default 60).
+    async fn min_notice_minutes(&self) -> i32 {
+        self.0.scheduling.min_notice_minutes
+    }
+
+    /// How many days ahead customers may book (default 60).
+    async fn booking_horizon_days(&self) -> i32 {
+        self.0.scheduling.booking_horizon_days
+    }
+
+    /// How long an unpaid PENDING booking holds its slot (default 60); null: bookings do not
+    /// wait for payment.
+    async fn unpaid_hold_minutes(&self) -> Option<i32> {
+        self.0.scheduling.unpaid_hold_minutes
+    }
+
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -138,6 +159,14 @@ pub struct UpdateTenantInput {
     pub ai_custom_prompt: MaybeUndefined<String>,
     pub preferred_payment_provider: MaybeUndefined<PaymentProvider>,
     pub infinite_pay_tag: MaybeUndefined<String>,
+    /// 5 to 240.
+    pub slot_step_minutes: Option<i32>,
+    /// 0 to 10080.
+    pub min_notice_minutes: Option<i32>,
+    /// 1 to 365.
+    pub booking_horizon_days: Option<i32>,
+    /// 5 to 10080; null: bookings do not wait for payment.
+    pub unpaid_hold_minutes: MaybeUndefined<i32>,
 }
 
 /// Input of `connectWhatsApp`: the WhatsApp Cloud API account of the tenant.
@@ -241,6 +270,10 @@ impl TenantMutation {
             ai_custom_prompt: input.ai_custom_prompt.into(),
             preferred_payment_provider: input.preferred_payment_provider.into(),
             infinite_pay_tag: input.infinite_pay_tag.into(),
+            slot_step_minutes: input.slot_step_minutes,
+            min_notice_minutes: input.min_notice_minutes,
+            booking_horizon_days: input.booking_horizon_days,
+            unpaid_hold_minutes: input.unpaid_hold_minutes.into(),
         };
         Ok(TenantNode(
             service::update(state(ctx), &viewer, changes).await?,

@@ -96,6 +96,7 @@ pub struct Tenant {
     pub whatsapp_phone_number_id: Option<String>,
     pub whatsapp_connected: bool,
     pub mercado_pago_connected: bool,
+    pub scheduling: SchedulingSettings,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -124,9 +125,48 @@ impl TryFrom<entity::tenants::Model> for Tenant {
             ai_custom_prompt: m.ai_custom_prompt,
             infinite_pay_tag: m.infinite_pay_tag,
             whatsapp_phone_number_id: m.phone_number_id,
+            scheduling: SchedulingSettings {
+                slot_step_minutes: m.slot_step_minutes,
+                min_notice_minutes: m.min_notice_minutes,
+                booking_horizon_days: m.booking_horizon_days,
+                unpaid_hold_minutes: m.unpaid_hold_minutes,
+            },
             created_at: m.created_at,
             updated_at: m.updated_at,
         })
+    }
+}
+
+/// How a tenant's calendar takes bookings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SchedulingSettings {
+    /// Distance between offered start times.
+    pub slot_step_minutes: i32,
+    /// How long before a start time booking closes.
+    pub min_notice_minutes: i32,
+    /// How far ahead customers may book.
+    pub booking_horizon_days: i32,
+    /// How long an unpaid PENDING booking holds its slot; `None`: bookings do not wait for payment.
+    pub unpaid_hold_minutes: Option<i32>,
+}
+
+/// Checks a scheduling setting against its bounds.
+pub fn parse_setting(
+    field: &'static str,
+    value: i32,
+    bounds: std::ops::RangeInclusive<i32>,
+) -> Result<i32, AppError> {
+    if bounds.contains(&value) {
+        Ok(value)
+    } else {
+        Err(AppError::bad_input(
+            field,
+            format!(
+                "{field} must be between {} and {}",
+                bounds.start(),
+                bounds.end()
+            ),
+        ))
     }
 }
 

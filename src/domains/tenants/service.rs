@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{
     model::{
         PaymentProvider, SaasStatus, Tenant, TenantId, parse_infinite_pay_tag, parse_name,
-        parse_optional_text,
+        parse_optional_text, parse_setting,
     },
     repo,
 };
@@ -87,6 +87,10 @@ pub async fn onboard(state: &AppState, viewer: &Viewer, input: Onboarding) -> Ap
             mp_refresh_token_enc: Set(None),
             mp_public_key: Set(None),
             mp_user_id: Set(None),
+            slot_step_minutes: Set(30),
+            min_notice_minutes: Set(60),
+            booking_horizon_days: Set(60),
+            unpaid_hold_minutes: Set(Some(60)),
             created_at: Set(now),
             updated_at: Set(now),
         },
@@ -161,6 +165,10 @@ pub struct TenantChanges {
     pub ai_custom_prompt: Option<Option<String>>,
     pub preferred_payment_provider: Option<Option<PaymentProvider>>,
     pub infinite_pay_tag: Option<Option<String>>,
+    pub slot_step_minutes: Option<i32>,
+    pub min_notice_minutes: Option<i32>,
+    pub booking_horizon_days: Option<i32>,
+    pub unpaid_hold_minutes: Option<Option<i32>>,
 }
 
 /// Updates the viewer's tenant and publishes `TenantUpdated` after the commit.
@@ -198,6 +206,20 @@ pub async fn update(
     }
     if let Some(tag) = changes.infinite_pay_tag {
         active.infinite_pay_tag = Set(parse_infinite_pay_tag(tag)?);
+    }
+    if let Some(step) = changes.slot_step_minutes {
+        active.slot_step_minutes = Set(parse_setting("slotStepMinutes", step, 5..=240)?);
+    }
+    if let Some(notice) = changes.min_notice_minutes {
+        active.min_notice_minutes = Set(parse_setting("minNoticeMinutes", notice, 0..=10_080)?);
+    }
+    if let Some(horizon) = changes.booking_horizon_days {
+        active.booking_horizon_days = Set(parse_setting("bookingHorizonDays", horizon, 1..=365)?);
+    }
+    if let Some(hold) = changes.unpaid_hold_minutes {
+        active.unpaid_hold_minutes = Set(hold
+            .map(|h| parse_setting("unpaidHoldMinutes", h, 5..=10_080))
+            .transpose()?);
     }
     active.updated_at = Set(Utc::now());
     let model = repo::update(&txn, tenant_id, active)

@@ -1,0 +1,8 @@
+//! Services: what a tenant sells, with a price (integer cents) and a duration (5–720 minutes).
+//!
+//! Invariants: every query is scoped by `TenantId`; a service with appointments is archived
+//! (inactive, hidden from lists), never deleted.
+
+pub mod model;
+pub mod repo;
+pub mod service;

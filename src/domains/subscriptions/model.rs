@@ -1,0 +1,173 @@
+//! Subscription types and billing-cycle arithmetic.
+
+use async_graphql::Enum;
+use chrono::{DateTime, LocalResult, Months, TimeZone as _, Utc};
+
+use crate::{
+    domains::{
+        ids::{CustomerId, PlanId, SubscriptionId},
+        saas_plans::model::BillingInterval,
+        tenants::model::TenantId,
+    },
+    error::AppError,
+    values::TimeZone,
+};
+
+/// State of a customer's subscription.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubscriptionStatus {
+    /// Paid and current: covered services cost nothing.
+    Active,
+    /// A charge failed; the provider is retrying.
+    PastDue,
+    /// Canceled by the tenant or the customer.
+    Canceled,
+    /// Ended without renewal.
+    Expired,
+}
+
+impl SubscriptionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "ACTIVE",
+            Self::PastDue => "PAST_DUE",
+            Self::Canceled => "CANCELED",
+            Self::Expired => "EXPIRED",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        Ok(match raw {
+            "ACTIVE" => Self::Active,
+            "PAST_DUE" => Self::PastDue,
+            "CANCELED" => Self::Canceled,
+            "EXPIRED" => Self::Expired,
+            other => return Err(anyhow::anyhow!("unknown subscription status {other}").into()),
+        })
+    }
+}
+
+/// A customer's subscription to a plan.
+#[derive(Clone, Debug)]
+pub struct Subscription {
+    pub id: SubscriptionId,
+    pub tenant_id: TenantId,
+    pub customer_id: CustomerId,
+    pub plan_id: PlanId,
+    pub status: SubscriptionStatus,
+    pub starts_at: DateTime<Utc>,
+    pub current_period_start: DateTime<Utc>,
+    pub current_period_end: DateTime<Utc>,
+    pub canceled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<entity::subscriptions::Model> for Subscription {
+    type Error = AppError;
+
+    fn try_from(m: entity::subscriptions::Model) -> Result<Self, AppError> {
+        Ok(Self {
+            id: SubscriptionId(m.id),
+            tenant_id: TenantId(m.tenant_id),
+            customer_id: CustomerId(m.customer_id),
+            plan_id: PlanId(m.plan_id),
+            status: SubscriptionStatus::parse(&m.status)?,
+            starts_at: m.starts_at,
+            current_period_start: m.current_period_start,
+            current_period_end: m.current_period_end,
+            canceled_at: m.canceled_at,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+/// `start` plus `cycles` billing intervals, in calendar months of the tenant's zone.
+pub fn add_cycles(
+    start: DateTime<Utc>,
+    interval: BillingInterval,
+    cycles: u32,
+    zone: TimeZone,
+) -> DateTime<Utc> {
+    let local = start.with_timezone(&zone.0).naive_local();
+    let shifted = local
+        .checked_add_months(Months::new(interval.months() * cycles))
+        .expect("dates stay far from chrono's range");
+    match zone.0.from_local_datetime(&shifted) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
+        // The wall time does not exist (a DST gap): the instant an hour later does.
+        LocalResult::None => zone
+            .0
+            .from_local_datetime(&(shifted + chrono::Duration::hours(1)))
+            .earliest()
+            .map_or(start, |t| t.with_timezone(&Utc)),
+    }
+}
+
+/// The billing cycle `[start, end)` that contains `at` (the first one when `at` is earlier).
+pub fn cycle_containing(
+    starts_at: DateTime<Utc>,
+    interval: BillingInterval,
+    zone: TimeZone,
+    at: DateTime<Utc>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let mut cycle = 0;
+    loop {
+        let end = add_cycles(starts_at, interval, cycle + 1, zone);
+        if at < end || cycle > 10_000 {
+            return (add_cycles(starts_at, interval, cycle, zone), end);
+        }
+        cycle += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn monthly_cycles_follow_the_calendar_in_the_tenant_zone() {
+        let start = utc("2026-01-31T12:00:00-03:00");
+        let zone = TimeZone::DEFAULT;
+        assert_eq!(
+            add_cycles(start, BillingInterval::Monthly, 1, zone),
+            utc("2026-02-28T12:00:00-03:00")
+        );
+        assert_eq!(
+            add_cycles(start, BillingInterval::Quarterly, 1, zone),
+            utc("2026-04-30T12:00:00-03:00")
+        );
+        assert_eq!(
+            add_cycles(start, BillingInterval::Yearly, 1, zone),
+            utc("2027-01-31T12:00:00-03:00")
+        );
+    }
+
+    #[test]
+    fn cycles_keep_local_midnight_across_dst() {
+        let zone = TimeZone::parse("America/New_York").unwrap();
+        let start = utc("2026-03-01T00:00:00-05:00");
+        assert_eq!(
+            add_cycles(start, BillingInterval::Monthly, 1, zone),
+            utc("2026-04-01T00:00:00-04:00")
+        );
+    }
+
+    #[test]
+    fn finds_the_cycle_of_an_instant() {
+        let start = utc("2026-01-10T09:00:00-03:00");
+        let (from, to) = cycle_containing(
+            start,
+            BillingInterval::Monthly,
+            TimeZone::DEFAULT,
+            utc("2026-03-15T10:00:00-03:00"),
+        );
+        assert_eq!(from, utc("2026-03-10T09:00:00-03:00"));
+        assert_eq!(to, utc("2026-04-10T09:00:00-03:00"));
+    }
+}

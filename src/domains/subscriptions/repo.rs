@@ -1,0 +1,53 @@
+//! Queries for `subscriptions`, all scoped by tenant.
+
+use std::collections::HashMap;
+
+use entity::subscriptions;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::domains::{
+    ids::{CustomerId, SubscriptionId},
+    tenants::model::TenantId,
+};
+
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: SubscriptionId,
+) -> Result<Option<subscriptions::Model>, DbErr> {
+    subscriptions::Entity::find()
+        .filter(subscriptions::Column::TenantId.eq(tenant.0))
+        .filter(subscriptions::Column::Id.eq(id.0))
+        .one(conn)
+        .await
+}
+
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    ids: &[SubscriptionId],
+) -> Result<HashMap<SubscriptionId, subscriptions::Model>, DbErr> {
+    Ok(subscriptions::Entity::find()
+        .filter(subscriptions::Column::TenantId.eq(tenant.0))
+        .filter(subscriptions::Column::Id.is_in(ids.iter().map(|i| i.0)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| (SubscriptionId(m.id), m))
+        .collect())
+}
+
+/// The customer's active subscription, if any (the most recent one).
+pub async fn find_active_for_customer(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    customer: CustomerId,
+) -> Result<Option<subscriptions::Model>, DbErr> {
+    subscriptions::Entity::find()
+        .filter(subscriptions::Column::TenantId.eq(tenant.0))
+        .filter(subscriptions::Column::CustomerId.eq(customer.0))
+        .filter(subscriptions::Column::Status.eq("ACTIVE"))
+        .order_by_desc(subscriptions::Column::StartsAt)
+        .one(conn)
+        .await
+}
