@@ -68,7 +68,7 @@ impl Cli {
                     .await
             }
             Command::Migrate => {
-                let db = db::connect(&settings.database, &Metrics::new()).await?;
+                let db = db::connect(&settings.database, &Metrics::new(), "api", 2).await?;
                 db::migrate(&db).await?;
                 tracing::info!("migrations applied");
                 Ok(())
@@ -79,7 +79,7 @@ impl Cli {
                 role,
                 verified,
             } => {
-                let db = db::connect(&settings.database, &Metrics::new()).await?;
+                let db = db::connect(&settings.database, &Metrics::new(), "api", 2).await?;
                 db::migrate(&db).await?;
                 let role = match role {
                     RoleArg::Admin => Role::Admin,

@@ -1,6 +1,7 @@
 //! Database connection: Postgres in production, a SQLite file by default.
 //!
-//! Every statement sent through the connection increments `waba_db_queries_total`. On SQLite the
+//! Every statement sent through a connection increments `waba_db_queries_total{source}`: request
+//! handling and background work use separate pools, labelled `api` and `worker`. On SQLite the
 //! file runs in WAL mode with foreign keys on and a busy timeout, so concurrent writers queue up
 //! instead of failing. Migrations run under a Postgres advisory lock so several instances can
 //! start at once.
@@ -19,10 +20,12 @@ use crate::{config::DatabaseSettings, metrics::Metrics};
 /// Arbitrary constant identifying the migration lock among advisory locks.
 const MIGRATION_LOCK_KEY: i64 = 0x7761_6261_6d69_6772;
 
-/// Connects and installs the statement counter.
+/// Connects a pool of at most `max_connections` whose statements count under `source`.
 pub async fn connect(
     settings: &DatabaseSettings,
     metrics: &Metrics,
+    source: &'static str,
+    max_connections: u32,
 ) -> anyhow::Result<DatabaseConnection> {
     let url = settings.url.expose_secret();
     if let Some(path) = sqlite_file_path(url)
@@ -36,7 +39,7 @@ pub async fn connect(
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options
-        .max_connections(settings.max_connections)
+        .max_connections(max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30))
@@ -50,7 +53,7 @@ pub async fn connect(
     let mut db = Database::connect(options)
         .await
         .context("cannot connect to the database")?;
-    let counter = metrics.db_queries.clone();
+    let counter = metrics.db_counter(source);
     db.set_metric_callback(move |_info| {
         counter.inc();
     });

@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use crate::domains::appointments::model::AppointmentEventKind;
+
 /// One live event, always scoped to a tenant.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Event {
@@ -29,6 +31,11 @@ pub struct Event {
 pub enum EventKind {
     /// The tenant's profile or settings changed.
     TenantUpdated,
+    /// An appointment was created or changed.
+    Appointment {
+        kind: AppointmentEventKind,
+        appointment_id: Uuid,
+    },
 }
 
 /// Publishes and fans out events; cheap to clone.

@@ -27,6 +27,13 @@ pub struct GraphqlLabels {
     pub outcome: &'static str,
 }
 
+/// Who sent a statement: request handling (`api`) or background work (`worker`), so a request's
+/// cost can be read without the pollers' statements mixed in.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DbLabels {
+    pub source: &'static str,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct JobLabels {
     pub queue: String,
@@ -41,7 +48,7 @@ pub struct Metrics {
     pub http_duration: Family<RouteLabels, Histogram>,
     pub graphql_operations: Family<GraphqlLabels, Counter>,
     pub jobs: Family<JobLabels, Counter>,
-    pub db_queries: Counter,
+    pub db_queries: Family<DbLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -61,7 +68,7 @@ impl Metrics {
         });
         let graphql_operations = Family::<GraphqlLabels, Counter>::default();
         let jobs = Family::<JobLabels, Counter>::default();
-        let db_queries = Counter::default();
+        let db_queries = Family::<DbLabels, Counter>::default();
         registry.register(
             "waba_http_requests",
             "HTTP requests by route and status",
@@ -84,7 +91,7 @@ impl Metrics {
         );
         registry.register(
             "waba_db_queries",
-            "SQL statements sent by the application through its ORM connection",
+            "SQL statements sent by the application, by source (api, worker)",
             db_queries.clone(),
         );
         Self {
@@ -102,6 +109,11 @@ impl Metrics {
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
+    }
+
+    /// The statement counter of one source.
+    pub fn db_counter(&self, source: &'static str) -> Counter {
+        self.db_queries.get_or_create(&DbLabels { source }).clone()
     }
 
     pub fn record_job(&self, queue: &str, outcome: &'static str) {

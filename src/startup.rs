@@ -61,11 +61,24 @@ impl Application {
         clients: Option<Clients>,
     ) -> anyhow::Result<Self> {
         let metrics = Metrics::new();
-        let db = db::connect(&settings.database, &metrics).await?;
+        let db = db::connect(
+            &settings.database,
+            &metrics,
+            "api",
+            settings.database.max_connections,
+        )
+        .await?;
         db::migrate(&db)
             .await
             .context("database migrations failed")?;
-        let store = JobStore::setup(&db)
+        // Background work gets its own, smaller pool: it never starves requests of connections,
+        // and its statements are counted apart from the requests'.
+        let worker_connections = u32::try_from(settings.worker.concurrency + 2)
+            .unwrap_or(u32::MAX)
+            .min(settings.database.max_connections);
+        let worker_db =
+            db::connect(&settings.database, &metrics, "worker", worker_connections).await?;
+        let store = JobStore::setup(&worker_db)
             .await
             .context("job store set-up failed")?;
 
@@ -85,7 +98,8 @@ impl Application {
             cipher: Cipher::from_setting(&settings.auth.encryption_key)?,
             jwt: JwtKeys::new(&settings.auth.jwt_secret, settings.auth.access_token_ttl),
             rate_limiter: RateLimiter::new(redis.clone(), &settings.redis.prefix),
-            jobs: Jobs::new(store, db.clone(), settings.worker.max_attempts),
+            jobs: Jobs::new(store, worker_db, settings.worker.max_attempts),
+            booking_lock: Arc::default(),
             redis,
             broker,
             clients,
@@ -145,7 +159,11 @@ impl Application {
             Shutdown::wait(shutdown.0.subscribe()),
         ));
         let worker_stop = shutdown.0.subscribe();
-        let monitor = jobs::build_monitor(&state).shutdown_timeout(timeout);
+        let worker_state = AppState {
+            db: state.jobs.db().clone(),
+            ..state.clone()
+        };
+        let monitor = jobs::build_monitor(&worker_state).shutdown_timeout(timeout);
         let worker = tokio::spawn(async move {
             monitor
                 .run_with_signal(async move {

@@ -1,11 +1,13 @@
-//! Cursor connections shared by list fields: opaque cursors over UUID v7 ids (so pages follow
-//! creation order), `first` bounded to 1..=100, and a `totalCount` on every connection.
+//! Cursor connections shared by list fields: opaque cursors, `first` bounded, and a `totalCount`
+//! on every connection. Lists ordered by creation use UUID v7 id cursors; lists ordered by an
+//! instant use keyset cursors `(instant, id)`.
 
 use async_graphql::{
     OutputType, SimpleObject,
     connection::{Connection, Edge},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::AppError;
@@ -23,7 +25,7 @@ pub struct TotalCount {
 /// A connection whose nodes are `T`.
 pub type Page<T> = Connection<String, T, TotalCount>;
 
-/// Parsed `first`/`after` arguments.
+/// Parsed `first`/`after` arguments of an id-ordered list.
 #[derive(Clone, Copy, Debug)]
 pub struct PageArgs {
     pub first: u64,
@@ -32,18 +34,21 @@ pub struct PageArgs {
 
 impl PageArgs {
     pub fn parse(first: Option<i32>, after: Option<String>) -> Result<Self, AppError> {
-        let first = match first {
-            None => DEFAULT_PAGE_SIZE,
-            Some(n) if n >= 1 && u64::try_from(n).is_ok_and(|n| n <= MAX_PAGE_SIZE) => n as u64,
-            Some(_) => {
-                return Err(AppError::bad_input(
-                    "first",
-                    format!("first must be between 1 and {MAX_PAGE_SIZE}"),
-                ));
-            }
-        };
+        let first = parse_first(first, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
         let after = after.map(|cursor| decode_cursor(&cursor)).transpose()?;
         Ok(Self { first, after })
+    }
+}
+
+/// A `first` argument bounded to `1..=max`.
+pub fn parse_first(first: Option<i32>, default: u64, max: u64) -> Result<u64, AppError> {
+    match first.map(u64::try_from) {
+        None => Ok(default),
+        Some(Ok(n)) if (1..=max).contains(&n) => Ok(n),
+        Some(_) => Err(AppError::bad_input(
+            "first",
+            format!("first must be between 1 and {max}"),
+        )),
     }
 }
 
@@ -59,9 +64,39 @@ fn decode_cursor(cursor: &str) -> Result<Uuid, AppError> {
         .ok_or_else(|| AppError::bad_input("after", "invalid cursor"))
 }
 
-/// Builds a connection from one page of `(id, node)` pairs.
+/// A cursor for lists ordered by an instant, ties broken by id.
+pub fn encode_keyset_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    let mut bytes = at.timestamp_micros().to_be_bytes().to_vec();
+    bytes.extend_from_slice(id.as_bytes());
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn decode_keyset_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), AppError> {
+    let invalid = || AppError::bad_input("after", "invalid cursor");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let (micros, id) = bytes.split_at_checked(8).ok_or_else(invalid)?;
+    let micros = i64::from_be_bytes(micros.try_into().map_err(|_| invalid())?);
+    let at = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
+    Ok((at, Uuid::from_slice(id).map_err(|_| invalid())?))
+}
+
+/// Builds a connection from one page of `(id, node)` pairs ordered by id.
 pub fn page<T: OutputType>(
     items: Vec<(Uuid, T)>,
+    has_next: bool,
+    has_previous: bool,
+    total: u64,
+) -> Page<T> {
+    let items = items
+        .into_iter()
+        .map(|(id, node)| (encode_cursor(id), node))
+        .collect();
+    page_with_cursors(items, has_next, has_previous, total)
+}
+
+/// Builds a connection from one page of `(cursor, node)` pairs.
+pub fn page_with_cursors<T: OutputType>(
+    items: Vec<(String, T)>,
     has_next: bool,
     has_previous: bool,
     total: u64,
@@ -74,7 +109,35 @@ pub fn page<T: OutputType>(
     connection.edges.extend(
         items
             .into_iter()
-            .map(|(id, node)| Edge::new(encode_cursor(id), node)),
+            .map(|(cursor, node)| Edge::new(cursor, node)),
     );
     connection
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyset_cursors_round_trip_and_reject_garbage() {
+        let at = DateTime::parse_from_rfc3339("2026-12-01T12:34:56.789012Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let id = Uuid::now_v7();
+        assert_eq!(
+            decode_keyset_cursor(&encode_keyset_cursor(at, id)).unwrap(),
+            (at, id)
+        );
+        assert!(decode_keyset_cursor("garbage").is_err());
+        assert!(decode_keyset_cursor(&encode_cursor(id)).is_err());
+    }
+
+    #[test]
+    fn first_is_bounded() {
+        assert_eq!(parse_first(None, 20, 100).unwrap(), 20);
+        assert_eq!(parse_first(Some(500), 20, 500).unwrap(), 500);
+        assert!(parse_first(Some(0), 20, 100).is_err());
+        assert!(parse_first(Some(-1), 20, 100).is_err());
+        assert!(parse_first(Some(101), 20, 100).is_err());
+    }
 }

@@ -2,11 +2,12 @@
 
 use async_graphql::{MergedObject, MergedSubscription};
 
-use crate::domains::{auth, saas_plans, tenants};
+use crate::domains::{appointments, auth, saas_plans, tenants};
 
 /// All queries.
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
+    appointments::graphql::AppointmentQuery,
     auth::graphql::AuthQuery,
     saas_plans::graphql::SaasPlanQuery,
     tenants::graphql::TenantQuery,
@@ -15,6 +16,7 @@ pub struct QueryRoot(
 /// All mutations.
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
+    appointments::graphql::AppointmentMutation,
     auth::graphql::AuthMutation,
     saas_plans::graphql::SaasPlanMutation,
     tenants::graphql::TenantMutation,
@@ -22,4 +24,7 @@ pub struct MutationRoot(
 
 /// All subscriptions.
 #[derive(MergedSubscription, Default)]
-pub struct SubscriptionRoot(tenants::graphql::TenantSubscription);
+pub struct SubscriptionRoot(
+    appointments::graphql::AppointmentSubscription,
+    tenants::graphql::TenantSubscription,
+);

@@ -15,6 +15,7 @@ use axum::{
     routing::get,
 };
 use tower_http::{
+    catch_panic::CatchPanicLayer,
     cors::CorsLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
@@ -58,6 +59,8 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
             middleware::record_metrics,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        // A panicking handler answers 500 instead of dropping the connection.
+        .layer(CatchPanicLayer::new())
         .layer(cors)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(middleware::make_span))

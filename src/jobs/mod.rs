@@ -12,6 +12,7 @@
 use std::{
     future::Future,
     pin::Pin,
+    str::FromStr,
     sync::Arc,
     task::{Context, Poll},
     time::Duration,
@@ -25,6 +26,7 @@ use apalis::{
     prelude::*,
 };
 use apalis_core::backend::ext::poll_strategy::{PollSnapshot, PollStrategy, PollWith};
+use apalis_cron::CronScheduler;
 use apalis_postgres::PostgresStorage;
 use apalis_sqlite::SqliteStorage;
 use chrono::Utc;
@@ -36,7 +38,11 @@ use serde::{Serialize, de::DeserializeOwned};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::{domains::auth::jobs::SendVerificationEmail, error::AppResult, state::AppState};
+use crate::{
+    domains::{appointments, auth::jobs::SendVerificationEmail},
+    error::AppResult,
+    state::AppState,
+};
 
 /// A background job: a serializable value with a stable queue name.
 pub trait Job: Clone + Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
@@ -218,13 +224,22 @@ async fn handle<J: Job>(job: J, state: Data<AppState>) -> Result<(), BoxDynError
     }
 }
 
-/// Builds the monitor running one worker per registered job.
+/// Builds the monitor running one worker per registered job, plus the cron schedules.
 pub fn build_monitor(state: &AppState) -> Monitor {
-    registry()
+    let monitor = registry()
         .into_iter()
         .fold(Monitor::new(), |monitor, kind| {
             (kind.register)(monitor, state)
-        })
+        });
+    let state = state.clone();
+    monitor.register(move |_| {
+        let schedule = cron::Schedule::from_str(appointments::jobs::EXPIRE_UNPAID_HOLDS_SCHEDULE)
+            .expect("valid cron expression");
+        WorkerBuilder::new("expire_unpaid_holds")
+            .backend(CronScheduler::new(schedule))
+            .data(state.clone())
+            .build(appointments::jobs::expire_unpaid_holds)
+    })
 }
 
 /// Writes `job` to the outbox through `conn` (pass the transaction that writes the state the job
@@ -259,6 +274,11 @@ impl Jobs {
             wake: Arc::new(Notify::new()),
             max_attempts,
         }
+    }
+
+    /// The background pool the dispatcher and the jobs use.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
     }
 
     /// Wakes the outbox dispatcher (after a commit that enqueued jobs).

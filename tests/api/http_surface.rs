@@ -39,7 +39,14 @@ async fn health_readiness_and_metrics() {
         .text()
         .await
         .unwrap();
-    assert!(metrics.contains("waba_db_queries_total "), "{metrics}");
+    assert!(
+        metrics.contains(r#"waba_db_queries_total{source="api"}"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"waba_db_queries_total{source="worker"}"#),
+        "{metrics}"
+    );
     assert!(
         metrics
             .contains(r#"waba_http_requests_total{method="GET",route="/healthz",status="200"} 1"#),

@@ -1,6 +1,8 @@
 //! The integration suite: one binary, one file per area.
 
+mod appointments;
 mod auth;
+mod availability;
 mod cli;
 mod email_verification;
 mod google_sign_in;

@@ -79,3 +79,46 @@ async fn rate_limits_are_shared_across_instances() {
         "RATE_LIMITED"
     );
 }
+
+#[tokio::test]
+async fn appointment_events_cross_instances() {
+    use chrono::Weekday;
+    use chrono_tz::America::Sao_Paulo;
+
+    use crate::{
+        appointments::{book, salon},
+        helpers::fixtures::next_local,
+    };
+
+    assert_eq!(
+        Backend::current(),
+        Backend::Postgres,
+        "run with TEST_BACKEND=postgres (scripts/test does)"
+    );
+    let first = spawn_app().await;
+    let second = spawn_app_with(first.sibling_options()).await;
+    let salon = salon(&first).await;
+    let mut client = WsClient::connect(&second.address, "graphql-transport-ws").await;
+    client
+        .init(json!({"Authorization": format!("Bearer {}", salon.token)}))
+        .await
+        .unwrap();
+    client
+        .subscribe(
+            "1",
+            "subscription { appointmentEvents { kind appointment { id } } }",
+        )
+        .await;
+    subscribed(&second, 1).await;
+
+    let created = book(&first, &salon, next_local(&Sao_Paulo, Weekday::Wed, 11, 0)).await;
+    let event = client.next().await.unwrap();
+    assert_eq!(
+        event["payload"]["data"]["appointmentEvents"]["kind"],
+        "CREATED"
+    );
+    assert_eq!(
+        event["payload"]["data"]["appointmentEvents"]["appointment"]["id"],
+        created.data()["createAppointment"]["id"]
+    );
+}

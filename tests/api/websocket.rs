@@ -117,3 +117,65 @@ async fn a_user_without_a_tenant_gets_an_error_for_tenant_events() {
         "{error}"
     );
 }
+
+const APPOINTMENT_EVENTS: &str =
+    "subscription { appointmentEvents { kind appointment { id status startsAt } } }";
+
+#[tokio::test]
+async fn appointment_events_reach_the_tenant_only() {
+    use chrono::Weekday;
+    use chrono_tz::America::Sao_Paulo;
+
+    use crate::{
+        appointments::{book, salon},
+        helpers::fixtures::next_local,
+    };
+
+    let app = spawn_app().await;
+    let a = salon(&app).await;
+    let b = salon(&app).await;
+    let mut client = WsClient::connect(&app.address, "graphql-transport-ws").await;
+    client
+        .init(json!({"Authorization": format!("Bearer {}", a.token)}))
+        .await
+        .unwrap();
+    client.subscribe("1", APPOINTMENT_EVENTS).await;
+    subscribed(&app, 1).await;
+
+    let at = next_local(&Sao_Paulo, Weekday::Tue, 10, 0);
+    book(&app, &b, at).await.data();
+    let created = book(&app, &a, at).await;
+    let id = created.data()["createAppointment"]["id"].clone();
+    app.gql(
+        Some(&a.token),
+        "mutation($id: ID!) { confirmAppointment(id: $id) { id } }",
+        json!({"id": id}),
+    )
+    .await
+    .data();
+
+    let first = client.next().await.unwrap();
+    assert_eq!(
+        first["payload"]["data"]["appointmentEvents"]["kind"],
+        "CREATED"
+    );
+    assert_eq!(
+        first["payload"]["data"]["appointmentEvents"]["appointment"]["id"],
+        id
+    );
+    assert!(
+        first["payload"]["data"]["appointmentEvents"]["appointment"]["startsAt"]
+            .as_str()
+            .unwrap()
+            .ends_with("-03:00")
+    );
+    let second = client.next().await.unwrap();
+    assert_eq!(
+        second["payload"]["data"]["appointmentEvents"]["kind"],
+        "CONFIRMED"
+    );
+    assert_eq!(
+        second["payload"]["data"]["appointmentEvents"]["appointment"]["status"],
+        "CONFIRMED"
+    );
+}

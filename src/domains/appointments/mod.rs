@@ -6,4 +6,9 @@
 //!   with an exclusion constraint, and on SQLite booking writes are serialized.
 //! - The price is a snapshot taken at booking.
 
+pub mod availability;
+pub mod graphql;
+pub mod jobs;
+pub mod model;
 pub mod repo;
+pub mod service;

@@ -2,10 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use entity::appointments;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+    sea_query::{Expr, Func},
+};
 
+use super::model::AppointmentStatus;
 use crate::domains::{
-    ids::{CustomerId, ServiceId},
+    ids::{AppointmentId, CustomerId, ServiceId, SubscriptionId},
     tenants::model::TenantId,
 };
 
@@ -41,4 +46,282 @@ pub async fn exists_for_service(
         .count(conn)
         .await?
         > 0)
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    appointment: appointments::ActiveModel,
+) -> Result<appointments::Model, DbErr> {
+    appointments::Entity::insert(appointment)
+        .exec_with_returning(conn)
+        .await
+}
+
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: AppointmentId,
+) -> Result<Option<appointments::Model>, DbErr> {
+    appointments::Entity::find()
+        .filter(appointments::Column::TenantId.eq(tenant.0))
+        .filter(appointments::Column::Id.eq(id.0))
+        .one(conn)
+        .await
+}
+
+/// The first active appointment overlapping `[start, end)`, other than `except`.
+pub async fn find_overlapping_active(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    except: Option<AppointmentId>,
+) -> Result<Option<appointments::Model>, DbErr> {
+    let mut query = appointments::Entity::find()
+        .filter(appointments::Column::TenantId.eq(tenant.0))
+        .filter(appointments::Column::Status.is_in(ACTIVE_STATUSES))
+        .filter(appointments::Column::StartsAt.lt(end))
+        .filter(appointments::Column::EndsAt.gt(start));
+    if let Some(except) = except {
+        query = query.filter(appointments::Column::Id.ne(except.0));
+    }
+    query
+        .order_by_asc(appointments::Column::StartsAt)
+        .one(conn)
+        .await
+}
+
+/// `[start, end)` of the active appointments overlapping the window, sorted by start.
+pub async fn list_busy(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, DbErr> {
+    appointments::Entity::find()
+        .select_only()
+        .column(appointments::Column::StartsAt)
+        .column(appointments::Column::EndsAt)
+        .filter(appointments::Column::TenantId.eq(tenant.0))
+        .filter(appointments::Column::Status.is_in(ACTIVE_STATUSES))
+        .filter(appointments::Column::StartsAt.lt(to))
+        .filter(appointments::Column::EndsAt.gt(from))
+        .order_by_asc(appointments::Column::StartsAt)
+        .into_tuple()
+        .all(conn)
+        .await
+}
+
+/// Appointments of a subscription that count against its cycle `[from, to)` (not canceled).
+pub async fn count_for_subscription_cycle(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    subscription: SubscriptionId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    appointments::Entity::find()
+        .filter(appointments::Column::TenantId.eq(tenant.0))
+        .filter(appointments::Column::SubscriptionId.eq(subscription.0))
+        .filter(appointments::Column::Status.ne("CANCELED"))
+        .filter(appointments::Column::StartsAt.gte(from))
+        .filter(appointments::Column::StartsAt.lt(to))
+        .count(conn)
+        .await
+}
+
+/// Moves an active appointment; `None` when it is no longer active (lost a race).
+pub async fn update_times(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: AppointmentId,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Option<appointments::Model>, DbErr> {
+    appointments::Entity::update_many()
+        .col_expr(appointments::Column::StartsAt, Expr::value(start))
+        .col_expr(appointments::Column::EndsAt, Expr::value(end))
+        .col_expr(appointments::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(appointments::Column::TenantId.eq(tenant.0))
+        .filter(appointments::Column::Id.eq(id.0))
+        .filter(appointments::Column::Status.is_in(ACTIVE_STATUSES))
+        .exec_with_returning(conn)
+        .await
+        .map(|rows| rows.into_iter().next())
+}
+
+/// Applies a status change only if the appointment is still in one of `from` (so concurrent
+/// transitions cannot both win); `None` when it was not.
+pub async fn transition(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: AppointmentId,
+    from: &[AppointmentStatus],
+    to: AppointmentStatus,
+    reason: Option<String>,
+) -> Result<Option<appointments::Model>, DbErr> {
+    let now = Utc::now();
+    let mut update = appointments::Entity::update_many()
+        .col_expr(appointments::Column::Status, Expr::value(to.as_str()))
+        .col_expr(appointments::Column::UpdatedAt, Expr::value(now));
+    match to {
+        AppointmentStatus::Confirmed => {
+            update = update.col_expr(appointments::Column::ConfirmedAt, Expr::value(now))
+        }
+        AppointmentStatus::Canceled => {
+            update = update
+                .col_expr(appointments::Column::CanceledAt, Expr::value(now))
+                .col_expr(
+                    appointments::Column::CancellationReason,
+                    Expr::value(reason),
+                );
+        }
+        _ => {}
+    }
+    update
+        .filter(appointments::Column::TenantId.eq(tenant.0))
+        .filter(appointments::Column::Id.eq(id.0))
+        .filter(appointments::Column::Status.is_in(from.iter().map(|s| s.as_str())))
+        .exec_with_returning(conn)
+        .await
+        .map(|rows| rows.into_iter().next())
+}
+
+/// Filter of the appointment list.
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub statuses: Vec<AppointmentStatus>,
+    pub customer: Option<CustomerId>,
+    pub service: Option<ServiceId>,
+}
+
+fn filtered(tenant: TenantId, filter: &ListFilter) -> sea_orm::Select<appointments::Entity> {
+    let mut query =
+        appointments::Entity::find().filter(appointments::Column::TenantId.eq(tenant.0));
+    if let Some(from) = filter.from {
+        query = query.filter(appointments::Column::StartsAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(appointments::Column::StartsAt.lt(to));
+    }
+    if !filter.statuses.is_empty() {
+        query = query
+            .filter(appointments::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+    }
+    if let Some(customer) = filter.customer {
+        query = query.filter(appointments::Column::CustomerId.eq(customer.0));
+    }
+    if let Some(service) = filter.service {
+        query = query.filter(appointments::Column::ServiceId.eq(service.0));
+    }
+    query
+}
+
+/// A page ordered by `(starts_at, id)`, after the keyset cursor `after`.
+pub async fn list_page(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    filter: &ListFilter,
+    after: Option<(DateTime<Utc>, uuid::Uuid)>,
+    limit: u64,
+) -> Result<Vec<appointments::Model>, DbErr> {
+    let mut query = filtered(tenant, filter);
+    if let Some((at, id)) = after {
+        query = query.filter(
+            Condition::any()
+                .add(appointments::Column::StartsAt.gt(at))
+                .add(
+                    Condition::all()
+                        .add(appointments::Column::StartsAt.eq(at))
+                        .add(appointments::Column::Id.gt(id)),
+                ),
+        );
+    }
+    query
+        .order_by_asc(appointments::Column::StartsAt)
+        .order_by_asc(appointments::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await
+}
+
+pub async fn count(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    filter: &ListFilter,
+) -> Result<u64, DbErr> {
+    filtered(tenant, filter).count(conn).await
+}
+
+/// Count per status of the appointments starting in `[from, to)`.
+pub async fn count_by_status(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(String, i64)>, DbErr> {
+    appointments::Entity::find()
+        .select_only()
+        .column(appointments::Column::Status)
+        .column_as(appointments::Column::Id.count(), "n")
+        .filter(appointments::Column::TenantId.eq(tenant.0))
+        .filter(appointments::Column::StartsAt.gte(from))
+        .filter(appointments::Column::StartsAt.lt(to))
+        .group_by(appointments::Column::Status)
+        .into_tuple()
+        .all(conn)
+        .await
+}
+
+/// Sum of the price snapshots of confirmed and completed appointments starting in `[from, to)`.
+pub async fn sum_expected_revenue(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<i64, DbErr> {
+    let total: Option<Option<i64>> = appointments::Entity::find()
+        .select_only()
+        // SUM of a BIGINT is NUMERIC on Postgres; cast it back so both engines return an integer.
+        .column_as(
+            Expr::from(Func::cast_as(
+                Func::sum(Expr::col(appointments::Column::PriceCents)),
+                "BIGINT",
+            )),
+            "total",
+        )
+        .filter(appointments::Column::TenantId.eq(tenant.0))
+        .filter(appointments::Column::Status.is_in(["CONFIRMED", "COMPLETED"]))
+        .filter(appointments::Column::StartsAt.gte(from))
+        .filter(appointments::Column::StartsAt.lt(to))
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(total.flatten().unwrap_or(0))
+}
+
+/// Cancels the tenant's PENDING appointments created before `cutoff`, returning their ids.
+/// Conditional on the status, so instances running it at once never cancel a row twice.
+pub async fn expire_pending_created_before(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    cutoff: DateTime<Utc>,
+    reason: &str,
+) -> Result<Vec<appointments::Model>, DbErr> {
+    let now = Utc::now();
+    appointments::Entity::update_many()
+        .col_expr(appointments::Column::Status, Expr::value("CANCELED"))
+        .col_expr(appointments::Column::CanceledAt, Expr::value(now))
+        .col_expr(
+            appointments::Column::CancellationReason,
+            Expr::value(reason),
+        )
+        .col_expr(appointments::Column::UpdatedAt, Expr::value(now))
+        .filter(appointments::Column::TenantId.eq(tenant.0))
+        .filter(appointments::Column::Status.eq("PENDING"))
+        .filter(appointments::Column::CreatedAt.lt(cutoff))
+        .exec_with_returning(conn)
+        .await
 }

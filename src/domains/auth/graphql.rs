@@ -1,6 +1,6 @@
 //! GraphQL surface of accounts and sessions.
 
-use async_graphql::{Context, Enum, ID, Object, SimpleObject, dataloader::DataLoader};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::{
@@ -11,7 +11,7 @@ use crate::{
     domains::tenants::graphql::TenantNode,
     error::AppError,
     graphql::{
-        loaders::TenantLoader,
+        loaders::{TenantLoader, loader},
         viewer::{client_ip, state, viewer},
     },
 };
@@ -76,8 +76,7 @@ impl UserNode {
         let Some(id) = self.0.tenant_id else {
             return Ok(None);
         };
-        Ok(ctx
-            .data_unchecked::<DataLoader<TenantLoader>>()
+        Ok(loader::<TenantLoader>(ctx)
             .load_one(id)
             .await
             .map_err(AppError::from)?

@@ -4,6 +4,7 @@
 //! Invariants: every query is scoped by `TenantId`; a customer with future active appointments
 //! cannot be deleted.
 
+pub mod graphql;
 pub mod model;
 pub mod repo;
 pub mod service;

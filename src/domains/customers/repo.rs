@@ -33,3 +33,11 @@ pub async fn find_many(
         .map(|m| (CustomerId(m.id), m))
         .collect())
 }
+
+pub async fn count(conn: &impl ConnectionTrait, tenant: TenantId) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    customers::Entity::find()
+        .filter(customers::Column::TenantId.eq(tenant.0))
+        .count(conn)
+        .await
+}

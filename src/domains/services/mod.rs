@@ -3,6 +3,7 @@
 //! Invariants: every query is scoped by `TenantId`; a service with appointments is archived
 //! (inactive, hidden from lists), never deleted.
 
+pub mod graphql;
 pub mod model;
 pub mod repo;
 pub mod service;

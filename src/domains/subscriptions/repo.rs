@@ -51,3 +51,35 @@ pub async fn find_active_for_customer(
         .one(conn)
         .await
 }
+
+/// Customers holding an ACTIVE subscription.
+pub async fn count_active_subscribers(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+) -> Result<u64, DbErr> {
+    use sea_orm::{PaginatorTrait, QuerySelect};
+    subscriptions::Entity::find()
+        .select_only()
+        .column(subscriptions::Column::CustomerId)
+        .distinct()
+        .filter(subscriptions::Column::TenantId.eq(tenant.0))
+        .filter(subscriptions::Column::Status.eq("ACTIVE"))
+        .count(conn)
+        .await
+}
+
+/// Like [`find`], with `FOR UPDATE` on Postgres.
+pub async fn find_for_update(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: SubscriptionId,
+) -> Result<Option<subscriptions::Model>, DbErr> {
+    use sea_orm::{DatabaseBackend, QuerySelect};
+    let mut query = subscriptions::Entity::find()
+        .filter(subscriptions::Column::TenantId.eq(tenant.0))
+        .filter(subscriptions::Column::Id.eq(id.0));
+    if conn.get_database_backend() == DatabaseBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    query.one(conn).await
+}

@@ -35,3 +35,17 @@ pub async fn active_for_customer(
         .map(Subscription::try_from)
         .transpose()
 }
+
+/// The subscription, locked until the end of the transaction on Postgres so that concurrent
+/// bookings count its cycle one at a time (SQLite serializes booking transactions already).
+pub async fn lock_for_booking(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: SubscriptionId,
+) -> AppResult<Subscription> {
+    Subscription::try_from(
+        repo::find_for_update(conn, tenant, id)
+            .await?
+            .ok_or(AppError::NotFound("subscription"))?,
+    )
+}

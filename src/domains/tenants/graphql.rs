@@ -1,8 +1,6 @@
 //! GraphQL surface of tenants.
 
-use async_graphql::{
-    Context, ID, InputObject, MaybeUndefined, Object, Subscription, Union, dataloader::DataLoader,
-};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Subscription, Union};
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
@@ -16,7 +14,7 @@ use crate::{
     error::AppError,
     events::EventKind,
     graphql::{
-        loaders::SaasPlanLoader,
+        loaders::{SaasPlanLoader, loader},
         pagination::{Page, PageArgs, page},
         scalars::parse_id,
         viewer::{state, viewer},
@@ -55,8 +53,7 @@ impl TenantNode {
 
     /// The SaaS plan the tenant subscribes to.
     async fn saas_plan(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<SaasPlanNode>> {
-        Ok(ctx
-            .data_unchecked::<DataLoader<SaasPlanLoader>>()
+        Ok(loader::<SaasPlanLoader>(ctx)
             .load_one(self.0.saas_plan_id)
             .await
             .map_err(AppError::from)?
@@ -354,6 +351,7 @@ impl TenantSubscription {
                             None
                         }
                     },
+                    EventKind::Appointment { .. } => None,
                 }
             }
         }))

@@ -47,6 +47,25 @@ pub async fn list_page(
     query.all(conn).await
 }
 
+/// Tenants whose unpaid bookings expire, with their window in minutes.
+pub async fn list_unpaid_hold_windows(
+    conn: &impl ConnectionTrait,
+) -> Result<Vec<(Uuid, i32)>, DbErr> {
+    tenants::Entity::find()
+        .select_only()
+        .column(tenants::Column::Id)
+        .column(tenants::Column::UnpaidHoldMinutes)
+        .filter(tenants::Column::UnpaidHoldMinutes.is_not_null())
+        .into_tuple::<(Uuid, Option<i32>)>()
+        .all(conn)
+        .await
+        .map(|rows| {
+            rows.into_iter()
+                .filter_map(|(id, minutes)| Some((id, minutes?)))
+                .collect()
+        })
+}
+
 pub async fn count(conn: &impl ConnectionTrait) -> Result<u64, DbErr> {
     tenants::Entity::find().count(conn).await
 }

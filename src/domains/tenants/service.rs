@@ -128,6 +128,15 @@ pub async fn find(state: &AppState, id: TenantId) -> AppResult<Tenant> {
     )
 }
 
+/// Tenants whose unpaid bookings expire, with their window.
+pub async fn unpaid_hold_windows(state: &AppState) -> AppResult<Vec<(TenantId, chrono::Duration)>> {
+    Ok(repo::list_unpaid_hold_windows(&state.db)
+        .await?
+        .into_iter()
+        .map(|(id, minutes)| (TenantId(id), chrono::Duration::minutes(i64::from(minutes))))
+        .collect())
+}
+
 /// ADMIN: any tenant by id.
 pub async fn find_for_admin(state: &AppState, viewer: &Viewer, id: TenantId) -> AppResult<Tenant> {
     viewer.require_admin()?;

@@ -313,9 +313,9 @@ impl TestApp {
         .expect("jobs did not finish");
     }
 
-    /// The current value of `waba_db_queries_total`.
+    /// Statements sent while handling requests (`waba_db_queries_total{source="api"}`).
     pub fn db_queries(&self) -> u64 {
-        self.state.metrics.db_queries.get()
+        self.state.metrics.db_counter("api").get()
     }
 
     /// Stops the server gracefully and waits for it.

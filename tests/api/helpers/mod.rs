@@ -4,8 +4,11 @@
 
 mod app;
 mod db;
+pub mod fixtures;
 pub mod google;
 pub mod smtp;
 pub mod ws;
 
-pub use app::{Backend, TestApp, TestOptions, spawn_app, spawn_app_with, unique_phone};
+pub use app::{
+    Backend, GqlResponse, TestApp, TestOptions, spawn_app, spawn_app_with, unique_phone,
+};

@@ -1,0 +1,509 @@
+//! GraphQL surface of appointments, availability and the dashboard's figures.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Subscription};
+use chrono::{DateTime, FixedOffset, Utc};
+use futures_util::{Stream, StreamExt};
+use tokio_stream::wrappers::BroadcastStream;
+
+use super::{
+    availability::Slot,
+    model::{Appointment, AppointmentEventKind, AppointmentStatus, Transition},
+    repo::ListFilter,
+    service::{self, DashboardStats, NewAppointment},
+};
+use crate::{
+    domains::{
+        customers::graphql::CustomerNode,
+        ids::{AppointmentId, CustomerId, ServiceId, SubscriptionId},
+        services::graphql::ServiceNode,
+        subscriptions::graphql::SubscriptionNode,
+        tenants,
+    },
+    error::AppError,
+    events::EventKind,
+    graphql::{
+        loaders::{CustomerLoader, ServiceLoader, SubscriptionLoader, loader},
+        pagination::{
+            Page, decode_keyset_cursor, encode_keyset_cursor, page_with_cursors, parse_first,
+        },
+        scalars::{Money, parse_id},
+        viewer::{state, viewer},
+    },
+    values::TimeZone,
+};
+
+/// Appointment pages are larger than other lists: a month of a busy calendar fits in one.
+const MAX_APPOINTMENTS_PAGE: u64 = 500;
+
+/// An appointment with the zone its times are shown in.
+pub struct AppointmentNode {
+    appointment: Appointment,
+    zone: TimeZone,
+}
+
+impl AppointmentNode {
+    fn local(&self, at: DateTime<Utc>) -> DateTime<FixedOffset> {
+        at.with_timezone(&self.zone.0).fixed_offset()
+    }
+}
+
+/// A booking in the tenant's calendar. Times are RFC 3339 with the tenant's UTC offset.
+#[Object(name = "Appointment")]
+impl AppointmentNode {
+    async fn id(&self) -> ID {
+        ID(self.appointment.id.to_string())
+    }
+
+    async fn starts_at(&self) -> DateTime<FixedOffset> {
+        self.local(self.appointment.starts_at)
+    }
+
+    /// Start plus the service's duration at booking time.
+    async fn ends_at(&self) -> DateTime<FixedOffset> {
+        self.local(self.appointment.ends_at)
+    }
+
+    async fn status(&self) -> AppointmentStatus {
+        self.appointment.status
+    }
+
+    /// Price at booking time (zero when a subscription covers the service).
+    async fn price(&self) -> Money {
+        self.appointment.price.into()
+    }
+
+    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CustomerNode>> {
+        let key = (self.appointment.tenant_id, self.appointment.customer_id);
+        Ok(loader::<CustomerLoader>(ctx)
+            .load_one(key)
+            .await
+            .map_err(AppError::from)?
+            .map(CustomerNode))
+    }
+
+    async fn service(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ServiceNode>> {
+        let key = (self.appointment.tenant_id, self.appointment.service_id);
+        Ok(loader::<ServiceLoader>(ctx)
+            .load_one(key)
+            .await
+            .map_err(AppError::from)?
+            .map(ServiceNode))
+    }
+
+    /// The subscription the booking used, if any.
+    async fn subscription(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<SubscriptionNode>> {
+        let Some(id) = self.appointment.subscription_id else {
+            return Ok(None);
+        };
+        let loader = loader::<SubscriptionLoader>(ctx);
+        Ok(loader
+            .load_one((self.appointment.tenant_id, id))
+            .await
+            .map_err(AppError::from)?
+            .map(SubscriptionNode))
+    }
+
+    async fn notes(&self) -> Option<&str> {
+        self.appointment.notes.as_deref()
+    }
+
+    async fn confirmed_at(&self) -> Option<DateTime<FixedOffset>> {
+        self.appointment.confirmed_at.map(|t| self.local(t))
+    }
+
+    async fn canceled_at(&self) -> Option<DateTime<FixedOffset>> {
+        self.appointment.canceled_at.map(|t| self.local(t))
+    }
+
+    async fn cancellation_reason(&self) -> Option<&str> {
+        self.appointment.cancellation_reason.as_deref()
+    }
+
+    async fn created_at(&self) -> DateTime<FixedOffset> {
+        self.local(self.appointment.created_at)
+    }
+
+    async fn updated_at(&self) -> DateTime<FixedOffset> {
+        self.local(self.appointment.updated_at)
+    }
+}
+
+/// A free interval for a service.
+#[derive(SimpleObject)]
+#[graphql(name = "Slot")]
+pub struct SlotNode {
+    /// Start, RFC 3339 with the tenant's UTC offset.
+    pub starts_at: DateTime<FixedOffset>,
+    /// End (start plus the service's duration).
+    pub ends_at: DateTime<FixedOffset>,
+}
+
+impl SlotNode {
+    fn new(slot: Slot, zone: TimeZone) -> Self {
+        Self {
+            starts_at: slot.starts_at.with_timezone(&zone.0).fixed_offset(),
+            ends_at: slot.ends_at.with_timezone(&zone.0).fixed_offset(),
+        }
+    }
+}
+
+/// How many appointments have one status.
+#[derive(SimpleObject)]
+pub struct StatusCount {
+    pub status: AppointmentStatus,
+    pub count: u64,
+}
+
+/// Figures for the dashboard's home page.
+#[derive(SimpleObject)]
+#[graphql(name = "DashboardStats")]
+pub struct DashboardStatsNode {
+    /// Appointments today (tenant's zone), canceled ones excluded.
+    pub appointments_today: u64,
+    /// Appointments starting in the requested range, canceled ones excluded.
+    pub appointments_in_range: u64,
+    /// Appointments starting in the requested range, per status.
+    pub appointments_by_status: Vec<StatusCount>,
+    /// Customers holding an active subscription.
+    pub active_subscribers: u64,
+    /// All customers of the tenant.
+    pub total_customers: u64,
+    /// Sum of the prices of confirmed and completed appointments in the range.
+    pub expected_revenue: Money,
+}
+
+impl From<DashboardStats> for DashboardStatsNode {
+    fn from(stats: DashboardStats) -> Self {
+        Self {
+            appointments_today: stats.appointments_today,
+            appointments_in_range: stats.appointments_in_range,
+            appointments_by_status: stats
+                .by_status
+                .into_iter()
+                .map(|(status, count)| StatusCount { status, count })
+                .collect(),
+            active_subscribers: stats.active_subscribers,
+            total_customers: stats.total_customers,
+            expected_revenue: stats.expected_revenue.into(),
+        }
+    }
+}
+
+/// Input of `createAppointment`.
+#[derive(InputObject)]
+pub struct CreateAppointmentInput {
+    pub customer_id: ID,
+    pub service_id: ID,
+    /// RFC 3339 instant (any offset).
+    pub starts_at: DateTime<Utc>,
+    /// Book under this subscription: free when its plan covers the service, counted against the
+    /// cycle's limit.
+    pub subscription_id: Option<ID>,
+    pub notes: Option<String>,
+}
+
+/// Filter of `appointments`.
+#[derive(InputObject, Default)]
+pub struct AppointmentFilter {
+    /// Appointments starting at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Appointments starting before this instant.
+    pub to: Option<DateTime<Utc>>,
+    pub statuses: Option<Vec<AppointmentStatus>>,
+    pub customer_id: Option<ID>,
+    pub service_id: Option<ID>,
+}
+
+/// Loads the customers, services and subscriptions of a page in one batch each, so the nodes'
+/// relation fields are served from the request's loader caches.
+async fn prime_relations(
+    ctx: &Context<'_>,
+    appointments: &[Appointment],
+) -> async_graphql::Result<()> {
+    let customers = appointments.iter().map(|a| (a.tenant_id, a.customer_id));
+    let services = appointments.iter().map(|a| (a.tenant_id, a.service_id));
+    let subscriptions = appointments
+        .iter()
+        .filter_map(|a| Some((a.tenant_id, a.subscription_id?)));
+    let (c, s, p) = futures_util::join!(
+        loader::<CustomerLoader>(ctx).load_many(customers),
+        loader::<ServiceLoader>(ctx).load_many(services),
+        loader::<SubscriptionLoader>(ctx).load_many(subscriptions),
+    );
+    c.map_err(AppError::from)?;
+    s.map_err(AppError::from)?;
+    p.map_err(AppError::from)?;
+    Ok(())
+}
+
+async fn tenant_zone(ctx: &Context<'_>) -> async_graphql::Result<TimeZone> {
+    let viewer = viewer(ctx)?;
+    Ok(tenants::service::current(state(ctx), &viewer)
+        .await?
+        .time_zone)
+}
+
+#[derive(Default)]
+pub struct AppointmentQuery;
+
+#[Object]
+impl AppointmentQuery {
+    /// One appointment of the caller's tenant.
+    async fn appointment(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<AppointmentNode> {
+        let viewer = viewer(ctx)?;
+        let appointment = service::find(
+            state(ctx),
+            &viewer,
+            AppointmentId(parse_id(&id, "appointment")?),
+        )
+        .await?;
+        Ok(AppointmentNode {
+            appointment,
+            zone: tenant_zone(ctx).await?,
+        })
+    }
+
+    /// The caller's appointments ordered by start (up to 500 per page).
+    async fn appointments(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AppointmentFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Page<AppointmentNode>> {
+        let viewer = viewer(ctx)?;
+        let filter = filter.unwrap_or_default();
+        let list_filter = ListFilter {
+            from: filter.from,
+            to: filter.to,
+            statuses: filter.statuses.unwrap_or_default(),
+            customer: filter
+                .customer_id
+                .as_ref()
+                .map(|id| parse_id(id, "customer").map(CustomerId))
+                .transpose()?,
+            service: filter
+                .service_id
+                .as_ref()
+                .map(|id| parse_id(id, "service").map(ServiceId))
+                .transpose()?,
+        };
+        let limit = parse_first(first, 50, MAX_APPOINTMENTS_PAGE)?;
+        let after = after.as_deref().map(decode_keyset_cursor).transpose()?;
+        let (appointments, has_next, total) =
+            service::list(state(ctx), &viewer, &list_filter, after, limit).await?;
+        prime_relations(ctx, &appointments).await?;
+        let zone = tenant_zone(ctx).await?;
+        let items = appointments
+            .into_iter()
+            .map(|a| {
+                (
+                    encode_keyset_cursor(a.starts_at, a.id.0),
+                    AppointmentNode {
+                        appointment: a,
+                        zone,
+                    },
+                )
+            })
+            .collect();
+        Ok(page_with_cursors(items, has_next, after.is_some(), total))
+    }
+
+    /// Free start times for a service in `[from, to)` (at most 62 days), honouring opening hours,
+    /// closures, minimum notice, booking horizon and existing bookings. With `customerId`,
+    /// subscriber-only hours are offered when that customer has an active subscription.
+    async fn available_slots(
+        &self,
+        ctx: &Context<'_>,
+        service_id: ID,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        customer_id: Option<ID>,
+    ) -> async_graphql::Result<Vec<SlotNode>> {
+        let viewer = viewer(ctx)?;
+        let customer = customer_id
+            .as_ref()
+            .map(|id| parse_id(id, "customer").map(CustomerId))
+            .transpose()?;
+        let service_id = ServiceId(parse_id(&service_id, "service")?);
+        let slots =
+            service::available_slots(state(ctx), &viewer, service_id, from, to, customer).await?;
+        let zone = tenant_zone(ctx).await?;
+        Ok(slots.into_iter().map(|s| SlotNode::new(s, zone)).collect())
+    }
+
+    /// Figures for the dashboard over `[from, to)`.
+    async fn dashboard_stats(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> async_graphql::Result<DashboardStatsNode> {
+        let viewer = viewer(ctx)?;
+        Ok(service::dashboard_stats(state(ctx), &viewer, from, to)
+            .await?
+            .into())
+    }
+}
+
+#[derive(Default)]
+pub struct AppointmentMutation;
+
+impl AppointmentMutation {
+    async fn change(
+        ctx: &Context<'_>,
+        id: &ID,
+        transition: Transition,
+        reason: Option<String>,
+    ) -> async_graphql::Result<AppointmentNode> {
+        let viewer = viewer(ctx)?;
+        let id = AppointmentId(parse_id(id, "appointment")?);
+        let appointment =
+            service::change_status(state(ctx), &viewer, id, transition, reason).await?;
+        Ok(AppointmentNode {
+            appointment,
+            zone: tenant_zone(ctx).await?,
+        })
+    }
+}
+
+#[Object]
+impl AppointmentMutation {
+    /// Books an appointment. A start in the past or outside opening hours is BAD_USER_INPUT; a
+    /// taken interval is CONFLICT naming it in local time.
+    async fn create_appointment(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAppointmentInput,
+    ) -> async_graphql::Result<AppointmentNode> {
+        let viewer = viewer(ctx)?;
+        let request = NewAppointment {
+            customer_id: CustomerId(parse_id(&input.customer_id, "customer")?),
+            service_id: ServiceId(parse_id(&input.service_id, "service")?),
+            starts_at: input.starts_at,
+            subscription_id: input
+                .subscription_id
+                .as_ref()
+                .map(|id| parse_id(id, "subscription").map(SubscriptionId))
+                .transpose()?,
+            notes: input.notes,
+        };
+        let appointment = service::create(state(ctx), &viewer, request).await?;
+        Ok(AppointmentNode {
+            appointment,
+            zone: tenant_zone(ctx).await?,
+        })
+    }
+
+    /// Moves a pending or confirmed appointment, keeping its duration.
+    async fn reschedule_appointment(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        starts_at: DateTime<Utc>,
+    ) -> async_graphql::Result<AppointmentNode> {
+        let viewer = viewer(ctx)?;
+        let id = AppointmentId(parse_id(&id, "appointment")?);
+        let appointment = service::reschedule(state(ctx), &viewer, id, starts_at).await?;
+        Ok(AppointmentNode {
+            appointment,
+            zone: tenant_zone(ctx).await?,
+        })
+    }
+
+    /// PENDING → CONFIRMED.
+    async fn confirm_appointment(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<AppointmentNode> {
+        Self::change(ctx, &id, Transition::Confirm, None).await
+    }
+
+    /// PENDING or CONFIRMED → CANCELED, freeing the slot.
+    async fn cancel_appointment(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: Option<String>,
+    ) -> async_graphql::Result<AppointmentNode> {
+        Self::change(ctx, &id, Transition::Cancel, reason).await
+    }
+
+    /// CONFIRMED → COMPLETED.
+    async fn complete_appointment(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<AppointmentNode> {
+        Self::change(ctx, &id, Transition::Complete, None).await
+    }
+
+    /// CONFIRMED → NO_SHOW.
+    async fn mark_no_show(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<AppointmentNode> {
+        Self::change(ctx, &id, Transition::MarkNoShow, None).await
+    }
+}
+
+/// A change in the caller's appointment book.
+#[derive(SimpleObject)]
+pub struct AppointmentEvent {
+    pub kind: AppointmentEventKind,
+    /// The appointment after the change.
+    pub appointment: AppointmentNode,
+}
+
+#[derive(Default)]
+pub struct AppointmentSubscription;
+
+#[Subscription]
+impl AppointmentSubscription {
+    /// Changes to the caller's appointments, from any instance of the server.
+    async fn appointment_events(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = AppointmentEvent> + use<>> {
+        let viewer = viewer(ctx)?;
+        let tenant_id = viewer.tenant()?;
+        let state = state(ctx).clone();
+        let zone = tenants::service::find(&state, tenant_id).await?.time_zone;
+        let events = BroadcastStream::new(state.broker.subscribe());
+        Ok(events.filter_map(move |event| {
+            let state = state.clone();
+            async move {
+                let event = event.ok()?;
+                let EventKind::Appointment {
+                    kind,
+                    appointment_id,
+                } = event.kind
+                else {
+                    return None;
+                };
+                if event.tenant_id != tenant_id.0 {
+                    return None;
+                }
+                match service::find(&state, &viewer, AppointmentId(appointment_id)).await {
+                    Ok(appointment) => Some(AppointmentEvent {
+                        kind,
+                        appointment: AppointmentNode { appointment, zone },
+                    }),
+                    Err(err) => {
+                        tracing::warn!(error = ?err, "could not load appointment for event");
+                        None
+                    }
+                }
+            }
+        }))
+    }
+}

@@ -1,0 +1,196 @@
+//! Appointment types and the status machine.
+
+use async_graphql::Enum;
+use chrono::{DateTime, Utc};
+
+use crate::{
+    domains::{
+        ids::{AppointmentId, CustomerId, ServiceId, SubscriptionId},
+        tenants::model::TenantId,
+    },
+    error::AppError,
+    values::MoneyCents,
+};
+
+/// Where an appointment stands.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AppointmentStatus {
+    /// Booked, waiting for payment or confirmation; holds its slot.
+    Pending,
+    /// Confirmed; holds its slot.
+    Confirmed,
+    /// The customer was served.
+    Completed,
+    /// The customer did not come.
+    NoShow,
+    /// Canceled (by the business, the customer, or because payment did not arrive in time).
+    Canceled,
+}
+
+/// A change of status asked for by someone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    Confirm,
+    Cancel,
+    Complete,
+    MarkNoShow,
+}
+
+impl AppointmentStatus {
+    pub const ALL: [Self; 5] = [
+        Self::Pending,
+        Self::Confirmed,
+        Self::Completed,
+        Self::NoShow,
+        Self::Canceled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Confirmed => "CONFIRMED",
+            Self::Completed => "COMPLETED",
+            Self::NoShow => "NO_SHOW",
+            Self::Canceled => "CANCELED",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| anyhow::anyhow!("unknown appointment status {raw}").into())
+    }
+
+    /// Active appointments hold their slot.
+    pub fn is_active(self) -> bool {
+        matches!(self, Self::Pending | Self::Confirmed)
+    }
+
+    fn label_pt(self) -> &'static str {
+        match self {
+            Self::Pending => "pendente",
+            Self::Confirmed => "confirmado",
+            Self::Completed => "concluído",
+            Self::NoShow => "marcado como não comparecimento",
+            Self::Canceled => "cancelado",
+        }
+    }
+}
+
+impl Transition {
+    /// The statuses the transition may start from, and where it leads.
+    pub fn rule(self) -> (&'static [AppointmentStatus], AppointmentStatus) {
+        use AppointmentStatus::*;
+        match self {
+            Self::Confirm => (&[Pending], Confirmed),
+            Self::Cancel => (&[Pending, Confirmed], Canceled),
+            Self::Complete => (&[Confirmed], Completed),
+            Self::MarkNoShow => (&[Confirmed], NoShow),
+        }
+    }
+
+    /// Refuses a transition that the status machine does not allow.
+    pub fn check(self, from: AppointmentStatus) -> Result<AppointmentStatus, AppError> {
+        let (allowed, to) = self.rule();
+        if allowed.contains(&from) {
+            return Ok(to);
+        }
+        let action = match self {
+            Self::Confirm => "confirmar",
+            Self::Cancel => "cancelar",
+            Self::Complete => "concluir",
+            Self::MarkNoShow => "marcar falta em",
+        };
+        Err(AppError::bad_request(format!(
+            "Não é possível {action} um agendamento {}",
+            from.label_pt()
+        )))
+    }
+}
+
+/// A booking.
+#[derive(Clone, Debug)]
+pub struct Appointment {
+    pub id: AppointmentId,
+    pub tenant_id: TenantId,
+    pub customer_id: CustomerId,
+    pub service_id: ServiceId,
+    pub subscription_id: Option<SubscriptionId>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub status: AppointmentStatus,
+    pub price: MoneyCents,
+    pub notes: Option<String>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub canceled_at: Option<DateTime<Utc>>,
+    pub cancellation_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<entity::appointments::Model> for Appointment {
+    type Error = AppError;
+
+    fn try_from(m: entity::appointments::Model) -> Result<Self, AppError> {
+        Ok(Self {
+            id: AppointmentId(m.id),
+            tenant_id: TenantId(m.tenant_id),
+            customer_id: CustomerId(m.customer_id),
+            service_id: ServiceId(m.service_id),
+            subscription_id: m.subscription_id.map(SubscriptionId),
+            starts_at: m.starts_at,
+            ends_at: m.ends_at,
+            status: AppointmentStatus::parse(&m.status)?,
+            price: MoneyCents(m.price_cents),
+            notes: m.notes,
+            confirmed_at: m.confirmed_at,
+            canceled_at: m.canceled_at,
+            cancellation_reason: m.cancellation_reason,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+/// What happened to an appointment (live dashboard feed).
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum AppointmentEventKind {
+    Created,
+    Rescheduled,
+    Confirmed,
+    Canceled,
+    Completed,
+    NoShow,
+    /// Canceled by the system because payment did not arrive within the unpaid-hold window.
+    Expired,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{AppointmentStatus::*, *};
+
+    #[test]
+    fn the_status_machine_allows_only_its_edges() {
+        assert_eq!(Transition::Confirm.check(Pending).unwrap(), Confirmed);
+        assert_eq!(Transition::Cancel.check(Pending).unwrap(), Canceled);
+        assert_eq!(Transition::Cancel.check(Confirmed).unwrap(), Canceled);
+        assert_eq!(Transition::Complete.check(Confirmed).unwrap(), Completed);
+        assert_eq!(Transition::MarkNoShow.check(Confirmed).unwrap(), NoShow);
+        for (transition, from) in [
+            (Transition::Confirm, Confirmed),
+            (Transition::Confirm, Canceled),
+            (Transition::Complete, Pending),
+            (Transition::Complete, Completed),
+            (Transition::MarkNoShow, Pending),
+            (Transition::Cancel, Completed),
+            (Transition::Cancel, Canceled),
+            (Transition::Cancel, NoShow),
+        ] {
+            assert!(
+                transition.check(from).is_err(),
+                "{transition:?} from {from:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,494 @@
+//! Booking rules, the status machine, availability and dashboard figures.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sea_orm::{ActiveValue::Set, DatabaseBackend, DbErr, TransactionTrait};
+use uuid::Uuid;
+
+use super::{
+    availability::{self, Slot, SlotQuery},
+    model::{Appointment, AppointmentEventKind, AppointmentStatus, Transition},
+    repo::{self, ListFilter},
+};
+use crate::{
+    domains::{
+        auth::model::Viewer,
+        customers,
+        ids::{AppointmentId, CustomerId, ServiceId, SubscriptionId},
+        operating_hours, plans, services,
+        subscriptions::{self, model::SubscriptionStatus},
+        tenants::{
+            self,
+            model::{Tenant, TenantId},
+        },
+    },
+    error::{AppError, AppResult},
+    events::{Event, EventKind},
+    state::AppState,
+    values::{MoneyCents, TimeZone},
+};
+
+/// Reason recorded on bookings canceled by the unpaid-hold expiry.
+pub const UNPAID_REASON: &str = "payment not approved";
+/// Longest window `availableSlots` searches at once.
+const MAX_SLOT_WINDOW_DAYS: i64 = 62;
+
+/// A booking request from the dashboard.
+pub struct NewAppointment {
+    pub customer_id: CustomerId,
+    pub service_id: ServiceId,
+    pub starts_at: DateTime<Utc>,
+    pub subscription_id: Option<SubscriptionId>,
+    pub notes: Option<String>,
+}
+
+/// Books an appointment: checks the start, the customer, the service, the subscription and its
+/// cycle limit, the opening hours, then inserts under the no-overlap guarantee.
+pub async fn create(
+    state: &AppState,
+    viewer: &Viewer,
+    input: NewAppointment,
+) -> AppResult<Appointment> {
+    let tenant = tenants::service::find(state, viewer.tenant()?).await?;
+    let now = Utc::now();
+    if input.starts_at < now {
+        return Err(AppError::bad_input(
+            "startsAt",
+            "Não é possível agendar para datas passadas.",
+        ));
+    }
+    let notes = tenants::model::parse_optional_text("notes", input.notes, 2000)?;
+    let customer = customers::service::find(&state.db, tenant.id, input.customer_id).await?;
+    let service = services::service::find_bookable(&state.db, tenant.id, input.service_id).await?;
+    let ends_at = input.starts_at + Duration::minutes(i64::from(service.duration_minutes));
+    let subscriber = subscriptions::service::active_for_customer(&state.db, tenant.id, customer.id)
+        .await?
+        .is_some();
+    check_hours(
+        state,
+        &tenant,
+        input.starts_at,
+        service.duration_minutes,
+        subscriber,
+    )
+    .await?;
+
+    let _serialized = lock_if_sqlite(state).await;
+    let txn = state.db.begin().await?;
+    let price = match input.subscription_id {
+        None => service.price,
+        Some(id) => {
+            let subscription =
+                subscriptions::service::lock_for_booking(&txn, tenant.id, id).await?;
+            if subscription.customer_id != customer.id {
+                return Err(AppError::bad_input(
+                    "subscriptionId",
+                    "A assinatura não pertence a este cliente.",
+                ));
+            }
+            if subscription.status != SubscriptionStatus::Active {
+                return Err(AppError::bad_input(
+                    "subscriptionId",
+                    "A assinatura não está ativa.",
+                ));
+            }
+            let plan = plans::service::find(&txn, tenant.id, subscription.plan_id).await?;
+            if !plans::service::covers(&txn, tenant.id, plan.id, service.id).await? {
+                return Err(AppError::bad_input(
+                    "subscriptionId",
+                    "O plano da assinatura não cobre este serviço.",
+                ));
+            }
+            if let Some(limit) = plan.max_appointments_per_cycle {
+                let (cycle_start, cycle_end) = subscriptions::model::cycle_containing(
+                    subscription.starts_at,
+                    plan.interval,
+                    tenant.time_zone,
+                    input.starts_at,
+                );
+                let used = repo::count_for_subscription_cycle(
+                    &txn,
+                    tenant.id,
+                    subscription.id,
+                    cycle_start,
+                    cycle_end,
+                )
+                .await?;
+                if used >= u64::try_from(limit).unwrap_or(0) {
+                    return Err(AppError::bad_input(
+                        "subscriptionId",
+                        format!("Você atingiu o limite de {limit} agendamentos deste ciclo."),
+                    ));
+                }
+            }
+            MoneyCents(0)
+        }
+    };
+    if let Some(taken) =
+        repo::find_overlapping_active(&txn, tenant.id, input.starts_at, ends_at, None).await?
+    {
+        return Err(slot_taken(&taken, tenant.time_zone));
+    }
+    // Nothing to pay (covered by a subscription): the booking is confirmed at once, so the
+    // unpaid-hold expiry never cancels it.
+    let status = if price.0 == 0 {
+        AppointmentStatus::Confirmed
+    } else {
+        AppointmentStatus::Pending
+    };
+    let inserted = repo::insert(
+        &txn,
+        entity::appointments::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tenant.id.0),
+            customer_id: Set(customer.id.0),
+            service_id: Set(service.id.0),
+            subscription_id: Set(input.subscription_id.map(|s| s.0)),
+            starts_at: Set(input.starts_at),
+            ends_at: Set(ends_at),
+            status: Set(status.as_str().to_owned()),
+            price_cents: Set(price.0),
+            notes: Set(notes),
+            confirmed_at: Set((status == AppointmentStatus::Confirmed).then_some(now)),
+            canceled_at: Set(None),
+            cancellation_reason: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        },
+    )
+    .await;
+    let model = match inserted {
+        Ok(model) => model,
+        Err(err) => {
+            return Err(overlap_or(state, &tenant, input.starts_at, ends_at, None, err).await);
+        }
+    };
+    txn.commit().await?;
+    let appointment = Appointment::try_from(model)?;
+    publish(state, &appointment, AppointmentEventKind::Created).await;
+    Ok(appointment)
+}
+
+/// Moves an active appointment to a new start (same service, same duration).
+pub async fn reschedule(
+    state: &AppState,
+    viewer: &Viewer,
+    id: AppointmentId,
+    starts_at: DateTime<Utc>,
+) -> AppResult<Appointment> {
+    let tenant = tenants::service::find(state, viewer.tenant()?).await?;
+    let current = find_in(state, tenant.id, id).await?;
+    if !current.status.is_active() {
+        return Err(AppError::bad_request(
+            "Só é possível reagendar agendamentos pendentes ou confirmados",
+        ));
+    }
+    if starts_at < Utc::now() {
+        return Err(AppError::bad_input(
+            "startsAt",
+            "Não é possível agendar para datas passadas.",
+        ));
+    }
+    let duration = current.ends_at - current.starts_at;
+    let ends_at = starts_at + duration;
+    let subscriber =
+        subscriptions::service::active_for_customer(&state.db, tenant.id, current.customer_id)
+            .await?
+            .is_some();
+    let minutes = i32::try_from(duration.num_minutes()).unwrap_or(i32::MAX);
+    check_hours(state, &tenant, starts_at, minutes, subscriber).await?;
+
+    let _serialized = lock_if_sqlite(state).await;
+    let txn = state.db.begin().await?;
+    if let Some(taken) =
+        repo::find_overlapping_active(&txn, tenant.id, starts_at, ends_at, Some(id)).await?
+    {
+        return Err(slot_taken(&taken, tenant.time_zone));
+    }
+    let updated = match repo::update_times(&txn, tenant.id, id, starts_at, ends_at).await {
+        Ok(updated) => updated,
+        Err(err) => {
+            return Err(overlap_or(state, &tenant, starts_at, ends_at, Some(id), err).await);
+        }
+    };
+    let model = updated.ok_or_else(|| {
+        AppError::bad_request("Só é possível reagendar agendamentos pendentes ou confirmados")
+    })?;
+    txn.commit().await?;
+    let appointment = Appointment::try_from(model)?;
+    publish(state, &appointment, AppointmentEventKind::Rescheduled).await;
+    Ok(appointment)
+}
+
+/// Applies a status change allowed by the status machine.
+pub async fn change_status(
+    state: &AppState,
+    viewer: &Viewer,
+    id: AppointmentId,
+    transition: Transition,
+    reason: Option<String>,
+) -> AppResult<Appointment> {
+    let tenant_id = viewer.tenant()?;
+    let current = find_in(state, tenant_id, id).await?;
+    let target = transition.check(current.status)?;
+    let reason = tenants::model::parse_optional_text("reason", reason, 500)?;
+    let (allowed, _) = transition.rule();
+    let model = repo::transition(&state.db, tenant_id, id, allowed, target, reason)
+        .await?
+        // Someone changed it between the read and the write.
+        .ok_or_else(|| {
+            AppError::Conflict(
+                "O agendamento foi alterado por outra pessoa; atualize a página".into(),
+            )
+        })?;
+    let appointment = Appointment::try_from(model)?;
+    let kind = match target {
+        AppointmentStatus::Confirmed => AppointmentEventKind::Confirmed,
+        AppointmentStatus::Canceled => AppointmentEventKind::Canceled,
+        AppointmentStatus::Completed => AppointmentEventKind::Completed,
+        AppointmentStatus::NoShow => AppointmentEventKind::NoShow,
+        AppointmentStatus::Pending => AppointmentEventKind::Rescheduled,
+    };
+    publish(state, &appointment, kind).await;
+    Ok(appointment)
+}
+
+/// An appointment of the viewer's tenant.
+pub async fn find(state: &AppState, viewer: &Viewer, id: AppointmentId) -> AppResult<Appointment> {
+    find_in(state, viewer.tenant()?, id).await
+}
+
+async fn find_in(state: &AppState, tenant: TenantId, id: AppointmentId) -> AppResult<Appointment> {
+    Appointment::try_from(
+        repo::find(&state.db, tenant, id)
+            .await?
+            .ok_or(AppError::NotFound("appointment"))?,
+    )
+}
+
+/// One page of appointments ordered by start, whether there are more, and the total count.
+pub async fn list(
+    state: &AppState,
+    viewer: &Viewer,
+    filter: &ListFilter,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> AppResult<(Vec<Appointment>, bool, u64)> {
+    let tenant = viewer.tenant()?;
+    let mut rows = repo::list_page(&state.db, tenant, filter, after, limit + 1).await?;
+    let has_next = rows.len() as u64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let total = repo::count(&state.db, tenant, filter).await?;
+    Ok((
+        rows.into_iter()
+            .map(Appointment::try_from)
+            .collect::<AppResult<_>>()?,
+        has_next,
+        total,
+    ))
+}
+
+/// Free slots for a service in `[from, to)`; subscriber-only hours count when `customer` holds
+/// an active subscription.
+pub async fn available_slots(
+    state: &AppState,
+    viewer: &Viewer,
+    service_id: ServiceId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    customer: Option<CustomerId>,
+) -> AppResult<Vec<Slot>> {
+    if to <= from {
+        return Err(AppError::bad_input("to", "to must be after from"));
+    }
+    if to - from > Duration::days(MAX_SLOT_WINDOW_DAYS) {
+        return Err(AppError::bad_input(
+            "to",
+            format!("search at most {MAX_SLOT_WINDOW_DAYS} days at once"),
+        ));
+    }
+    let tenant = tenants::service::find(state, viewer.tenant()?).await?;
+    let service = services::service::find_bookable(&state.db, tenant.id, service_id).await?;
+    let subscriber = match customer {
+        Some(id) => {
+            customers::service::find(&state.db, tenant.id, id).await?;
+            subscriptions::service::active_for_customer(&state.db, tenant.id, id)
+                .await?
+                .is_some()
+        }
+        None => false,
+    };
+    let settings = tenant.scheduling;
+    let query = SlotQuery {
+        zone: tenant.time_zone,
+        from,
+        to,
+        now: Utc::now(),
+        duration_minutes: service.duration_minutes,
+        step_minutes: settings.slot_step_minutes,
+        min_notice_minutes: settings.min_notice_minutes,
+        horizon_days: settings.booking_horizon_days,
+        subscriber,
+    };
+    let (first_date, last_date) = query.local_dates();
+    let schedule =
+        operating_hours::service::schedule(&state.db, tenant.id, first_date, last_date).await?;
+    let busy = repo::list_busy(
+        &state.db,
+        tenant.id,
+        from,
+        to + Duration::minutes(i64::from(service.duration_minutes)),
+    )
+    .await?;
+    Ok(availability::free_slots(&schedule, &busy, &query))
+}
+
+/// Figures for the dashboard, computed in SQL.
+#[derive(Clone, Debug)]
+pub struct DashboardStats {
+    pub appointments_today: u64,
+    pub appointments_in_range: u64,
+    pub by_status: Vec<(AppointmentStatus, u64)>,
+    pub active_subscribers: u64,
+    pub total_customers: u64,
+    pub expected_revenue: MoneyCents,
+}
+
+pub async fn dashboard_stats(
+    state: &AppState,
+    viewer: &Viewer,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> AppResult<DashboardStats> {
+    if to <= from {
+        return Err(AppError::bad_input("to", "to must be after from"));
+    }
+    let tenant = tenants::service::find(state, viewer.tenant()?).await?;
+    let (today_start, today_end) = local_day(
+        tenant.time_zone,
+        Utc::now().with_timezone(&tenant.time_zone.0).date_naive(),
+    );
+    let today = repo::count_by_status(&state.db, tenant.id, today_start, today_end).await?;
+    let in_range = repo::count_by_status(&state.db, tenant.id, from, to).await?;
+    let not_canceled = |rows: &[(String, i64)]| -> u64 {
+        rows.iter()
+            .filter(|(s, _)| s != "CANCELED")
+            .map(|(_, n)| u64::try_from(*n).unwrap_or(0))
+            .sum()
+    };
+    let by_status = AppointmentStatus::ALL
+        .into_iter()
+        .map(|status| {
+            let n = in_range
+                .iter()
+                .find(|(s, _)| s == status.as_str())
+                .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0));
+            (status, n)
+        })
+        .collect();
+    Ok(DashboardStats {
+        appointments_today: not_canceled(&today),
+        appointments_in_range: not_canceled(&in_range),
+        by_status,
+        active_subscribers: subscriptions::repo::count_active_subscribers(&state.db, tenant.id)
+            .await?,
+        total_customers: customers::repo::count(&state.db, tenant.id).await?,
+        expected_revenue: MoneyCents(
+            repo::sum_expected_revenue(&state.db, tenant.id, from, to).await?,
+        ),
+    })
+}
+
+/// Cancels PENDING bookings older than their tenant's unpaid-hold window, freeing their slots.
+/// Idempotent and safe on several instances at once. Returns how many were canceled.
+pub async fn expire_unpaid_holds(state: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
+    let mut expired = 0;
+    for (tenant, window) in tenants::service::unpaid_hold_windows(state).await? {
+        let rows =
+            repo::expire_pending_created_before(&state.db, tenant, now - window, UNPAID_REASON)
+                .await?;
+        expired += rows.len();
+        for row in rows {
+            publish(
+                state,
+                &Appointment::try_from(row)?,
+                AppointmentEventKind::Expired,
+            )
+            .await;
+        }
+    }
+    Ok(expired)
+}
+
+/// `[00:00, next 00:00)` of a local date, as instants.
+fn local_day(zone: TimeZone, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = availability::local_instant(zone, date, 0)
+        .unwrap_or_else(|| date.and_hms_opt(0, 0, 0).expect("midnight").and_utc());
+    let end = date
+        .succ_opt()
+        .and_then(|next| availability::local_instant(zone, next, 0))
+        .unwrap_or(start + Duration::days(1));
+    (start, end)
+}
+
+async fn check_hours(
+    state: &AppState,
+    tenant: &Tenant,
+    starts_at: DateTime<Utc>,
+    minutes: i32,
+    subscriber: bool,
+) -> AppResult<()> {
+    let date = starts_at.with_timezone(&tenant.time_zone.0).date_naive();
+    let schedule = operating_hours::service::schedule(&state.db, tenant.id, date, date).await?;
+    availability::check_within_hours(&schedule, tenant.time_zone, starts_at, minutes, subscriber)
+        .map_err(|outside| AppError::bad_input("startsAt", outside.message()))
+}
+
+async fn lock_if_sqlite(state: &AppState) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+    match state.db.get_database_backend() {
+        DatabaseBackend::Sqlite => Some(state.booking_lock.lock().await),
+        _ => None,
+    }
+}
+
+fn slot_taken(taken: &entity::appointments::Model, zone: TimeZone) -> AppError {
+    let start = taken.starts_at.with_timezone(&zone.0);
+    let end = taken.ends_at.with_timezone(&zone.0);
+    AppError::Conflict(format!(
+        "Este horário não está disponível. Já existe um agendamento em {} das {} às {}.",
+        start.format("%d/%m/%Y"),
+        start.format("%H:%M"),
+        end.format("%H:%M"),
+    ))
+}
+
+/// Maps the Postgres exclusion-constraint violation (a concurrent booking won the slot) to the
+/// same CONFLICT the pre-check gives, naming the winner's interval.
+async fn overlap_or(
+    state: &AppState,
+    tenant: &Tenant,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    except: Option<AppointmentId>,
+    err: DbErr,
+) -> AppError {
+    if !err.to_string().contains("appointments_no_overlap") {
+        return err.into();
+    }
+    match repo::find_overlapping_active(&state.db, tenant.id, start, end, except).await {
+        Ok(Some(taken)) => slot_taken(&taken, tenant.time_zone),
+        _ => AppError::Conflict("Este horário não está disponível.".into()),
+    }
+}
+
+async fn publish(state: &AppState, appointment: &Appointment, kind: AppointmentEventKind) {
+    state
+        .broker
+        .publish(Event {
+            tenant_id: appointment.tenant_id.0,
+            kind: EventKind::Appointment {
+                kind,
+                appointment_id: appointment.id.0,
+            },
+        })
+        .await;
+}
