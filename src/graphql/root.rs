@@ -2,12 +2,13 @@
 
 use async_graphql::{MergedObject, MergedSubscription};
 
-use crate::domains::{auth, saas_plans, tenants};
+use crate::domains::{auth, operating_hours, saas_plans, tenants};
 
 /// All queries.
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
     auth::graphql::AuthQuery,
+    operating_hours::graphql::OperatingHoursQuery,
     saas_plans::graphql::SaasPlanQuery,
     tenants::graphql::TenantQuery,
 );
@@ -16,6 +17,7 @@ pub struct QueryRoot(
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
     auth::graphql::AuthMutation,
+    operating_hours::graphql::OperatingHoursMutation,
     saas_plans::graphql::SaasPlanMutation,
     tenants::graphql::TenantMutation,
 );

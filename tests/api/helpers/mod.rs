@@ -8,4 +8,6 @@ pub mod google;
 pub mod smtp;
 pub mod ws;
 
-pub use app::{Backend, TestApp, TestOptions, spawn_app, spawn_app_with, unique_phone};
+pub use app::{
+    Backend, GqlResponse, TestApp, TestOptions, spawn_app, spawn_app_with, unique_phone,
+};
