@@ -2,13 +2,14 @@
 
 use async_graphql::{MergedObject, MergedSubscription};
 
-use crate::domains::{appointments, auth, saas_plans, tenants};
+use crate::domains::{appointments, auth, operating_hours, saas_plans, tenants};
 
 /// All queries.
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
     appointments::graphql::AppointmentQuery,
     auth::graphql::AuthQuery,
+    operating_hours::graphql::OperatingHoursQuery,
     saas_plans::graphql::SaasPlanQuery,
     tenants::graphql::TenantQuery,
 );
@@ -18,6 +19,7 @@ pub struct QueryRoot(
 pub struct MutationRoot(
     appointments::graphql::AppointmentMutation,
     auth::graphql::AuthMutation,
+    operating_hours::graphql::OperatingHoursMutation,
     saas_plans::graphql::SaasPlanMutation,
     tenants::graphql::TenantMutation,
 );

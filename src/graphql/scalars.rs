@@ -1,10 +1,11 @@
 //! Shared GraphQL scalars and value objects: `Decimal` (exact amounts as strings), `Money`,
-//! `MoneyInput` and `CurrencyCode`.
+//! `MoneyInput`, `CurrencyCode` and `Date` (a calendar date).
 
 use async_graphql::{
     Enum, ID, InputObject, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject,
     Value,
 };
+use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::{error::AppError, values::MoneyCents};
@@ -42,6 +43,28 @@ impl ScalarType for Decimal {
 
     fn to_value(&self) -> Value {
         Value::String(self.0.to_string())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date(pub NaiveDate);
+
+/// A calendar date without a time or zone, `YYYY-MM-DD` (`"2026-12-25"`); dates of a tenant are
+/// read in the tenant's time zone.
+#[Scalar(name = "Date")]
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(text) if text.len() == 10 => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map(Date)
+                .map_err(|_| InputValueError::custom("expected a date as YYYY-MM-DD")),
+            Value::String(_) => Err(InputValueError::custom("expected a date as YYYY-MM-DD")),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.format("%Y-%m-%d").to_string())
     }
 }
 

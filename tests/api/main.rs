@@ -10,6 +10,7 @@ mod helpers;
 mod http_surface;
 mod jobs;
 mod multi_instance;
+mod opening_hours;
 mod redis_outage;
 mod saas_plans;
 mod schema;

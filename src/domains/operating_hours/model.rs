@@ -14,12 +14,19 @@ use crate::{
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[graphql(name = "DayOfWeek")]
 pub enum Weekday {
+    /// Segunda-feira.
     Monday,
+    /// Terça-feira.
     Tuesday,
+    /// Quarta-feira.
     Wednesday,
+    /// Quinta-feira.
     Thursday,
+    /// Sexta-feira.
     Friday,
+    /// Sábado.
     Saturday,
+    /// Domingo.
     Sunday,
 }
 
@@ -107,6 +114,149 @@ impl fmt::Display for LocalTime {
     }
 }
 
+/// Refusal of a range that does not end after it starts.
+pub const END_NOT_AFTER_START: &str =
+    "O horário de fechamento deve ser posterior ao horário de abertura";
+/// Refusal of a range that overlaps another of the same day.
+pub const OVERLAPPING_RANGE: &str =
+    "Já existe um horário de funcionamento que conflita com este período";
+/// Refusal of a second closure on one date.
+pub const DATE_ALREADY_CLOSED: &str = "Já existe um fechamento nesta data";
+/// Refusal of special hours on a closed date.
+pub const SPECIAL_HOURS_ON_CLOSED_DATE: &str =
+    "Esta data está fechada: remova o fechamento antes de definir horários especiais";
+/// How many ranges one weekday (or one date's special hours) may have.
+pub const MAX_RANGES_PER_DAY: usize = 10;
+
+/// A range of one local day that ends after it starts (half-open: `[start, end)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimeRange {
+    pub start: LocalTime,
+    pub end: LocalTime,
+}
+
+impl TimeRange {
+    /// BAD_USER_INPUT unless `end` is after `start`.
+    pub fn new(start: LocalTime, end: LocalTime) -> Result<Self, AppError> {
+        if end <= start {
+            return Err(AppError::bad_input("end", END_NOT_AFTER_START));
+        }
+        Ok(Self { start, end })
+    }
+
+    /// Whether the two ranges share a minute; touching ranges (`09:00–12:00`, `12:00–18:00`) do
+    /// not.
+    pub fn overlaps(self, other: Self) -> bool {
+        self.start < other.end && other.start < self.end
+    }
+}
+
+/// BAD_USER_INPUT when one day would hold more than [`MAX_RANGES_PER_DAY`] ranges.
+pub fn check_day_capacity(ranges_that_day: usize) -> Result<(), AppError> {
+    if ranges_that_day > MAX_RANGES_PER_DAY {
+        return Err(AppError::bad_input(
+            "ranges",
+            format!("Cada dia pode ter no máximo {MAX_RANGES_PER_DAY} horários de funcionamento"),
+        ));
+    }
+    Ok(())
+}
+
+/// A weekly range to store (validated: it ends after it starts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WeeklyRange {
+    pub weekday: Weekday,
+    pub range: TimeRange,
+    pub only_for_subscribers: bool,
+}
+
+/// Checks a whole week at once: at most [`MAX_RANGES_PER_DAY`] ranges per weekday and no two
+/// ranges of one weekday overlapping. An overlap is BAD_USER_INPUT (the input contradicts
+/// itself).
+pub fn check_week(week: &[WeeklyRange]) -> Result<(), AppError> {
+    for weekday in Weekday::ALL {
+        let mut day: Vec<TimeRange> = week
+            .iter()
+            .filter(|r| r.weekday == weekday)
+            .map(|r| r.range)
+            .collect();
+        check_day_capacity(day.len())?;
+        day.sort();
+        if day.windows(2).any(|pair| pair[0].overlaps(pair[1])) {
+            return Err(AppError::bad_input("ranges", OVERLAPPING_RANGE));
+        }
+    }
+    Ok(())
+}
+
+/// Checks `candidate` against the other ranges of its day (the stored ones, without the range
+/// being edited): CONFLICT on an overlap, BAD_USER_INPUT past the per-day bound.
+pub fn check_against_day(
+    candidate: TimeRange,
+    others: impl IntoIterator<Item = TimeRange>,
+) -> Result<(), AppError> {
+    let mut count = 1;
+    for other in others {
+        if candidate.overlaps(other) {
+            return Err(AppError::Conflict(OVERLAPPING_RANGE.into()));
+        }
+        count += 1;
+    }
+    check_day_capacity(count)
+}
+
+/// Checks a new closure (`hours` `None`) or special hours against the exceptions already on its
+/// date: one closure per date, no special hours on a closed date, special hours of a date do not
+/// overlap (all CONFLICT), at most [`MAX_RANGES_PER_DAY`] special ranges per date.
+pub fn check_exception(
+    hours: Option<TimeRange>,
+    that_day: &[DateException],
+) -> Result<(), AppError> {
+    let closed = that_day.iter().any(|e| e.hours.is_none());
+    match hours {
+        None if closed => Err(AppError::Conflict(DATE_ALREADY_CLOSED.into())),
+        None => Ok(()),
+        Some(_) if closed => Err(AppError::Conflict(SPECIAL_HOURS_ON_CLOSED_DATE.into())),
+        Some(hours) => check_against_day(
+            hours,
+            that_day
+                .iter()
+                .filter_map(|e| e.hours)
+                .map(|(start, end)| TimeRange { start, end }),
+        ),
+    }
+}
+
+/// A free-text reason of a date exception: trimmed, empty means none, at most 200 characters.
+pub fn parse_reason(raw: Option<&str>) -> Result<Option<String>, AppError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(reason) if reason.chars().count() > 200 => Err(AppError::bad_input(
+            "reason",
+            "O motivo deve ter no máximo 200 caracteres",
+        )),
+        Some(reason) => Ok(Some(reason.to_owned())),
+    }
+}
+
+/// A date window `[from, to]` to list exceptions in: `to` not before `from`, at most 366 days
+/// apart.
+pub fn check_date_window(from: NaiveDate, to: NaiveDate) -> Result<(), AppError> {
+    if to < from {
+        return Err(AppError::bad_input(
+            "to",
+            "A data final não pode ser anterior à data inicial",
+        ));
+    }
+    if (to - from).num_days() > 366 {
+        return Err(AppError::bad_input(
+            "to",
+            "O período consultado deve ter no máximo 366 dias",
+        ));
+    }
+    Ok(())
+}
+
 /// One weekly opening range.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpeningRange {
@@ -115,6 +265,16 @@ pub struct OpeningRange {
     pub start: LocalTime,
     pub end: LocalTime,
     pub only_for_subscribers: bool,
+}
+
+impl OpeningRange {
+    /// The range's hours.
+    pub fn hours(&self) -> TimeRange {
+        TimeRange {
+            start: self.start,
+            end: self.end,
+        }
+    }
 }
 
 impl TryFrom<entity::opening_hours::Model> for OpeningRange {
@@ -227,5 +387,267 @@ mod tests {
         for bad in ["9:30", "09:60", "25:00", "24:30", "0930", "ab:cd", ""] {
             assert!(LocalTime::parse("start", bad).is_err(), "{bad}");
         }
+    }
+
+    fn t(raw: &str) -> LocalTime {
+        LocalTime::parse("start", raw).unwrap()
+    }
+
+    fn range(start: &str, end: &str) -> TimeRange {
+        TimeRange::new(t(start), t(end)).unwrap()
+    }
+
+    fn weekly(weekday: Weekday, start: &str, end: &str) -> WeeklyRange {
+        WeeklyRange {
+            weekday,
+            range: range(start, end),
+            only_for_subscribers: false,
+        }
+    }
+
+    fn message(err: AppError) -> (crate::error::ErrorCode, String) {
+        (err.code(), err.public_message())
+    }
+
+    #[test]
+    fn a_range_must_end_after_it_starts() {
+        for (start, end) in [("10:00", "10:00"), ("18:00", "09:00")] {
+            let err = TimeRange::new(t(start), t(end)).unwrap_err();
+            assert_eq!(
+                message(err),
+                (
+                    crate::error::ErrorCode::BadUserInput,
+                    END_NOT_AFTER_START.to_owned()
+                )
+            );
+        }
+        assert_eq!(range("23:00", "24:00").end, LocalTime(1440));
+    }
+
+    #[test]
+    fn overlap_is_shared_minutes_and_touching_is_allowed() {
+        let morning = range("09:00", "12:00");
+        assert!(!morning.overlaps(range("12:00", "18:00")));
+        assert!(!range("12:00", "18:00").overlaps(morning));
+        assert!(!morning.overlaps(range("06:00", "09:00")));
+        assert!(morning.overlaps(range("11:59", "13:00")));
+        assert!(morning.overlaps(range("08:00", "09:01")));
+        assert!(morning.overlaps(range("10:00", "11:00")), "inside");
+        assert!(morning.overlaps(range("08:00", "13:00")), "around");
+        assert!(morning.overlaps(morning), "equal");
+    }
+
+    #[test]
+    fn a_week_is_checked_day_by_day() {
+        let week = [
+            weekly(Weekday::Monday, "12:00", "18:00"),
+            weekly(Weekday::Monday, "09:00", "12:00"),
+            // The same hours on other days do not conflict.
+            weekly(Weekday::Tuesday, "09:00", "18:00"),
+            weekly(Weekday::Sunday, "10:00", "14:00"),
+        ];
+        check_week(&week).unwrap();
+        check_week(&[]).unwrap();
+
+        let clash = [
+            weekly(Weekday::Friday, "14:00", "20:00"),
+            weekly(Weekday::Monday, "09:00", "18:00"),
+            weekly(Weekday::Friday, "08:00", "14:30"),
+        ];
+        assert_eq!(
+            message(check_week(&clash).unwrap_err()),
+            (
+                crate::error::ErrorCode::BadUserInput,
+                OVERLAPPING_RANGE.to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn a_day_holds_at_most_ten_ranges() {
+        let hour = |h: i16| LocalTime(h * 60);
+        let day = |n: i16| -> Vec<WeeklyRange> {
+            (0..n)
+                .map(|h| WeeklyRange {
+                    weekday: Weekday::Wednesday,
+                    range: TimeRange::new(hour(h), hour(h + 1)).unwrap(),
+                    only_for_subscribers: false,
+                })
+                .collect()
+        };
+        check_week(&day(10)).unwrap();
+        let err = check_week(&day(11)).unwrap_err();
+        assert_eq!(err.code(), crate::error::ErrorCode::BadUserInput);
+
+        let stored: Vec<TimeRange> = day(10).iter().map(|r| r.range).collect();
+        let err = check_against_day(range("20:00", "21:00"), stored).unwrap_err();
+        assert_eq!(err.code(), crate::error::ErrorCode::BadUserInput);
+    }
+
+    #[test]
+    fn a_single_range_conflicts_with_the_stored_ones() {
+        let stored = [range("09:00", "12:00"), range("14:00", "18:00")];
+        check_against_day(range("12:00", "14:00"), stored).unwrap();
+        check_against_day(range("18:00", "24:00"), stored).unwrap();
+        check_against_day(range("10:00", "11:00"), []).unwrap();
+        let err = check_against_day(range("11:00", "15:00"), stored).unwrap_err();
+        assert_eq!(
+            message(err),
+            (
+                crate::error::ErrorCode::Conflict,
+                OVERLAPPING_RANGE.to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn a_date_takes_one_closure_and_special_hours_only_while_open() {
+        let special = exception("2026-12-24", Some(("08:00", "12:00")));
+        let closure = exception("2026-12-24", None);
+        check_exception(None, &[]).unwrap();
+        check_exception(None, std::slice::from_ref(&special)).unwrap();
+        check_exception(
+            Some(range("12:00", "14:00")),
+            std::slice::from_ref(&special),
+        )
+        .unwrap();
+        let conflicts = [
+            (None, vec![closure.clone()], DATE_ALREADY_CLOSED),
+            (
+                Some(range("12:00", "14:00")),
+                vec![special.clone(), closure],
+                SPECIAL_HOURS_ON_CLOSED_DATE,
+            ),
+            (
+                Some(range("11:00", "14:00")),
+                vec![special],
+                OVERLAPPING_RANGE,
+            ),
+        ];
+        for (hours, that_day, expected) in conflicts {
+            let err = check_exception(hours, &that_day).unwrap_err();
+            assert_eq!(
+                message(err),
+                (crate::error::ErrorCode::Conflict, expected.to_owned())
+            );
+        }
+    }
+
+    #[test]
+    fn reasons_and_date_windows_are_bounded() {
+        assert_eq!(parse_reason(None).unwrap(), None);
+        assert_eq!(parse_reason(Some("  ")).unwrap(), None);
+        assert_eq!(
+            parse_reason(Some(" Feriado ")).unwrap().as_deref(),
+            Some("Feriado")
+        );
+        assert!(parse_reason(Some(&"x".repeat(201))).is_err());
+
+        check_date_window(date("2026-01-01"), date("2026-01-01")).unwrap();
+        // 2028 is a leap year: 366 days apart is the longest window.
+        check_date_window(date("2028-01-01"), date("2029-01-01")).unwrap();
+        assert!(check_date_window(date("2028-01-01"), date("2029-01-02")).is_err());
+        assert!(check_date_window(date("2026-01-02"), date("2026-01-01")).is_err());
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn stored(
+        weekday: Weekday,
+        start: &str,
+        end: &str,
+        only_for_subscribers: bool,
+    ) -> OpeningRange {
+        OpeningRange {
+            id: OpeningRangeId(uuid::Uuid::now_v7()),
+            weekday,
+            start: t(start),
+            end: t(end),
+            only_for_subscribers,
+        }
+    }
+
+    fn exception(on: &str, hours: Option<(&str, &str)>) -> DateException {
+        DateException {
+            id: DateExceptionId(uuid::Uuid::now_v7()),
+            date: date(on),
+            hours: hours.map(|(s, e)| (t(s), t(e))),
+            reason: None,
+        }
+    }
+
+    fn interval(start: &str, end: &str, only_for_subscribers: bool) -> OpenInterval {
+        OpenInterval {
+            start: t(start),
+            end: t(end),
+            only_for_subscribers,
+        }
+    }
+
+    /// 2026-12-21 is a Monday.
+    fn schedule(exceptions: Vec<DateException>) -> Schedule {
+        Schedule {
+            ranges: vec![
+                stored(Weekday::Monday, "14:00", "18:00", true),
+                stored(Weekday::Monday, "09:00", "12:00", false),
+                stored(Weekday::Tuesday, "10:00", "16:00", false),
+            ],
+            exceptions,
+        }
+    }
+
+    #[test]
+    fn weekly_ranges_apply_by_weekday_in_order_with_the_subscriber_flag() {
+        let schedule = schedule(Vec::new());
+        assert_eq!(Weekday::of(date("2026-12-21")), Weekday::Monday);
+        assert_eq!(
+            schedule.open_intervals(date("2026-12-21")),
+            [
+                interval("09:00", "12:00", false),
+                interval("14:00", "18:00", true)
+            ]
+        );
+        assert_eq!(
+            schedule.open_intervals(date("2026-12-29")),
+            [interval("10:00", "16:00", false)]
+        );
+        assert!(schedule.open_intervals(date("2026-12-23")).is_empty());
+    }
+
+    #[test]
+    fn special_hours_replace_the_weekly_ranges_of_their_date_only() {
+        let schedule = schedule(vec![
+            exception("2026-12-21", Some(("15:00", "17:00"))),
+            exception("2026-12-21", Some(("08:00", "10:00"))),
+        ]);
+        assert_eq!(
+            schedule.open_intervals(date("2026-12-21")),
+            [
+                interval("08:00", "10:00", false),
+                interval("15:00", "17:00", false)
+            ]
+        );
+        // The next Monday keeps its weekly ranges.
+        assert_eq!(schedule.open_intervals(date("2026-12-28")).len(), 2);
+        assert!(!schedule.is_closed_on(date("2026-12-21")));
+    }
+
+    #[test]
+    fn a_closure_empties_its_date_even_over_special_hours() {
+        let schedule = schedule(vec![
+            exception("2026-12-22", None),
+            exception("2026-12-21", Some(("15:00", "17:00"))),
+            exception("2026-12-21", None),
+        ]);
+        assert!(schedule.open_intervals(date("2026-12-21")).is_empty());
+        assert!(schedule.open_intervals(date("2026-12-22")).is_empty());
+        assert!(schedule.is_closed_on(date("2026-12-22")));
+        assert!(!schedule.is_closed_on(date("2026-12-29")));
+        assert_eq!(
+            schedule.open_intervals(date("2026-12-29")),
+            [interval("10:00", "16:00", false)]
+        );
     }
 }
