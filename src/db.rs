@@ -11,7 +11,8 @@ use std::time::Duration;
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, sqlx,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait, sqlx,
 };
 use secrecy::ExposeSecret;
 
@@ -79,6 +80,18 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
         Migrator::up(db, None).await?;
     }
     Ok(())
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock up front
+/// (`BEGIN IMMEDIATE`), so transactions that read before they write queue up behind each other
+/// instead of failing with "database is locked" when a concurrent writer commits first; this is
+/// what serializes bookings on SQLite. On Postgres it is an ordinary transaction.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// Checks that the database answers.

@@ -99,7 +99,7 @@ impl Application {
             jwt: JwtKeys::new(&settings.auth.jwt_secret, settings.auth.access_token_ttl),
             rate_limiter: RateLimiter::new(redis.clone(), &settings.redis.prefix),
             jobs: Jobs::new(store, worker_db, settings.worker.max_attempts),
-            booking_lock: Arc::default(),
+
             redis,
             broker,
             clients,

@@ -23,7 +23,4 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub clients: Clients,
     pub jobs: Jobs,
-    /// Serializes booking transactions on SQLite, whose deferred transactions would otherwise
-    /// fail to upgrade to writers under contention (Postgres relies on its exclusion constraint).
-    pub booking_lock: Arc<tokio::sync::Mutex<()>>,
 }

@@ -1,7 +1,7 @@
 //! Booking rules, the status machine, availability and dashboard figures.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::{ActiveValue::Set, DatabaseBackend, DbErr, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DbErr};
 use uuid::Uuid;
 
 use super::{
@@ -72,8 +72,7 @@ pub async fn create(
     )
     .await?;
 
-    let _serialized = lock_if_sqlite(state).await;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let price = match input.subscription_id {
         None => service.price,
         Some(id) => {
@@ -197,8 +196,7 @@ pub async fn reschedule(
     let minutes = i32::try_from(duration.num_minutes()).unwrap_or(i32::MAX);
     check_hours(state, &tenant, starts_at, minutes, subscriber).await?;
 
-    let _serialized = lock_if_sqlite(state).await;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     if let Some(taken) =
         repo::find_overlapping_active(&txn, tenant.id, starts_at, ends_at, Some(id)).await?
     {
@@ -441,13 +439,6 @@ async fn check_hours(
     let schedule = operating_hours::service::schedule(&state.db, tenant.id, date, date).await?;
     availability::check_within_hours(&schedule, tenant.time_zone, starts_at, minutes, subscriber)
         .map_err(|outside| AppError::bad_input("startsAt", outside.message()))
-}
-
-async fn lock_if_sqlite(state: &AppState) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-    match state.db.get_database_backend() {
-        DatabaseBackend::Sqlite => Some(state.booking_lock.lock().await),
-        _ => None,
-    }
 }
 
 fn slot_taken(taken: &entity::appointments::Model, zone: TimeZone) -> AppError {

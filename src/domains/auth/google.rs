@@ -12,7 +12,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use chrono::{Duration, Utc};
-use sea_orm::{ActiveValue::Set, IntoActiveModel, TransactionTrait};
+use sea_orm::{ActiveValue::Set, IntoActiveModel};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -109,7 +109,9 @@ async fn link_or_create(
     state: &AppState,
     identity: GoogleIdentity,
 ) -> Result<UserId, &'static str> {
-    let txn = state.db.begin().await.map_err(|e| internal(e.into()))?;
+    let txn = crate::db::begin_write(&state.db)
+        .await
+        .map_err(|e| internal(e.into()))?;
     let now = Utc::now();
     let existing = match repo::find_user_by_google_sub(&txn, &identity.sub)
         .await

@@ -1,7 +1,7 @@
 //! Sign-in, sessions and viewer resolution.
 
 use chrono::{Duration, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, IntoActiveModel, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, IntoActiveModel};
 use uuid::Uuid;
 
 use super::{
@@ -182,7 +182,7 @@ pub async fn logout(state: &AppState, refresh_token: &str) -> AppResult<()> {
 /// Trades a one-time login code (from the Google redirect) for a session.
 pub async fn exchange_login_code(state: &AppState, code: &str) -> AppResult<Session> {
     let rejected = || AppError::Unauthenticated("invalid or expired login code".into());
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let user_id = repo::consume_login_code(&txn, &crypto::sha256_hex(code))
         .await?
         .ok_or_else(rejected)?;

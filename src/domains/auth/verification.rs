@@ -3,7 +3,6 @@
 //! system's Portuguese ones.
 
 use chrono::{Duration, Utc};
-use sea_orm::TransactionTrait;
 
 use super::{jobs::SendVerificationEmail, model::Viewer, repo};
 use crate::{
@@ -51,7 +50,7 @@ pub async fn send_code(state: &AppState, viewer: &Viewer) -> AppResult<SendOutco
         )
         .await?;
     let code = crypto::random_digits(6);
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let verification_id = repo::replace_email_verification(
         &txn,
         viewer.user_id,
@@ -105,7 +104,7 @@ pub async fn verify(state: &AppState, viewer: &Viewer, code: &str) -> AppResult<
         repo::add_email_verification_attempt(&state.db, pending.id).await?;
         return Err(AppError::bad_input("code", "Código inválido"));
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     if !repo::consume_email_verification(&txn, pending.id, MAX_ATTEMPTS).await? {
         return Err(AppError::bad_input(
             "code",
