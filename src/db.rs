@@ -10,7 +10,8 @@ use std::time::Duration;
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, sqlx,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait, sqlx,
 };
 use secrecy::ExposeSecret;
 
@@ -76,6 +77,18 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
         Migrator::up(db, None).await?;
     }
     Ok(())
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at `BEGIN IMMEDIATE`
+/// (waiting for the busy timeout like any write), so write transactions run one after the other;
+/// a deferred transaction that reads first would instead fail with "database is locked" when
+/// another connection writes before its own first write. No difference on Postgres.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// Checks that the database answers.

@@ -1,7 +1,16 @@
 //! DataLoaders, created per request so their caches never outlive it. Relations resolve through
 //! them: a list of N nodes costs one query per relation, not N.
+//!
+//! A loader batches the keys that arrive within its window (1 ms), so a long list whose resolution
+//! yields midway can split into several batches. Lists of unbounded length (`customers`, `plans`)
+//! therefore also load the relations their selection asks for up front with `load_many` and hand
+//! them to their nodes: a page costs the same number of statements whatever its length.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashMap},
+    hash::Hash,
+    sync::Arc,
+};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::DbErr;
@@ -9,12 +18,18 @@ use uuid::Uuid;
 
 use crate::{
     domains::{
+        customers::{self, model::Customer},
+        ids::{CustomerId, PlanId},
+        plans::{self, model::Plan},
         saas_plans::{self, model::SaasPlan},
+        services::model::Service,
+        subscriptions::{self, model::Subscription},
         tenants::{
             self,
             model::{Tenant, TenantId},
         },
     },
+    error::{AppError, AppResult},
     state::AppState,
 };
 
@@ -54,8 +69,85 @@ impl Loader<TenantId> for TenantLoader {
     }
 }
 
+/// Loads tenant-scoped values keyed by `(tenant, id)`: one call of `load` per tenant among the
+/// keys (in practice one, the viewer's), so every query stays scoped by its tenant.
+async fn load_per_tenant<K, V, F, Fut>(
+    keys: &[(TenantId, K)],
+    load: F,
+) -> Result<HashMap<(TenantId, K), V>, Arc<AppError>>
+where
+    K: Copy + Eq + Hash,
+    F: Fn(TenantId, Vec<K>) -> Fut,
+    Fut: Future<Output = AppResult<HashMap<K, V>>>,
+{
+    let mut by_tenant: BTreeMap<TenantId, Vec<K>> = BTreeMap::new();
+    for (tenant, id) in keys {
+        by_tenant.entry(*tenant).or_default().push(*id);
+    }
+    let mut loaded = HashMap::new();
+    for (tenant, ids) in by_tenant {
+        for (id, value) in load(tenant, ids).await.map_err(Arc::new)? {
+            loaded.insert((tenant, id), value);
+        }
+    }
+    Ok(loaded)
+}
+
+/// Declares a loader keyed by `(TenantId, id)` over a service function
+/// `fn(conn, tenant, &[id]) -> AppResult<HashMap<id, value>>`.
+macro_rules! tenant_loader {
+    ($(#[$doc:meta])* $name:ident: $key:ty => $value:ty, $load:path) => {
+        $(#[$doc])*
+        pub struct $name(AppState);
+
+        impl Loader<(TenantId, $key)> for $name {
+            type Value = $value;
+            type Error = Arc<AppError>;
+
+            async fn load(
+                &self,
+                keys: &[(TenantId, $key)],
+            ) -> Result<HashMap<(TenantId, $key), $value>, Self::Error> {
+                load_per_tenant(keys, |tenant, ids| async move {
+                    $load(&self.0.db, tenant, &ids).await
+                })
+                .await
+            }
+        }
+    };
+}
+
+tenant_loader!(
+    /// Loads customer plans.
+    PlanLoader: PlanId => Plan, plans::service::find_many
+);
+tenant_loader!(
+    /// Loads the services each plan covers (an empty list for plans covering none).
+    PlanServicesLoader: PlanId => Vec<Service>, plans::service::covered_services
+);
+tenant_loader!(
+    /// Loads customers.
+    CustomerLoader: CustomerId => Customer, customers::service::find_many
+);
+tenant_loader!(
+    /// Loads each customer's current subscription (absent: never subscribed); a customer's
+    /// `status` and `subscription` share it.
+    CurrentSubscriptionLoader: CustomerId => Subscription,
+    subscriptions::service::current_for_customers
+);
+
 /// Attaches a fresh set of loaders to a request's (or connection's) data.
 pub fn attach(data: &mut async_graphql::Data, state: &AppState) {
     data.insert(DataLoader::new(SaasPlanLoader(state.clone()), tokio::spawn));
     data.insert(DataLoader::new(TenantLoader(state.clone()), tokio::spawn));
+    data.insert(DataLoader::new(PlanLoader(state.clone()), tokio::spawn));
+    data.insert(DataLoader::new(
+        PlanServicesLoader(state.clone()),
+        tokio::spawn,
+    ));
+    data.insert(DataLoader::new(CustomerLoader(state.clone()), tokio::spawn));
+    data.insert(DataLoader::new(
+        CurrentSubscriptionLoader(state.clone()),
+        tokio::spawn,
+    ));
 }

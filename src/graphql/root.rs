@@ -2,7 +2,7 @@
 
 use async_graphql::{MergedObject, MergedSubscription};
 
-use crate::domains::{auth, saas_plans, tenants};
+use crate::domains::{auth, customers, plans, saas_plans, services, subscriptions, tenants};
 
 /// All queries.
 #[derive(MergedObject, Default)]
@@ -10,6 +10,10 @@ pub struct QueryRoot(
     auth::graphql::AuthQuery,
     saas_plans::graphql::SaasPlanQuery,
     tenants::graphql::TenantQuery,
+    services::graphql::ServiceQuery,
+    plans::graphql::PlanQuery,
+    customers::graphql::CustomerQuery,
+    subscriptions::graphql::SubscriptionQuery,
 );
 
 /// All mutations.
@@ -18,6 +22,10 @@ pub struct MutationRoot(
     auth::graphql::AuthMutation,
     saas_plans::graphql::SaasPlanMutation,
     tenants::graphql::TenantMutation,
+    services::graphql::ServiceMutation,
+    plans::graphql::PlanMutation,
+    customers::graphql::CustomerMutation,
+    subscriptions::graphql::SubscriptionMutation,
 );
 
 /// All subscriptions.

@@ -3,9 +3,13 @@
 //! pointed at local mock servers.
 
 mod app;
+mod catalog;
 mod db;
 pub mod google;
 pub mod smtp;
 pub mod ws;
 
-pub use app::{Backend, TestApp, TestOptions, spawn_app, spawn_app_with, unique_phone};
+pub use app::{
+    Backend, GqlResponse, TestApp, TestOptions, spawn_app, spawn_app_with, unique_phone,
+};
+pub use catalog::{assert_one_wins, spawn_quiet_app};
