@@ -82,10 +82,10 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Begins a transaction that will write. On SQLite it takes the write lock up front
-/// (`BEGIN IMMEDIATE`), so transactions that read before they write queue up behind each other
-/// instead of failing with "database is locked" when a concurrent writer commits first; this is
-/// what serializes bookings on SQLite. On Postgres it is an ordinary transaction.
+/// Begins a transaction that will write. On SQLite it takes the write lock at `BEGIN IMMEDIATE`
+/// (waiting for the busy timeout like any write), so write transactions run one after the other;
+/// a deferred transaction that reads first would instead fail with "database is locked" when
+/// another connection writes before its own first write. No difference on Postgres.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),

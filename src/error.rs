@@ -87,6 +87,15 @@ impl From<std::sync::Arc<DbErr>> for AppError {
     }
 }
 
+impl From<std::sync::Arc<AppError>> for AppError {
+    /// DataLoader errors are shared between the fields that awaited the batch: the last holder
+    /// gets the error back, the others an internal error that names it.
+    fn from(err: std::sync::Arc<AppError>) -> Self {
+        std::sync::Arc::try_unwrap(err)
+            .unwrap_or_else(|shared| Self::Internal(anyhow::anyhow!("while loading: {shared:?}")))
+    }
+}
+
 impl From<anyhow::Error> for AppError {
     fn from(err: anyhow::Error) -> Self {
         Self::Internal(err)
@@ -187,9 +196,13 @@ impl IntoResponse for AppError {
     }
 }
 
-/// Maps unique-constraint violations of a write to a `CONFLICT` with a caller-chosen message.
+/// Maps constraint violations of a write to a `CONFLICT` with a caller-chosen message.
 pub trait DbResultExt<T> {
     fn on_unique_violation(self, message: impl FnOnce(&str) -> String) -> AppResult<T>;
+
+    /// For deletes refused by a foreign key (`ON DELETE RESTRICT`): rows elsewhere still
+    /// reference the row.
+    fn on_foreign_key_violation(self, message: impl FnOnce() -> String) -> AppResult<T>;
 }
 
 impl<T> DbResultExt<T> for Result<T, DbErr> {
@@ -197,6 +210,23 @@ impl<T> DbResultExt<T> for Result<T, DbErr> {
         self.map_err(|err| match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(detail)) => AppError::Conflict(message(&detail)),
             _ => AppError::Db(err),
+        })
+    }
+
+    fn on_foreign_key_violation(self, message: impl FnOnce() -> String) -> AppResult<T> {
+        self.map_err(|err| {
+            let violation = matches!(
+                err.sql_err(),
+                Some(SqlErr::ForeignKeyConstraintViolation(_))
+            )
+                // SQLite reports a RESTRICT action as SQLITE_CONSTRAINT_TRIGGER (1811), which
+                // sea-orm does not classify; the message is the same.
+                || err.to_string().contains("FOREIGN KEY constraint failed");
+            if violation {
+                AppError::Conflict(message())
+            } else {
+                AppError::Db(err)
+            }
         })
     }
 }

@@ -142,6 +142,18 @@ impl TimeZone {
     }
 }
 
+/// A required single-line text such as a name: trimmed, 1 to `max` characters.
+pub fn parse_required_text(field: &'static str, raw: &str, max: usize) -> Result<String, AppError> {
+    let text = raw.trim();
+    if text.is_empty() || text.chars().count() > max {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field} must have between 1 and {max} characters"),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

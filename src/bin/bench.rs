@@ -31,7 +31,8 @@ use waba_bot::{
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let number = |i: usize, default: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
+    let number =
+        |i: usize, default: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
     let data = tempfile::tempdir()?;
     let mut vars: Vec<(String, String)> = vec![
         ("DATA_DIR".into(), data.path().display().to_string()),
@@ -42,13 +43,17 @@ async fn main() -> anyhow::Result<()> {
         vars.push(("PORT".into(), "0".into()));
     }
     let settings = Settings::from_lookup(|key| {
-        std::env::var(key).ok().or_else(|| vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
+        std::env::var(key)
+            .ok()
+            .or_else(|| vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
     })?;
     let app = Application::build(settings).await?;
     match args.first().map(String::as_str) {
         Some("availability") => availability(app.state(), number(1, 10_000), number(2, 200)).await,
         Some("serve") => serve(app, number(1, 500)).await,
-        _ => anyhow::bail!("usage: bench availability [APPOINTMENTS] [ITERATIONS] | bench serve [APPOINTMENTS]"),
+        _ => anyhow::bail!(
+            "usage: bench availability [APPOINTMENTS] [ITERATIONS] | bench serve [APPOINTMENTS]"
+        ),
     }
 }
 
@@ -62,7 +67,10 @@ struct Seeded {
 async fn seed(state: &AppState, appointments: usize) -> anyhow::Result<Seeded> {
     let db = &state.db;
     let now = Utc::now();
-    let plan = entity::saas_plans::Entity::find().one(db).await?.context("no SaaS plan")?;
+    let plan = entity::saas_plans::Entity::find()
+        .one(db)
+        .await?
+        .context("no SaaS plan")?;
     let tenant = Uuid::now_v7();
     entity::tenants::Entity::insert(entity::tenants::ActiveModel {
         id: Set(tenant),
@@ -124,14 +132,16 @@ async fn seed(state: &AppState, appointments: usize) -> anyhow::Result<Seeded> {
     .exec_without_returning(db)
     .await?;
     let customers: Vec<Uuid> = (0..50).map(|_| Uuid::now_v7()).collect();
-    entity::customers::Entity::insert_many(customers.iter().enumerate().map(|(i, id)| entity::customers::ActiveModel {
-        id: Set(*id),
-        tenant_id: Set(tenant),
-        name: Set(format!("Cliente {i}")),
-        phone: Set(format!("+55219{:08}", i)),
-        email: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+    entity::customers::Entity::insert_many(customers.iter().enumerate().map(|(i, id)| {
+        entity::customers::ActiveModel {
+            id: Set(*id),
+            tenant_id: Set(tenant),
+            name: Set(format!("Cliente {i}")),
+            phone: Set(format!("+55219{:08}", i)),
+            email: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
     }))
     .exec_without_returning(db)
     .await?;
@@ -141,7 +151,8 @@ async fn seed(state: &AppState, appointments: usize) -> anyhow::Result<Seeded> {
             let day = first_day + Duration::days(i64::try_from(i / 24).unwrap_or(0));
             let minute = 8 * 60 + 30 * i64::try_from(i % 24).unwrap_or(0);
             // 08:00 in São Paulo is 11:00 UTC.
-            let starts_at = day.and_hms_opt(11, 0, 0).expect("valid time").and_utc() + Duration::minutes(minute - 8 * 60);
+            let starts_at = day.and_hms_opt(11, 0, 0).expect("valid time").and_utc()
+                + Duration::minutes(minute - 8 * 60);
             entity::appointments::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 tenant_id: Set(tenant),
@@ -162,15 +173,25 @@ async fn seed(state: &AppState, appointments: usize) -> anyhow::Result<Seeded> {
         })
         .collect();
     for chunk in rows.chunks(500) {
-        entity::appointments::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
+        entity::appointments::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
     }
     Ok(Seeded {
-        viewer: Viewer { user_id: UserId(user), role: Role::Tenant, tenant_id: Some(TenantId(tenant)) },
+        viewer: Viewer {
+            user_id: UserId(user),
+            role: Role::Tenant,
+            tenant_id: Some(TenantId(tenant)),
+        },
         service: ServiceId(service),
     })
 }
 
-async fn availability(state: &AppState, appointments: usize, iterations: usize) -> anyhow::Result<()> {
+async fn availability(
+    state: &AppState,
+    appointments: usize,
+    iterations: usize,
+) -> anyhow::Result<()> {
     let seeded = seed(state, appointments).await?;
     let from = Utc::now();
     let to = from + Duration::days(30);
@@ -203,7 +224,10 @@ async fn availability(state: &AppState, appointments: usize, iterations: usize) 
 async fn serve(app: Application, appointments: usize) -> anyhow::Result<()> {
     let seeded = seed(app.state(), appointments).await?;
     // A long-lived token so a benchmark can outlast the normal 15 minutes.
-    let keys = waba_bot::domains::auth::jwt::JwtKeys::new(&app.state().settings.auth.jwt_secret, StdDuration::from_secs(24 * 3600));
+    let keys = waba_bot::domains::auth::jwt::JwtKeys::new(
+        &app.state().settings.auth.jwt_secret,
+        StdDuration::from_secs(24 * 3600),
+    );
     let (token, _) = keys.issue(seeded.viewer.user_id, Role::Tenant, seeded.viewer.tenant_id)?;
     println!("URL=http://127.0.0.1:{}/graphql", app.port());
     println!("TOKEN={token}");

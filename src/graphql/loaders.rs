@@ -1,8 +1,16 @@
 //! DataLoaders, created per request so their caches never outlive it. Relations resolve through
-//! them: a list of N nodes costs one query per relation, not N. List resolvers prime the caches
-//! with one `load_many` per relation, so the cost does not depend on how resolution interleaves.
+//! them: a list of N nodes costs one query per relation, not N.
+//!
+//! A loader batches the keys that arrive within its window (1 ms), so a long list whose resolution
+//! yields midway can split into several batches. Lists of unbounded length (`customers`, `plans`)
+//! therefore also load the relations their selection asks for up front with `load_many` and hand
+//! them to their nodes: a page costs the same number of statements whatever its length.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashMap},
+    hash::Hash,
+    sync::Arc,
+};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::DbErr;
@@ -11,7 +19,8 @@ use uuid::Uuid;
 use crate::{
     domains::{
         customers::{self, model::Customer},
-        ids::{CustomerId, ServiceId, SubscriptionId},
+        ids::{CustomerId, PlanId, ServiceId, SubscriptionId},
+        plans::{self, model::Plan},
         saas_plans::{self, model::SaasPlan},
         services::{self, model::Service},
         subscriptions::{self, model::Subscription},
@@ -20,6 +29,7 @@ use crate::{
             model::{Tenant, TenantId},
         },
     },
+    error::{AppError, AppResult},
     state::AppState,
 };
 
@@ -59,47 +69,83 @@ impl Loader<TenantId> for TenantLoader {
     }
 }
 
-/// Loads one tenant-owned entity type by `(TenantId, id)`: the keys of one batch are grouped by
-/// tenant (in practice there is one), one query per group, filtered by that tenant.
+/// Loads tenant-scoped values keyed by `(tenant, id)`: one call of `load` per tenant among the
+/// keys (in practice one, the viewer's), so every query stays scoped by its tenant.
+async fn load_per_tenant<K, V, F, Fut>(
+    keys: &[(TenantId, K)],
+    load: F,
+) -> Result<HashMap<(TenantId, K), V>, Arc<AppError>>
+where
+    K: Copy + Eq + Hash,
+    F: Fn(TenantId, Vec<K>) -> Fut,
+    Fut: Future<Output = AppResult<HashMap<K, V>>>,
+{
+    let mut by_tenant: BTreeMap<TenantId, Vec<K>> = BTreeMap::new();
+    for (tenant, id) in keys {
+        by_tenant.entry(*tenant).or_default().push(*id);
+    }
+    let mut loaded = HashMap::new();
+    for (tenant, ids) in by_tenant {
+        for (id, value) in load(tenant, ids).await.map_err(Arc::new)? {
+            loaded.insert((tenant, id), value);
+        }
+    }
+    Ok(loaded)
+}
+
+/// Declares a loader keyed by `(TenantId, id)` over a service function
+/// `fn(conn, tenant, &[id]) -> AppResult<HashMap<id, value>>`.
 macro_rules! tenant_loader {
-    ($(#[$doc:meta])* $loader:ident, $id:ty, $value:ty, $find_many:path) => {
+    ($(#[$doc:meta])* $name:ident: $key:ty => $value:ty, $load:path) => {
         $(#[$doc])*
-        pub struct $loader(AppState);
+        pub struct $name(AppState);
 
-        impl Loader<(TenantId, $id)> for $loader {
+        impl Loader<(TenantId, $key)> for $name {
             type Value = $value;
-            type Error = Arc<DbErr>;
+            type Error = Arc<AppError>;
 
-            async fn load(&self, keys: &[(TenantId, $id)]) -> Result<HashMap<(TenantId, $id), $value>, Self::Error> {
-                let mut by_tenant: HashMap<TenantId, Vec<$id>> = HashMap::new();
-                for (tenant, id) in keys {
-                    by_tenant.entry(*tenant).or_default().push(*id);
-                }
-                let mut out = HashMap::with_capacity(keys.len());
-                for (tenant, ids) in by_tenant {
-                    let rows = $find_many(&self.0.db, tenant, &ids).await.map_err(Arc::new)?;
-                    out.extend(rows.into_iter().filter_map(|(id, m)| <$value>::try_from(m).ok().map(|v| ((tenant, id), v))));
-                }
-                Ok(out)
+            async fn load(
+                &self,
+                keys: &[(TenantId, $key)],
+            ) -> Result<HashMap<(TenantId, $key), $value>, Self::Error> {
+                load_per_tenant(keys, |tenant, ids| async move {
+                    $load(&self.0.db, tenant, &ids).await
+                })
+                .await
             }
         }
     };
 }
 
 tenant_loader!(
-    /// Customers by `(tenant, id)`.
-    CustomerLoader, CustomerId, Customer, customers::repo::find_many
+    /// Loads customer plans.
+    PlanLoader: PlanId => Plan, plans::service::find_many
 );
 tenant_loader!(
-    /// Services by `(tenant, id)`.
-    ServiceLoader, ServiceId, Service, services::repo::find_many
+    /// Loads the services each plan covers (an empty list for plans covering none).
+    PlanServicesLoader: PlanId => Vec<Service>, plans::service::covered_services
 );
 tenant_loader!(
-    /// Customer subscriptions by `(tenant, id)`.
-    SubscriptionLoader, SubscriptionId, Subscription, subscriptions::repo::find_many
+    /// Loads customers.
+    CustomerLoader: CustomerId => Customer, customers::service::find_many
+);
+tenant_loader!(
+    /// Loads each customer's current subscription (absent: never subscribed); a customer's
+    /// `status` and `subscription` share it.
+    CurrentSubscriptionLoader: CustomerId => Subscription,
+    subscriptions::service::current_for_customers
 );
 
-/// The request's loader of type `T`.
+tenant_loader!(
+    /// Loads services.
+    ServiceLoader: ServiceId => Service, services::service::find_many
+);
+tenant_loader!(
+    /// Loads customer subscriptions by id.
+    SubscriptionLoader: SubscriptionId => Subscription, subscriptions::service::find_many
+);
+
+/// The request's loader of type `T` (every loader caches within its request).
 pub fn loader<'a, T: Send + Sync + 'static>(
     ctx: &async_graphql::Context<'a>,
 ) -> &'a DataLoader<T, HashMapCache> {
@@ -108,29 +154,17 @@ pub fn loader<'a, T: Send + Sync + 'static>(
 
 /// Attaches a fresh set of loaders to a request's (or connection's) data.
 pub fn attach(data: &mut async_graphql::Data, state: &AppState) {
-    data.insert(DataLoader::with_cache(
-        SaasPlanLoader(state.clone()),
-        tokio::spawn,
-        HashMapCache::default(),
-    ));
-    data.insert(DataLoader::with_cache(
-        TenantLoader(state.clone()),
-        tokio::spawn,
-        HashMapCache::default(),
-    ));
-    data.insert(DataLoader::with_cache(
-        CustomerLoader(state.clone()),
-        tokio::spawn,
-        HashMapCache::default(),
-    ));
-    data.insert(DataLoader::with_cache(
-        ServiceLoader(state.clone()),
-        tokio::spawn,
-        HashMapCache::default(),
-    ));
-    data.insert(DataLoader::with_cache(
-        SubscriptionLoader(state.clone()),
-        tokio::spawn,
-        HashMapCache::default(),
-    ));
+    fn cached<T: Loader<K>, K: Send + Sync + Clone + Eq + std::hash::Hash + 'static>(
+        loader: T,
+    ) -> DataLoader<T, HashMapCache> {
+        DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
+    }
+    data.insert(cached(SaasPlanLoader(state.clone())));
+    data.insert(cached(TenantLoader(state.clone())));
+    data.insert(cached(PlanLoader(state.clone())));
+    data.insert(cached(PlanServicesLoader(state.clone())));
+    data.insert(cached(CustomerLoader(state.clone())));
+    data.insert(cached(CurrentSubscriptionLoader(state.clone())));
+    data.insert(cached(ServiceLoader(state.clone())));
+    data.insert(cached(SubscriptionLoader(state.clone())));
 }

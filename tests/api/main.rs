@@ -3,7 +3,10 @@
 mod appointments;
 mod auth;
 mod availability;
+
+mod catalog;
 mod cli;
+mod customers;
 mod email_verification;
 mod google_sign_in;
 mod helpers;
@@ -14,6 +17,7 @@ mod opening_hours;
 mod redis_outage;
 mod saas_plans;
 mod schema;
+mod subscriptions;
 mod tenancy_isolation;
 mod tenants;
 mod websocket;

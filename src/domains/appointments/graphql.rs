@@ -78,7 +78,7 @@ impl AppointmentNode {
             .load_one(key)
             .await
             .map_err(AppError::from)?
-            .map(CustomerNode))
+            .map(CustomerNode::new))
     }
 
     async fn service(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ServiceNode>> {
@@ -103,7 +103,7 @@ impl AppointmentNode {
             .load_one((self.appointment.tenant_id, id))
             .await
             .map_err(AppError::from)?
-            .map(SubscriptionNode))
+            .map(SubscriptionNode::new))
     }
 
     async fn notes(&self) -> Option<&str> {

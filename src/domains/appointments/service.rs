@@ -389,7 +389,7 @@ pub async fn dashboard_stats(
         by_status,
         active_subscribers: subscriptions::repo::count_active_subscribers(&state.db, tenant.id)
             .await?,
-        total_customers: customers::repo::count(&state.db, tenant.id).await?,
+        total_customers: customers::repo::count(&state.db, tenant.id, None).await?,
         expected_revenue: MoneyCents(
             repo::sum_expected_revenue(&state.db, tenant.id, from, to).await?,
         ),

@@ -1,30 +1,273 @@
 //! GraphQL surface of customers.
 
-use async_graphql::{ID, Object};
+use std::collections::HashMap;
 
-use super::model::Customer;
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
-pub struct CustomerNode(pub Customer);
+use super::{
+    model::{Customer, CustomerSearch, CustomerStatus},
+    service::{self, CustomerChanges, NewCustomer},
+};
+use crate::{
+    domains::{ids::CustomerId, subscriptions::graphql::SubscriptionNode},
+    error::AppError,
+    graphql::{
+        loaders::{CurrentSubscriptionLoader, PlanLoader, loader},
+        pagination::{Page, PageArgs, page},
+        scalars::parse_id,
+        viewer::{state, viewer},
+    },
+    values::E164Phone,
+};
 
-/// A customer of the tenant.
+/// Parses a GraphQL id naming a customer.
+pub fn parse_customer_id(id: &ID) -> Result<CustomerId, AppError> {
+    Ok(CustomerId(parse_id(id, "customer")?))
+}
+
+pub struct CustomerNode {
+    customer: Customer,
+    /// The current subscription when a list loaded it for all its nodes at once (`None`: ask
+    /// the loader).
+    current: Option<Option<SubscriptionNode>>,
+}
+
+impl CustomerNode {
+    pub fn new(customer: Customer) -> Self {
+        Self {
+            customer,
+            current: None,
+        }
+    }
+
+    async fn current_subscription(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<SubscriptionNode>> {
+        if let Some(current) = &self.current {
+            return Ok(current.clone());
+        }
+        Ok(loader::<CurrentSubscriptionLoader>(ctx)
+            .load_one((self.customer.tenant_id, self.customer.id))
+            .await
+            .map_err(AppError::from)?
+            .map(SubscriptionNode::new))
+    }
+}
+
+/// Whether the selection under each customer of a connection (`edges.node` or `nodes`) includes
+/// `path`.
+fn node_selects(ctx: &Context<'_>, path: &[&str]) -> bool {
+    let look = ctx.look_ahead();
+    [look.field("edges").field("node"), look.field("nodes")]
+        .into_iter()
+        .any(|node| path.iter().fold(node, |l, name| l.field(name)).exists())
+}
+
+/// Nodes for a page of customers. When the selection asks for their status or subscription, the
+/// current subscriptions (and their plans, when asked) are loaded here in one batch each, so a
+/// page costs the same number of statements whatever its length (a loader's batch window could
+/// split a long page into several batches).
+async fn page_nodes(
+    ctx: &Context<'_>,
+    customers: Vec<Customer>,
+) -> async_graphql::Result<Vec<(Uuid, CustomerNode)>> {
+    if !(node_selects(ctx, &["status"]) || node_selects(ctx, &["subscription"])) {
+        return Ok(customers
+            .into_iter()
+            .map(|c| (c.id.0, CustomerNode::new(c)))
+            .collect());
+    }
+    let mut current = loader::<CurrentSubscriptionLoader>(ctx)
+        .load_many(customers.iter().map(|c| (c.tenant_id, c.id)))
+        .await
+        .map_err(AppError::from)?;
+    let plans = if node_selects(ctx, &["subscription", "plan"]) {
+        loader::<PlanLoader>(ctx)
+            .load_many(current.values().map(|s| (s.tenant_id, s.plan_id)))
+            .await
+            .map_err(AppError::from)?
+    } else {
+        HashMap::new()
+    };
+    Ok(customers
+        .into_iter()
+        .map(|customer| {
+            let subscription = current.remove(&(customer.tenant_id, customer.id)).map(|s| {
+                let plan = plans.get(&(s.tenant_id, s.plan_id)).cloned();
+                SubscriptionNode::with_plan(s, plan)
+            });
+            let node = CustomerNode {
+                current: Some(subscription),
+                customer,
+            };
+            (node.customer.id.0, node)
+        })
+        .collect())
+}
+
+/// A person who books with the business, identified by their phone.
 #[Object(name = "Customer")]
 impl CustomerNode {
+    /// The customer's id.
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.customer.id.to_string())
     }
 
     /// Full name.
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.customer.name
     }
 
-    /// Phone in E.164.
+    /// Phone in E.164 (`+5511987654321`); unique among the business's customers.
     async fn phone(&self) -> &str {
-        &self.0.phone
+        &self.customer.phone
     }
 
-    /// E-mail, lower-case.
+    /// E-mail, lower-case, when known.
     async fn email(&self) -> Option<&str> {
-        self.0.email.as_deref()
+        self.customer.email.as_deref()
+    }
+
+    /// Where the customer stands, from their current subscription.
+    async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<CustomerStatus> {
+        Ok(CustomerStatus::of(
+            self.current_subscription(ctx)
+                .await?
+                .as_ref()
+                .map(SubscriptionNode::subscription),
+        ))
+    }
+
+    /// The current subscription: the most recent ACTIVE or PAST_DUE one, else the most recent
+    /// of any status; null when the customer never subscribed.
+    async fn subscription(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<SubscriptionNode>> {
+        self.current_subscription(ctx).await
+    }
+
+    /// When the customer was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.customer.created_at
+    }
+
+    /// When the customer last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.customer.updated_at
+    }
+}
+
+/// Input of `createCustomer`.
+#[derive(InputObject)]
+pub struct CreateCustomerInput {
+    /// 1 to 120 characters.
+    pub name: String,
+    /// Phone; Brazilian numbers in any common format (with or without +55 and the ninth digit).
+    pub phone: String,
+    /// Optional e-mail.
+    pub email: Option<String>,
+}
+
+/// Input of `updateCustomer`: omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateCustomerInput {
+    /// 1 to 120 characters.
+    pub name: Option<String>,
+    /// Phone; Brazilian numbers in any common format.
+    pub phone: Option<String>,
+    /// Null clears the e-mail.
+    pub email: MaybeUndefined<String>,
+}
+
+#[derive(Default)]
+pub struct CustomerQuery;
+
+#[Object]
+impl CustomerQuery {
+    /// The caller's customers in creation order, optionally only those whose name, e-mail or
+    /// phone contains `search`.
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Part of a name (any case), an e-mail, or phone digits.")] search: Option<
+            String,
+        >,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last customer of the previous page.")] after: Option<
+            String,
+        >,
+    ) -> async_graphql::Result<Page<CustomerNode>> {
+        let viewer = viewer(ctx)?;
+        let args = PageArgs::parse(first, after)?;
+        let search = CustomerSearch::parse(search.as_deref())?;
+        let (customers, has_next, total) =
+            service::list(state(ctx), &viewer, search.as_ref(), args.after, args.first).await?;
+        Ok(page(
+            page_nodes(ctx, customers).await?,
+            has_next,
+            args.after.is_some(),
+            total,
+        ))
+    }
+
+    /// One of the caller's customers.
+    async fn customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<CustomerNode> {
+        let tenant = viewer(ctx)?.tenant()?;
+        Ok(CustomerNode::new(
+            service::find(&state(ctx).db, tenant, parse_customer_id(&id)?).await?,
+        ))
+    }
+}
+
+#[derive(Default)]
+pub struct CustomerMutation;
+
+#[Object]
+impl CustomerMutation {
+    /// Creates a customer; CONFLICT when one with the same phone exists.
+    async fn create_customer(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCustomerInput,
+    ) -> async_graphql::Result<CustomerNode> {
+        let viewer = viewer(ctx)?;
+        let new = NewCustomer {
+            name: input.name,
+            phone: E164Phone::parse(&input.phone)?,
+            email: input.email,
+        };
+        Ok(CustomerNode::new(
+            service::create(state(ctx), &viewer, new).await?,
+        ))
+    }
+
+    /// Changes a customer; CONFLICT when the new phone belongs to another customer.
+    async fn update_customer(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateCustomerInput,
+    ) -> async_graphql::Result<CustomerNode> {
+        let viewer = viewer(ctx)?;
+        let changes = CustomerChanges {
+            name: input.name,
+            phone: input.phone.as_deref().map(E164Phone::parse).transpose()?,
+            email: input.email.into(),
+        };
+        Ok(CustomerNode::new(
+            service::update(state(ctx), &viewer, parse_customer_id(&id)?, changes).await?,
+        ))
+    }
+
+    /// Deletes a customer and their subscriptions and returns the id; CONFLICT while they have
+    /// appointments (future ones, or past ones kept as history).
+    async fn delete_customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
+        let viewer = viewer(ctx)?;
+        let deleted = service::delete(state(ctx), &viewer, parse_customer_id(&id)?).await?;
+        Ok(ID(deleted.to_string()))
     }
 }

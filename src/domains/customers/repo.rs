@@ -3,9 +3,22 @@
 use std::collections::HashMap;
 
 use entity::customers;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+};
+use uuid::Uuid;
 
+use super::model::CustomerSearch;
 use crate::domains::{ids::CustomerId, tenants::model::TenantId};
+
+/// The row `id` of `tenant`.
+fn one(tenant: TenantId, id: CustomerId) -> Condition {
+    Condition::all()
+        .add(customers::Column::TenantId.eq(tenant.0))
+        .add(customers::Column::Id.eq(id.0))
+}
 
 pub async fn find(
     conn: &impl ConnectionTrait,
@@ -13,8 +26,7 @@ pub async fn find(
     id: CustomerId,
 ) -> Result<Option<customers::Model>, DbErr> {
     customers::Entity::find()
-        .filter(customers::Column::TenantId.eq(tenant.0))
-        .filter(customers::Column::Id.eq(id.0))
+        .filter(one(tenant, id))
         .one(conn)
         .await
 }
@@ -34,10 +46,141 @@ pub async fn find_many(
         .collect())
 }
 
-pub async fn count(conn: &impl ConnectionTrait, tenant: TenantId) -> Result<u64, DbErr> {
-    use sea_orm::PaginatorTrait;
-    customers::Entity::find()
+/// `%text%` for LIKE, with `%`, `_` and the escape character `!` taken literally.
+fn contains_pattern(text: &str) -> LikeExpr {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            pattern.push('!');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    LikeExpr::new(pattern).escape('!')
+}
+
+/// The tenant's customers matching `search`: name (case-insensitive), e-mail (stored lower-case)
+/// or phone digits contain it. Plain LIKE on LOWER(...) so SQLite and Postgres agree.
+fn matching(tenant: TenantId, search: Option<&CustomerSearch>) -> Select<customers::Entity> {
+    let query = customers::Entity::find().filter(customers::Column::TenantId.eq(tenant.0));
+    let Some(search) = search else {
+        return query;
+    };
+    let mut any = Condition::any()
+        .add(
+            Expr::expr(Func::lower(Expr::col((
+                customers::Entity,
+                customers::Column::Name,
+            ))))
+            .like(contains_pattern(&search.text)),
+        )
+        .add(
+            Expr::col((customers::Entity, customers::Column::Email))
+                .like(contains_pattern(&search.text)),
+        );
+    if let Some(digits) = &search.digits {
+        any = any.add(
+            Expr::col((customers::Entity, customers::Column::Phone)).like(contains_pattern(digits)),
+        );
+    }
+    query.filter(any)
+}
+
+/// One page of matching customers ordered by id (creation order, ids are UUID v7), after `after`.
+pub async fn list_page(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    search: Option<&CustomerSearch>,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<customers::Model>, DbErr> {
+    let mut query = matching(tenant, search)
+        .order_by_asc(customers::Column::Id)
+        .limit(limit);
+    if let Some(after) = after {
+        query = query.filter(customers::Column::Id.gt(after));
+    }
+    query.all(conn).await
+}
+
+pub async fn count(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    search: Option<&CustomerSearch>,
+) -> Result<u64, DbErr> {
+    matching(tenant, search).count(conn).await
+}
+
+/// Whether another customer of the tenant has this phone.
+pub async fn exists_with_phone(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    phone: &str,
+    except: Option<CustomerId>,
+) -> Result<bool, DbErr> {
+    let mut query = customers::Entity::find()
         .filter(customers::Column::TenantId.eq(tenant.0))
-        .count(conn)
+        .filter(customers::Column::Phone.eq(phone));
+    if let Some(except) = except {
+        query = query.filter(customers::Column::Id.ne(except.0));
+    }
+    Ok(query.count(conn).await? > 0)
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    customer: customers::ActiveModel,
+) -> Result<customers::Model, DbErr> {
+    customers::Entity::insert(customer)
+        .exec_with_returning(conn)
         .await
+}
+
+/// Writes the changed columns of `customer`, a row of `tenant`.
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    customer: customers::ActiveModel,
+) -> Result<customers::Model, DbErr> {
+    customers::Entity::update(customer)
+        .validate()?
+        .filter(customers::Column::TenantId.eq(tenant.0))
+        .exec(conn)
+        .await
+}
+
+/// Deletes the customer; whether a row was deleted.
+pub async fn delete(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: CustomerId,
+) -> Result<bool, DbErr> {
+    Ok(customers::Entity::delete_many()
+        .filter(one(tenant, id))
+        .exec(conn)
+        .await?
+        .rows_affected
+        > 0)
+}
+
+/// Writes the customer's row without changing it, so the rest of the transaction runs alone for
+/// this customer: Postgres holds the row lock until the end of the transaction (SQLite serializes
+/// write transactions anyway, see `db::begin_write`). Call it first in the transaction. Whether
+/// the customer exists.
+pub async fn lock(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: CustomerId,
+) -> Result<bool, DbErr> {
+    Ok(customers::Entity::update_many()
+        .col_expr(
+            customers::Column::UpdatedAt,
+            Expr::col(customers::Column::UpdatedAt),
+        )
+        .filter(one(tenant, id))
+        .exec(conn)
+        .await?
+        .rows_affected
+        > 0)
 }

@@ -2,8 +2,12 @@
 //! services covered, an optional limit of appointments per billing cycle).
 //!
 //! Invariants: every query is scoped by `TenantId`; a plan covers only services of its own
-//! tenant; plans are archived, never deleted, while subscriptions reference them.
+//! tenant (`plan_services` rows carry the tenant id), and its covered set is replaced in one
+//! transaction; plans are archived, never deleted, while subscriptions reference them.
+//!
+//! Calls: `services` (the covered services must be the tenant's and not archived).
 
+pub mod graphql;
 pub mod model;
 pub mod repo;
 pub mod service;

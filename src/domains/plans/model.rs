@@ -42,3 +42,14 @@ impl TryFrom<entity::plans::Model> for Plan {
         })
     }
 }
+
+/// A validated limit of appointments per cycle: `None` (unlimited) or at least 1.
+pub fn parse_max_appointments(limit: Option<i32>) -> Result<Option<i32>, AppError> {
+    match limit {
+        Some(n) if n < 1 => Err(AppError::bad_input(
+            "maxAppointmentsPerCycle",
+            "maxAppointmentsPerCycle must be at least 1 (null means unlimited)",
+        )),
+        other => Ok(other),
+    }
+}

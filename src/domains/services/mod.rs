@@ -1,7 +1,9 @@
 //! Services: what a tenant sells, with a price (integer cents) and a duration (5–720 minutes).
 //!
 //! Invariants: every query is scoped by `TenantId`; a service with appointments is archived
-//! (inactive, hidden from lists), never deleted.
+//! (inactive, hidden from lists), never deleted; an archived service cannot be reactivated.
+//!
+//! Calls: nothing (plans and appointments call this domain).
 
 pub mod graphql;
 pub mod model;

@@ -1,10 +1,16 @@
 //! Service types.
 
 use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, EntityTrait};
 
 use crate::{
-    domains::{ids::ServiceId, tenants::model::TenantId},
-    values::MoneyCents,
+    domains::{
+        ids::ServiceId,
+        saas_plans::model::parse_price,
+        tenants::model::{TenantId, parse_optional_text, parse_setting},
+    },
+    error::AppError,
+    values::{MoneyCents, parse_required_text},
 };
 
 /// A service a tenant sells.
@@ -36,5 +42,73 @@ impl From<entity::services::Model> for Service {
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
+    }
+}
+
+/// A validated service name (1 to 120 characters after trimming).
+pub fn parse_name(raw: &str) -> Result<String, AppError> {
+    parse_required_text("name", raw, 120)
+}
+
+/// A validated duration: 5 to 720 minutes.
+pub fn parse_duration(minutes: i32) -> Result<i32, AppError> {
+    parse_setting("durationMinutes", minutes, 5..=720)
+}
+
+/// A validated optional description (at most 2000 characters; blank means none).
+pub fn parse_description(raw: Option<String>) -> Result<Option<String>, AppError> {
+    parse_optional_text("description", raw, 2000)
+}
+
+/// What customers see of a service or a plan, validated: name (1 to 120 characters), optional
+/// description (up to 2000), price (zero or more).
+pub struct Listing {
+    pub name: String,
+    pub description: Option<String>,
+    pub price: MoneyCents,
+}
+
+impl Listing {
+    pub fn parse(
+        name: &str,
+        description: Option<String>,
+        price: MoneyCents,
+    ) -> Result<Self, AppError> {
+        Ok(Self {
+            name: parse_name(name)?,
+            description: parse_description(description)?,
+            price: parse_price(price)?,
+        })
+    }
+}
+
+/// Changes to what customers see of a service or a plan: name, description and price. `None`
+/// leaves a field as it is; `Some(None)` clears the description.
+#[derive(Default)]
+pub struct ListingChanges {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub price: Option<MoneyCents>,
+}
+
+impl ListingChanges {
+    /// Validates the changes and sets them on `active`, whose name, description and price
+    /// (cents) columns are `columns`.
+    pub fn apply<A: ActiveModelTrait>(
+        self,
+        active: &mut A,
+        columns: [<A::Entity as EntityTrait>::Column; 3],
+    ) -> Result<(), AppError> {
+        let [name_column, description_column, price_column] = columns;
+        if let Some(name) = self.name {
+            active.try_set(name_column, parse_name(&name)?.into())?;
+        }
+        if let Some(description) = self.description {
+            active.try_set(description_column, parse_description(description)?.into())?;
+        }
+        if let Some(price) = self.price {
+            active.try_set(price_column, parse_price(price)?.0.into())?;
+        }
+        Ok(())
     }
 }

@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 
 use entity::services;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::{Expr, Func},
+};
 
 use crate::domains::{ids::ServiceId, tenants::model::TenantId};
 
@@ -32,4 +35,46 @@ pub async fn find_many(
         .into_iter()
         .map(|m| (ServiceId(m.id), m))
         .collect())
+}
+
+/// The tenant's services that are not archived, by name (case-insensitive), only the active
+/// ones unless `include_inactive`.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    include_inactive: bool,
+) -> Result<Vec<services::Model>, DbErr> {
+    let mut query = services::Entity::find()
+        .filter(services::Column::TenantId.eq(tenant.0))
+        .filter(services::Column::ArchivedAt.is_null());
+    if !include_inactive {
+        query = query.filter(services::Column::Active.eq(true));
+    }
+    query
+        .order_by_asc(Expr::expr(Func::lower(Expr::col(services::Column::Name))))
+        .order_by_asc(services::Column::Id)
+        .all(conn)
+        .await
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    service: services::ActiveModel,
+) -> Result<services::Model, DbErr> {
+    services::Entity::insert(service)
+        .exec_with_returning(conn)
+        .await
+}
+
+/// Writes the changed columns of `service`, a row of `tenant` read in the same transaction.
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    service: services::ActiveModel,
+) -> Result<services::Model, DbErr> {
+    services::Entity::update(service)
+        .validate()?
+        .filter(services::Column::TenantId.eq(tenant.0))
+        .exec(conn)
+        .await
 }

@@ -36,6 +36,11 @@ impl SubscriptionStatus {
         }
     }
 
+    /// Whether a subscription in this status still holds its plan (at most one per customer).
+    pub fn is_current(self) -> bool {
+        matches!(self, Self::Active | Self::PastDue)
+    }
+
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         Ok(match raw {
             "ACTIVE" => Self::Active,
@@ -81,6 +86,15 @@ impl TryFrom<entity::subscriptions::Model> for Subscription {
             updated_at: m.updated_at,
         })
     }
+}
+
+/// Of one customer's subscriptions, the one that describes them now: the most recent ACTIVE or
+/// PAST_DUE one, else the most recent of any status ("most recent": latest start, then latest
+/// created).
+pub fn current(subscriptions: impl IntoIterator<Item = Subscription>) -> Option<Subscription> {
+    subscriptions
+        .into_iter()
+        .max_by_key(|s| (s.status.is_current(), s.starts_at, s.id.0))
 }
 
 /// `start` plus `cycles` billing intervals, in calendar months of the tenant's zone.
@@ -156,6 +170,39 @@ mod tests {
             add_cycles(start, BillingInterval::Monthly, 1, zone),
             utc("2026-04-01T00:00:00-04:00")
         );
+    }
+
+    fn subscription(status: SubscriptionStatus, starts_at: &str) -> Subscription {
+        let starts_at = utc(starts_at);
+        Subscription {
+            id: SubscriptionId(uuid::Uuid::now_v7()),
+            tenant_id: TenantId(uuid::Uuid::nil()),
+            customer_id: CustomerId(uuid::Uuid::nil()),
+            plan_id: PlanId(uuid::Uuid::nil()),
+            status,
+            starts_at,
+            current_period_start: starts_at,
+            current_period_end: starts_at,
+            canceled_at: None,
+            created_at: starts_at,
+            updated_at: starts_at,
+        }
+    }
+
+    #[test]
+    fn the_current_subscription_prefers_one_that_holds_the_plan() {
+        use SubscriptionStatus::*;
+        assert!(current(Vec::new()).is_none());
+        let canceled = subscription(Canceled, "2026-05-01T00:00:00Z");
+        let active = subscription(Active, "2026-01-01T00:00:00Z");
+        let picked = current([canceled.clone(), active.clone()]).unwrap();
+        assert_eq!(picked.id, active.id);
+        let past_due = subscription(PastDue, "2026-02-01T00:00:00Z");
+        let picked = current([active.clone(), past_due.clone(), canceled.clone()]).unwrap();
+        assert_eq!(picked.id, past_due.id);
+        let expired = subscription(Expired, "2026-06-01T00:00:00Z");
+        let picked = current([canceled, expired.clone()]).unwrap();
+        assert_eq!(picked.id, expired.id);
     }
 
     #[test]

@@ -3,12 +3,17 @@
 use std::collections::HashMap;
 
 use entity::subscriptions;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
 
 use crate::domains::{
     ids::{CustomerId, SubscriptionId},
     tenants::model::TenantId,
 };
+
+/// Statuses in which a subscription holds its plan (at most one per customer).
+pub const CURRENT_STATUSES: [&str; 2] = ["ACTIVE", "PAST_DUE"];
 
 pub async fn find(
     conn: &impl ConnectionTrait,
@@ -82,4 +87,54 @@ pub async fn find_for_update(
         query = query.lock_exclusive();
     }
     query.one(conn).await
+}
+
+/// Every subscription of the given customers, in any status.
+pub async fn list_for_customers(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    customers: &[CustomerId],
+) -> Result<Vec<subscriptions::Model>, DbErr> {
+    subscriptions::Entity::find()
+        .filter(subscriptions::Column::TenantId.eq(tenant.0))
+        .filter(subscriptions::Column::CustomerId.is_in(customers.iter().map(|c| c.0)))
+        .all(conn)
+        .await
+}
+
+/// Whether the customer holds an ACTIVE or PAST_DUE subscription.
+pub async fn exists_current_for_customer(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    customer: CustomerId,
+) -> Result<bool, DbErr> {
+    Ok(subscriptions::Entity::find()
+        .filter(subscriptions::Column::TenantId.eq(tenant.0))
+        .filter(subscriptions::Column::CustomerId.eq(customer.0))
+        .filter(subscriptions::Column::Status.is_in(CURRENT_STATUSES))
+        .count(conn)
+        .await?
+        > 0)
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    subscription: subscriptions::ActiveModel,
+) -> Result<subscriptions::Model, DbErr> {
+    subscriptions::Entity::insert(subscription)
+        .exec_with_returning(conn)
+        .await
+}
+
+/// Writes the changed columns of `subscription`, a row of `tenant`.
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    subscription: subscriptions::ActiveModel,
+) -> Result<subscriptions::Model, DbErr> {
+    subscriptions::Entity::update(subscription)
+        .validate()?
+        .filter(subscriptions::Column::TenantId.eq(tenant.0))
+        .exec(conn)
+        .await
 }

@@ -12,6 +12,7 @@ use super::{
     repo,
 };
 use crate::{
+    db,
     domains::{
         auth::{self, model::Viewer},
         saas_plans,
@@ -53,7 +54,7 @@ pub async fn onboard(state: &AppState, viewer: &Viewer, input: Onboarding) -> Ap
     let name = parse_name(&input.name)?;
     saas_plans::service::find_available(state, input.saas_plan_id).await?;
 
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = db::begin_write(&state.db).await?;
     if repo::exists_with_email(&txn, &user.email).await? {
         return Err(AppError::Conflict(EMAIL_TAKEN.into()));
     }
@@ -187,7 +188,7 @@ pub async fn update(
     changes: TenantChanges,
 ) -> AppResult<Tenant> {
     let tenant_id = viewer.tenant()?;
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = db::begin_write(&state.db).await?;
     let model = repo::find(&txn, tenant_id)
         .await?
         .ok_or(AppError::NotFound("tenant"))?;

@@ -3,6 +3,7 @@
 //! pointed at local mock servers.
 
 mod app;
+mod catalog;
 mod db;
 pub mod fixtures;
 pub mod google;
@@ -12,3 +13,4 @@ pub mod ws;
 pub use app::{
     Backend, GqlResponse, TestApp, TestOptions, spawn_app, spawn_app_with, unique_phone,
 };
+pub use catalog::{assert_one_wins, spawn_quiet_app};

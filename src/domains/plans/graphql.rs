@@ -1,0 +1,249 @@
+//! GraphQL surface of customer plans.
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use chrono::{DateTime, Utc};
+
+use super::{
+    model::Plan,
+    service::{self, NewPlan, PlanChanges},
+};
+use crate::{
+    domains::{
+        ids::{PlanId, ServiceId},
+        saas_plans::model::BillingInterval,
+        services::{
+            graphql::{ServiceNode, parse_service_id},
+            model::{ListingChanges, Service},
+        },
+    },
+    error::AppError,
+    graphql::{
+        loaders::{PlanServicesLoader, loader},
+        scalars::{Money, MoneyInput, parse_id},
+        viewer::{state, viewer},
+    },
+};
+
+/// Parses a GraphQL id naming a customer plan.
+pub fn parse_plan_id(id: &ID) -> Result<PlanId, AppError> {
+    Ok(PlanId(parse_id(id, "plan")?))
+}
+
+fn parse_service_ids(ids: &[ID]) -> Result<Vec<ServiceId>, AppError> {
+    ids.iter().map(parse_service_id).collect()
+}
+
+pub struct PlanNode {
+    plan: Plan,
+    /// The covered services when a list loaded them for all its nodes at once (`None`: ask the
+    /// loader).
+    services: Option<Vec<Service>>,
+}
+
+impl PlanNode {
+    pub fn new(plan: Plan) -> Self {
+        Self {
+            plan,
+            services: None,
+        }
+    }
+}
+
+/// A recurring package the business sells to its customers: a price every interval covering
+/// some of its services, optionally up to a number of appointments per cycle.
+#[Object(name = "Plan")]
+impl PlanNode {
+    /// The plan's id.
+    async fn id(&self) -> ID {
+        ID(self.plan.id.to_string())
+    }
+
+    /// Name shown to customers.
+    async fn name(&self) -> &str {
+        &self.plan.name
+    }
+
+    /// Optional longer text shown to customers.
+    async fn description(&self) -> Option<&str> {
+        self.plan.description.as_deref()
+    }
+
+    /// Price charged every interval.
+    async fn price(&self) -> Money {
+        self.plan.price.into()
+    }
+
+    /// How often the plan is charged and its appointment allowance renews.
+    async fn interval(&self) -> BillingInterval {
+        self.plan.interval
+    }
+
+    /// Appointments a subscriber may book per billing cycle; null: unlimited.
+    async fn max_appointments_per_cycle(&self) -> Option<i32> {
+        self.plan.max_appointments_per_cycle
+    }
+
+    /// The services the plan covers, by name.
+    async fn services(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ServiceNode>> {
+        let services = match &self.services {
+            Some(services) => services.clone(),
+            None => loader::<PlanServicesLoader>(ctx)
+                .load_one((self.plan.tenant_id, self.plan.id))
+                .await
+                .map_err(AppError::from)?
+                .unwrap_or_default(),
+        };
+        Ok(services.into_iter().map(ServiceNode).collect())
+    }
+
+    /// Whether the plan is off sale (current subscribers keep it).
+    async fn archived(&self) -> bool {
+        self.plan.archived_at.is_some()
+    }
+
+    /// When the plan was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.plan.created_at
+    }
+
+    /// When the plan last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.plan.updated_at
+    }
+}
+
+/// Input of `createPlan`.
+#[derive(InputObject)]
+pub struct CreatePlanInput {
+    /// 1 to 120 characters.
+    pub name: String,
+    /// Optional longer text, up to 2000 characters.
+    pub description: Option<String>,
+    /// Price charged every interval, zero or more.
+    pub price: MoneyInput,
+    /// Billing interval; MONTHLY when omitted.
+    #[graphql(default_with = "BillingInterval::Monthly")]
+    pub interval: BillingInterval,
+    /// Appointments per cycle, at least 1; null or omitted: unlimited.
+    pub max_appointments_per_cycle: Option<i32>,
+    /// The covered services: the caller's own, not archived.
+    pub service_ids: Vec<ID>,
+}
+
+/// Input of `updatePlan`: omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdatePlanInput {
+    /// 1 to 120 characters.
+    pub name: Option<String>,
+    /// Null clears the description.
+    pub description: MaybeUndefined<String>,
+    /// Zero or more.
+    pub price: Option<MoneyInput>,
+    /// Billing interval.
+    pub interval: Option<BillingInterval>,
+    /// At least 1; null: unlimited.
+    pub max_appointments_per_cycle: MaybeUndefined<i32>,
+    /// When given, replaces the covered services.
+    pub service_ids: Option<Vec<ID>>,
+}
+
+#[derive(Default)]
+pub struct PlanQuery;
+
+#[Object]
+impl PlanQuery {
+    /// The caller's plans that are not archived, by name.
+    async fn plans(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PlanNode>> {
+        let viewer = viewer(ctx)?;
+        let plans = service::list(state(ctx), &viewer).await?;
+        if !ctx.look_ahead().field("services").exists() {
+            return Ok(plans.into_iter().map(PlanNode::new).collect());
+        }
+        // The covered services of every plan in one batch, whatever the number of plans.
+        let mut services = loader::<PlanServicesLoader>(ctx)
+            .load_many(plans.iter().map(|p| (p.tenant_id, p.id)))
+            .await
+            .map_err(AppError::from)?;
+        Ok(plans
+            .into_iter()
+            .map(|plan| PlanNode {
+                services: Some(
+                    services
+                        .remove(&(plan.tenant_id, plan.id))
+                        .unwrap_or_default(),
+                ),
+                plan,
+            })
+            .collect())
+    }
+
+    /// One of the caller's plans, archived or not.
+    async fn plan(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<PlanNode> {
+        let tenant = viewer(ctx)?.tenant()?;
+        Ok(PlanNode::new(
+            service::find(&state(ctx).db, tenant, parse_plan_id(&id)?).await?,
+        ))
+    }
+}
+
+#[derive(Default)]
+pub struct PlanMutation;
+
+#[Object]
+impl PlanMutation {
+    /// Creates a plan covering some of the caller's services.
+    async fn create_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePlanInput,
+    ) -> async_graphql::Result<PlanNode> {
+        let viewer = viewer(ctx)?;
+        let new = NewPlan {
+            name: input.name,
+            description: input.description,
+            price: input.price.cents(),
+            interval: input.interval,
+            max_appointments_per_cycle: input.max_appointments_per_cycle,
+            service_ids: parse_service_ids(&input.service_ids)?,
+        };
+        Ok(PlanNode::new(
+            service::create(state(ctx), &viewer, new).await?,
+        ))
+    }
+
+    /// Changes a plan; `serviceIds` replaces the covered set in the same transaction.
+    async fn update_plan(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdatePlanInput,
+    ) -> async_graphql::Result<PlanNode> {
+        let viewer = viewer(ctx)?;
+        let changes = PlanChanges {
+            listing: ListingChanges {
+                name: input.name,
+                description: input.description.into(),
+                price: input.price.map(|p| p.cents()),
+            },
+            interval: input.interval,
+            max_appointments_per_cycle: input.max_appointments_per_cycle.into(),
+            service_ids: input
+                .service_ids
+                .as_deref()
+                .map(parse_service_ids)
+                .transpose()?,
+        };
+        Ok(PlanNode::new(
+            service::update(state(ctx), &viewer, parse_plan_id(&id)?, changes).await?,
+        ))
+    }
+
+    /// Takes a plan off sale (never deleted: subscriptions reference it). Archiving twice is a
+    /// no-op.
+    async fn archive_plan(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<PlanNode> {
+        let viewer = viewer(ctx)?;
+        Ok(PlanNode::new(
+            service::archive(state(ctx), &viewer, parse_plan_id(&id)?).await?,
+        ))
+    }
+}
