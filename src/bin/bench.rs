@@ -28,6 +28,10 @@ use waba_bot::{
     state::AppState,
 };
 
+/// mimalloc: faster than the system allocator for the many small allocations of GraphQL responses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

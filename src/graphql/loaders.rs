@@ -157,7 +157,10 @@ pub fn attach(data: &mut async_graphql::Data, state: &AppState) {
     fn cached<T: Loader<K>, K: Send + Sync + Clone + Eq + std::hash::Hash + 'static>(
         loader: T,
     ) -> DataLoader<T, HashMapCache> {
+        // No batching window: lists prime their relations with one `load_many`, and the nodes of
+        // one list register their keys in the same poll anyway; a window only adds latency.
         DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
+            .delay(std::time::Duration::ZERO)
     }
     data.insert(cached(SaasPlanLoader(state.clone())));
     data.insert(cached(TenantLoader(state.clone())));

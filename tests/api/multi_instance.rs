@@ -1,45 +1,61 @@
 //! Several instances of one deployment on one Postgres and one Redis (run by the Postgres pass).
 
+use chrono::Weekday;
+use chrono_tz::America::Sao_Paulo;
 use serde_json::json;
 
 use crate::{
-    helpers::{Backend, spawn_app, spawn_app_with, ws::WsClient},
+    appointments::{book, salon},
+    helpers::{Backend, TestApp, TestOptions, fixtures::next_local, spawn_app_with, ws::WsClient},
     websocket::subscribed,
 };
 
-#[tokio::test]
-async fn an_event_from_one_instance_reaches_a_subscriber_on_another() {
+/// Two instances sharing the database, Redis and keys; `settings` apply to both.
+async fn two_instances(settings: Vec<(&'static str, String)>) -> (TestApp, TestApp) {
     assert_eq!(
         Backend::current(),
         Backend::Postgres,
         "run with TEST_BACKEND=postgres (scripts/test does)"
     );
-    let first = spawn_app().await;
-    let second = spawn_app_with(first.sibling_options()).await;
+    let first = spawn_app_with(TestOptions {
+        settings: settings.clone(),
+        ..TestOptions::default()
+    })
+    .await;
+    let second = spawn_app_with(TestOptions {
+        settings,
+        ..first.sibling_options()
+    })
+    .await;
     assert!(first.state.redis.is_some() && second.state.redis.is_some());
-    let (token, tenant_id) = first.tenant_owner().await;
+    (first, second)
+}
 
-    let mut client = WsClient::connect(&second.address, "graphql-transport-ws").await;
+/// A graphql-transport-ws client of `app` running `query`, registered before it returns.
+async fn subscriber(app: &TestApp, token: &str, query: &str) -> WsClient {
+    let mut client = WsClient::connect(&app.address, "graphql-transport-ws").await;
     client
         .init(json!({"Authorization": format!("Bearer {token}")}))
         .await
         .unwrap();
+    client.subscribe("1", query).await;
+    subscribed(app, 1).await;
     client
-        .subscribe(
-            "1",
-            "subscription { tenantEvents { ... on TenantUpdated { tenant { id name } } } }",
-        )
-        .await;
-    subscribed(&second, 1).await;
+}
 
-    first
-        .gql(
-            Some(&token),
-            "mutation { updateTenant(input: {name: \"Mudou na instância 1\"}) { id } }",
-            json!({}),
-        )
-        .await
-        .data();
+#[tokio::test]
+async fn an_event_from_one_instance_reaches_a_subscriber_on_another() {
+    let (first, second) = two_instances(vec![]).await;
+    let (token, tenant_id) = first.tenant_owner().await;
+    let mut client = subscriber(
+        &second,
+        &token,
+        "subscription { tenantEvents { ... on TenantUpdated { tenant { id name } } } }",
+    )
+    .await;
+
+    let rename = "mutation { updateTenant(input: {name: \"Mudou na instância 1\"}) { id } }";
+    first.gql(Some(&token), rename, json!({})).await.data();
     let event = client.next().await.unwrap();
     assert_eq!(
         event["payload"]["data"]["tenantEvents"]["tenant"],
@@ -48,23 +64,31 @@ async fn an_event_from_one_instance_reaches_a_subscriber_on_another() {
 }
 
 #[tokio::test]
-async fn rate_limits_are_shared_across_instances() {
+async fn appointment_events_cross_instances() {
+    let (first, second) = two_instances(vec![]).await;
+    let salon = salon(&first).await;
+    let mut client = subscriber(
+        &second,
+        &salon.token,
+        "subscription { appointmentEvents { kind appointment { id } } }",
+    )
+    .await;
+
+    let created = book(&first, &salon, next_local(&Sao_Paulo, Weekday::Wed, 11, 0)).await;
+    let event = client.next().await.unwrap();
     assert_eq!(
-        Backend::current(),
-        Backend::Postgres,
-        "run with TEST_BACKEND=postgres (scripts/test does)"
+        event["payload"]["data"]["appointmentEvents"]["kind"],
+        "CREATED"
     );
-    let mut options = crate::helpers::TestOptions {
-        settings: vec![("LOGIN_MAX_ATTEMPTS_PER_EMAIL", "2".into())],
-        ..Default::default()
-    };
-    let first = spawn_app_with(options.clone()).await;
-    let sibling = first.sibling_options();
-    options.database_url = sibling.database_url;
-    options.redis = sibling.redis;
-    options.redis_prefix = sibling.redis_prefix;
-    options.secrets = sibling.secrets;
-    let second = spawn_app_with(options).await;
+    assert_eq!(
+        event["payload"]["data"]["appointmentEvents"]["appointment"]["id"],
+        created.data()["createAppointment"]["id"]
+    );
+}
+
+#[tokio::test]
+async fn rate_limits_are_shared_across_instances() {
+    let (first, second) = two_instances(vec![("LOGIN_MAX_ATTEMPTS_PER_EMAIL", "2".into())]).await;
     let query = "mutation { login(email: \"ana@salon.test\", password: \"nope\") { accessToken } }";
     assert_eq!(
         first.gql(None, query, json!({})).await.code(),
@@ -77,48 +101,5 @@ async fn rate_limits_are_shared_across_instances() {
     assert_eq!(
         first.gql(None, query, json!({})).await.code(),
         "RATE_LIMITED"
-    );
-}
-
-#[tokio::test]
-async fn appointment_events_cross_instances() {
-    use chrono::Weekday;
-    use chrono_tz::America::Sao_Paulo;
-
-    use crate::{
-        appointments::{book, salon},
-        helpers::fixtures::next_local,
-    };
-
-    assert_eq!(
-        Backend::current(),
-        Backend::Postgres,
-        "run with TEST_BACKEND=postgres (scripts/test does)"
-    );
-    let first = spawn_app().await;
-    let second = spawn_app_with(first.sibling_options()).await;
-    let salon = salon(&first).await;
-    let mut client = WsClient::connect(&second.address, "graphql-transport-ws").await;
-    client
-        .init(json!({"Authorization": format!("Bearer {}", salon.token)}))
-        .await
-        .unwrap();
-    client
-        .subscribe(
-            "1",
-            "subscription { appointmentEvents { kind appointment { id } } }",
-        )
-        .await;
-    subscribed(&second, 1).await;
-
-    let created = book(&first, &salon, next_local(&Sao_Paulo, Weekday::Wed, 11, 0)).await;
-    let event = client.next().await.unwrap();
-    assert_eq!(
-        event["payload"]["data"]["appointmentEvents"]["kind"],
-        "CREATED"
-    );
-    assert_eq!(
-        event["payload"]["data"]["appointmentEvents"]["appointment"]["id"],
-        created.data()["createAppointment"]["id"]
     );
 }
