@@ -764,3 +764,47 @@ async fn dashboard_stats_are_computed_for_the_range() {
         json!({"amount": "100.00", "currency": "BRL"})
     );
 }
+
+#[tokio::test]
+async fn rescheduling_into_a_full_cycle_is_refused() {
+    let app = spawn_app().await;
+    let salon = salon(&app).await;
+    let subscription = app
+        .seed_subscription(&salon.tenant, &salon.customer, &[&salon.service], Some(1))
+        .await;
+    let at = next_local(&Sao_Paulo, Weekday::Wed, 10, 0);
+    let covered = |start: DateTime<Utc>| json!({"i": {"customerId": salon.customer, "serviceId": salon.service, "startsAt": start.to_rfc3339(), "subscriptionId": subscription}});
+    // One booking in this cycle and one in the next (the seeded cycle started yesterday).
+    let first = app
+        .gql(Some(&salon.token), CREATE, covered(at))
+        .await
+        .data()["createAppointment"]["id"]
+        .clone();
+    let next_cycle = at + Duration::days(35);
+    app.gql(Some(&salon.token), CREATE, covered(next_cycle))
+        .await
+        .data();
+
+    // Within its own cycle the booking moves freely (it does not count against itself)...
+    let same_cycle = app
+        .gql(
+            Some(&salon.token),
+            RESCHEDULE,
+            json!({"id": first, "at": (at + Duration::hours(2)).to_rfc3339()}),
+        )
+        .await;
+    assert!(same_cycle.body["errors"].is_null(), "{}", same_cycle.body);
+    // ...but not into the next cycle, which is already full.
+    let full = app
+        .gql(
+            Some(&salon.token),
+            RESCHEDULE,
+            json!({"id": first, "at": (next_cycle + Duration::hours(2)).to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(full.code(), "BAD_USER_INPUT");
+    assert_eq!(
+        full.message(),
+        "Você atingiu o limite de 1 agendamentos deste ciclo."
+    );
+}

@@ -112,22 +112,25 @@ pub async fn list_busy(
         .await
 }
 
-/// Appointments of a subscription that count against its cycle `[from, to)` (not canceled).
+/// Appointments of a subscription that count against its cycle `[from, to)` (not canceled),
+/// other than `except`.
 pub async fn count_for_subscription_cycle(
     conn: &impl ConnectionTrait,
     tenant: TenantId,
     subscription: SubscriptionId,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    except: Option<AppointmentId>,
 ) -> Result<u64, DbErr> {
-    appointments::Entity::find()
+    let mut query = appointments::Entity::find()
         .filter(appointments::Column::TenantId.eq(tenant.0))
         .filter(appointments::Column::SubscriptionId.eq(subscription.0))
         .filter(appointments::Column::Status.ne("CANCELED"))
         .filter(appointments::Column::StartsAt.gte(from))
-        .filter(appointments::Column::StartsAt.lt(to))
-        .count(conn)
-        .await
+        .filter(appointments::Column::StartsAt.lt(to));
+    if let Some(except) = except {
+        query = query.filter(appointments::Column::Id.ne(except.0));
+    }
+    query.count(conn).await
 }
 
 /// Moves an active appointment; `None` when it is no longer active (lost a race).

@@ -14,8 +14,13 @@ use crate::{
         auth::model::Viewer,
         customers,
         ids::{AppointmentId, CustomerId, ServiceId, SubscriptionId},
-        operating_hours, plans, services,
-        subscriptions::{self, model::SubscriptionStatus},
+        operating_hours,
+        plans::{self, model::Plan},
+        services,
+        subscriptions::{
+            self,
+            model::{Subscription, SubscriptionStatus},
+        },
         tenants::{
             self,
             model::{Tenant, TenantId},
@@ -97,28 +102,7 @@ pub async fn create(
                     "O plano da assinatura não cobre este serviço.",
                 ));
             }
-            if let Some(limit) = plan.max_appointments_per_cycle {
-                let (cycle_start, cycle_end) = subscriptions::model::cycle_containing(
-                    subscription.starts_at,
-                    plan.interval,
-                    tenant.time_zone,
-                    input.starts_at,
-                );
-                let used = repo::count_for_subscription_cycle(
-                    &txn,
-                    tenant.id,
-                    subscription.id,
-                    cycle_start,
-                    cycle_end,
-                )
-                .await?;
-                if used >= u64::try_from(limit).unwrap_or(0) {
-                    return Err(AppError::bad_input(
-                        "subscriptionId",
-                        format!("Você atingiu o limite de {limit} agendamentos deste ciclo."),
-                    ));
-                }
-            }
+            check_cycle_limit(&txn, &tenant, &subscription, &plan, input.starts_at, None).await?;
             MoneyCents(0)
         }
     };
@@ -197,6 +181,13 @@ pub async fn reschedule(
     check_hours(state, &tenant, starts_at, minutes, subscriber).await?;
 
     let txn = crate::db::begin_write(&state.db).await?;
+    if let Some(subscription_id) = current.subscription_id {
+        // Moving into another cycle must respect that cycle's limit too.
+        let subscription =
+            subscriptions::service::lock_for_booking(&txn, tenant.id, subscription_id).await?;
+        let plan = plans::service::find(&txn, tenant.id, subscription.plan_id).await?;
+        check_cycle_limit(&txn, &tenant, &subscription, &plan, starts_at, Some(id)).await?;
+    }
     if let Some(taken) =
         repo::find_overlapping_active(&txn, tenant.id, starts_at, ends_at, Some(id)).await?
     {
@@ -415,6 +406,36 @@ pub async fn expire_unpaid_holds(state: &AppState, now: DateTime<Utc>) -> AppRes
         }
     }
     Ok(expired)
+}
+
+/// Refuses a booking under `subscription` at `starts_at` once the plan's limit for that cycle is
+/// reached (not counting `except`, the appointment being moved).
+async fn check_cycle_limit(
+    conn: &impl sea_orm::ConnectionTrait,
+    tenant: &Tenant,
+    subscription: &Subscription,
+    plan: &Plan,
+    starts_at: DateTime<Utc>,
+    except: Option<AppointmentId>,
+) -> AppResult<()> {
+    let Some(limit) = plan.max_appointments_per_cycle else {
+        return Ok(());
+    };
+    let cycle = subscriptions::model::cycle_containing(
+        subscription.starts_at,
+        plan.interval,
+        tenant.time_zone,
+        starts_at,
+    );
+    let used =
+        repo::count_for_subscription_cycle(conn, tenant.id, subscription.id, cycle, except).await?;
+    if used >= u64::try_from(limit).unwrap_or(0) {
+        return Err(AppError::bad_input(
+            "subscriptionId",
+            format!("Você atingiu o limite de {limit} agendamentos deste ciclo."),
+        ));
+    }
+    Ok(())
 }
 
 /// `[00:00, next 00:00)` of a local date, as instants.
