@@ -26,8 +26,7 @@ pub fn build_schema(state: &AppState) -> AppSchema {
     )
     .data(state.clone())
     .limit_depth(settings.max_depth)
-    .limit_complexity(settings.max_complexity)
-    .extension(errors::ErrorCodes);
+    .limit_complexity(settings.max_complexity);
     if !settings.introspection {
         builder = builder.disable_introspection();
     }

@@ -34,7 +34,9 @@ use crate::{
     domains::auth::service::authenticate,
     error::AppError,
     graphql::{
-        AppSchema, loaders,
+        AppSchema,
+        errors::{self, CodedSchema},
+        loaders,
         viewer::{ClientIp, RequestAuth},
     },
     metrics::GraphqlLabels,
@@ -143,7 +145,8 @@ async fn execute(
         .or_else(|| first_operation_name(&request.query))
         .unwrap_or_else(|| "anonymous".to_owned());
 
-    let response = schema.execute(request).await;
+    let mut response = schema.execute(request).await;
+    errors::classify(&mut response);
 
     let outcome = if response.errors.is_empty() {
         "ok"
@@ -292,8 +295,8 @@ async fn serve_websocket(
                 _ => None,
             })
         });
-    let mut connection =
-        GraphqlWebSocket::new(schema, input, protocol).on_connection_init(move |payload| {
+    let mut connection = GraphqlWebSocket::new(CodedSchema(schema), input, protocol)
+        .on_connection_init(move |payload| {
             let state = state.clone();
             async move {
                 connection_data(&state, &payload)
