@@ -154,6 +154,44 @@ pub fn parse_required_text(field: &'static str, raw: &str, max: usize) -> Result
     Ok(text.to_owned())
 }
 
+/// An optional free-text field: trimmed, empty means none, bounded length.
+pub fn parse_optional_text(
+    field: &'static str,
+    raw: Option<String>,
+    max: usize,
+) -> Result<Option<String>, AppError> {
+    let Some(text) = raw.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > max {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field} must have at most {max} characters"),
+        ));
+    }
+    Ok(Some(text))
+}
+
+/// A whole number within `bounds` (settings, durations).
+pub fn parse_in_range(
+    field: &'static str,
+    value: i32,
+    bounds: std::ops::RangeInclusive<i32>,
+) -> Result<i32, AppError> {
+    if bounds.contains(&value) {
+        Ok(value)
+    } else {
+        Err(AppError::bad_input(
+            field,
+            format!(
+                "{field} must be between {} and {}",
+                bounds.start(),
+                bounds.end()
+            ),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

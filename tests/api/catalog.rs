@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use waba_bot::domains::auth::model::Role;
 
-use crate::helpers::{GqlResponse, TestApp, spawn_app, spawn_quiet_app};
+use crate::helpers::{GqlResponse, TestApp, spawn_app};
 
 const SERVICE: &str = "id name description price { amount currency } durationMinutes active archived createdAt updatedAt";
 const PLAN: &str = "id name description price { amount currency } interval maxAppointmentsPerCycle services { id name } archived createdAt updatedAt";
@@ -402,7 +402,7 @@ async fn plan_input_is_validated_and_nothing_is_written_on_error() {
 
 #[tokio::test]
 async fn plan_services_load_in_a_constant_number_of_queries() {
-    let app = spawn_quiet_app().await;
+    let app = spawn_app().await;
     let (token, _) = app.tenant_owner().await;
     let a = app.create_service(&token, "A").await;
     let b = app.create_service(&token, "B").await;

@@ -4,7 +4,7 @@ use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use waba_bot::graphql::pagination::encode_cursor;
 
-use crate::helpers::{GqlResponse, TestApp, assert_one_wins, spawn_app, spawn_quiet_app};
+use crate::helpers::{GqlResponse, TestApp, assert_one_wins, spawn_app};
 
 const CUSTOMER: &str = "id name phone email status subscription { id } createdAt updatedAt";
 const PAGE: &str = "query($s: String, $first: Int, $after: String) { customers(search: $s, first: $first, after: $after) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { name } } } }";
@@ -413,7 +413,7 @@ async fn deleting_customers_keeps_appointment_history() {
 /// statements whatever its length.
 #[tokio::test]
 async fn a_page_of_customers_costs_a_constant_number_of_queries() {
-    let app = spawn_quiet_app().await;
+    let app = spawn_app().await;
     let (token, _) = app.tenant_owner().await;
     let service = app.create_service(&token, "Corte").await;
     let plans = [

@@ -29,7 +29,7 @@ use crate::{
     error::{AppError, AppResult},
     events::{Event, EventKind},
     state::AppState,
-    values::{MoneyCents, TimeZone},
+    values::{MoneyCents, TimeZone, parse_optional_text},
 };
 
 /// Reason recorded on bookings canceled by the unpaid-hold expiry.
@@ -61,7 +61,7 @@ pub async fn create(
             "Não é possível agendar para datas passadas.",
         ));
     }
-    let notes = tenants::model::parse_optional_text("notes", input.notes, 2000)?;
+    let notes = parse_optional_text("notes", input.notes, 2000)?;
     let customer = customers::service::find(&state.db, tenant.id, input.customer_id).await?;
     let service = services::service::find_bookable(&state.db, tenant.id, input.service_id).await?;
     let ends_at = input.starts_at + Duration::minutes(i64::from(service.duration_minutes));
@@ -219,7 +219,7 @@ pub async fn change_status(
     let tenant_id = viewer.tenant()?;
     let current = find_in(state, tenant_id, id).await?;
     let target = transition.check(current.status)?;
-    let reason = tenants::model::parse_optional_text("reason", reason, 500)?;
+    let reason = parse_optional_text("reason", reason, 500)?;
     let (allowed, _) = transition.rule();
     let model = repo::transition(&state.db, tenant_id, id, allowed, target, reason)
         .await?

@@ -4,7 +4,10 @@ use async_graphql::Enum;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{error::AppError, values::MoneyCents};
+use crate::{
+    error::AppError,
+    values::{MoneyCents, parse_required_text},
+};
 
 /// Billing interval of a plan.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,14 +83,7 @@ impl TryFrom<entity::saas_plans::Model> for SaasPlan {
 
 /// A validated plan name (1 to 100 characters after trimming).
 pub fn parse_name(raw: &str) -> Result<String, AppError> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::bad_input(
-            "name",
-            "name must have between 1 and 100 characters",
-        ));
-    }
-    Ok(name.to_owned())
+    parse_required_text("name", raw, 100)
 }
 
 /// A validated price (zero or more).

@@ -4,13 +4,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, EntityTrait};
 
 use crate::{
-    domains::{
-        ids::ServiceId,
-        saas_plans::model::parse_price,
-        tenants::model::{TenantId, parse_optional_text, parse_setting},
-    },
+    domains::{ids::ServiceId, saas_plans::model::parse_price, tenants::model::TenantId},
     error::AppError,
-    values::{MoneyCents, parse_required_text},
+    values::{MoneyCents, parse_in_range, parse_optional_text, parse_required_text},
 };
 
 /// A service a tenant sells.
@@ -52,7 +48,7 @@ pub fn parse_name(raw: &str) -> Result<String, AppError> {
 
 /// A validated duration: 5 to 720 minutes.
 pub fn parse_duration(minutes: i32) -> Result<i32, AppError> {
-    parse_setting("durationMinutes", minutes, 5..=720)
+    parse_in_range("durationMinutes", minutes, 5..=720)
 }
 
 /// A validated optional description (at most 2000 characters; blank means none).

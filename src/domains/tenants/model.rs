@@ -150,26 +150,6 @@ pub struct SchedulingSettings {
     pub unpaid_hold_minutes: Option<i32>,
 }
 
-/// Checks a scheduling setting against its bounds.
-pub fn parse_setting(
-    field: &'static str,
-    value: i32,
-    bounds: std::ops::RangeInclusive<i32>,
-) -> Result<i32, AppError> {
-    if bounds.contains(&value) {
-        Ok(value)
-    } else {
-        Err(AppError::bad_input(
-            field,
-            format!(
-                "{field} must be between {} and {}",
-                bounds.start(),
-                bounds.end()
-            ),
-        ))
-    }
-}
-
 /// A business name: 2 to 120 characters after trimming.
 pub fn parse_name(raw: &str) -> Result<String, AppError> {
     let name = raw.trim();
@@ -181,24 +161,6 @@ pub fn parse_name(raw: &str) -> Result<String, AppError> {
         ));
     }
     Ok(name.to_owned())
-}
-
-/// An optional free-text field: trimmed, empty means none, bounded length.
-pub fn parse_optional_text(
-    field: &'static str,
-    raw: Option<String>,
-    max: usize,
-) -> Result<Option<String>, AppError> {
-    let Some(text) = raw.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) else {
-        return Ok(None);
-    };
-    if text.chars().count() > max {
-        return Err(AppError::bad_input(
-            field,
-            format!("{field} must have at most {max} characters"),
-        ));
-    }
-    Ok(Some(text))
 }
 
 /// An InfinitePay handle (InfiniteTag): letters, digits, `_`, `-`, `.`, optional leading `$`.

@@ -5,10 +5,7 @@ use sea_orm::{ActiveValue::Set, IntoActiveModel};
 use uuid::Uuid;
 
 use super::{
-    model::{
-        PaymentProvider, SaasStatus, Tenant, TenantId, parse_infinite_pay_tag, parse_name,
-        parse_optional_text, parse_setting,
-    },
+    model::{PaymentProvider, SaasStatus, Tenant, TenantId, parse_infinite_pay_tag, parse_name},
     repo,
 };
 use crate::{
@@ -20,7 +17,7 @@ use crate::{
     error::{AppError, AppResult, DbResultExt},
     events::{Event, EventKind},
     state::AppState,
-    values::{E164Phone, TimeZone},
+    values::{E164Phone, TimeZone, parse_in_range, parse_optional_text},
 };
 
 const EMAIL_TAKEN: &str = "Este email já está em uso";
@@ -218,17 +215,17 @@ pub async fn update(
         active.infinite_pay_tag = Set(parse_infinite_pay_tag(tag)?);
     }
     if let Some(step) = changes.slot_step_minutes {
-        active.slot_step_minutes = Set(parse_setting("slotStepMinutes", step, 5..=240)?);
+        active.slot_step_minutes = Set(parse_in_range("slotStepMinutes", step, 5..=240)?);
     }
     if let Some(notice) = changes.min_notice_minutes {
-        active.min_notice_minutes = Set(parse_setting("minNoticeMinutes", notice, 0..=10_080)?);
+        active.min_notice_minutes = Set(parse_in_range("minNoticeMinutes", notice, 0..=10_080)?);
     }
     if let Some(horizon) = changes.booking_horizon_days {
-        active.booking_horizon_days = Set(parse_setting("bookingHorizonDays", horizon, 1..=365)?);
+        active.booking_horizon_days = Set(parse_in_range("bookingHorizonDays", horizon, 1..=365)?);
     }
     if let Some(hold) = changes.unpaid_hold_minutes {
         active.unpaid_hold_minutes = Set(hold
-            .map(|h| parse_setting("unpaidHoldMinutes", h, 5..=10_080))
+            .map(|h| parse_in_range("unpaidHoldMinutes", h, 5..=10_080))
             .transpose()?);
     }
     active.updated_at = Set(Utc::now());

@@ -7,17 +7,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{GqlResponse, TestApp, TestOptions, spawn_app_with};
-
-/// An application whose background loops (outbox dispatcher, workers) poll only hourly, so the
-/// difference of two `db_queries()` readings counts the statements of the requests in between.
-pub async fn spawn_quiet_app() -> TestApp {
-    spawn_app_with(TestOptions {
-        settings: vec![("WORKER_POLL_INTERVAL_MS", "3600000".to_owned())],
-        ..TestOptions::default()
-    })
-    .await
-}
+use super::{GqlResponse, TestApp};
 
 /// Asserts that of two concurrent requests exactly one succeeded and the other was a CONFLICT.
 pub fn assert_one_wins(first: &GqlResponse, second: &GqlResponse) {

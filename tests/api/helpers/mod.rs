@@ -13,4 +13,4 @@ pub mod ws;
 pub use app::{
     Backend, GqlResponse, TestApp, TestOptions, spawn_app, spawn_app_with, unique_phone,
 };
-pub use catalog::{assert_one_wins, spawn_quiet_app};
+pub use catalog::assert_one_wins;
