@@ -2,6 +2,7 @@
 //! depth/complexity limits and introspection policy from settings. No business logic here.
 
 pub mod errors;
+pub mod inline;
 pub mod loaders;
 pub mod pagination;
 pub mod root;
@@ -16,7 +17,8 @@ pub use root::{MutationRoot, QueryRoot, SubscriptionRoot};
 /// The application's GraphQL schema.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-/// Builds the schema served by the HTTP layer.
+/// Builds the schema served by the HTTP layer. It installs no extensions: list nodes resolve
+/// through [`inline::Inline`], which does not run field-level extension hooks.
 pub fn build_schema(state: &AppState) -> AppSchema {
     let settings = &state.settings.graphql;
     let mut builder = Schema::build(

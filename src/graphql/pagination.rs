@@ -1,29 +1,110 @@
 //! Cursor connections shared by list fields: opaque cursors, `first` bounded, and a `totalCount`
 //! on every connection. Lists ordered by creation use UUID v7 id cursors; lists ordered by an
 //! instant use keyset cursors `(instant, id)`.
+//!
+//! The connection and edge types are ours rather than async-graphql's so that edges resolve as
+//! [`Inline`] objects and cursors are encoded only when selected: on a 500-row page both are
+//! measurable. The SDL keeps the Relay shape (`XConnection { pageInfo edges nodes totalCount }`,
+//! `XEdge { node cursor }`).
 
-use async_graphql::{
-    OutputType, SimpleObject,
-    connection::{Connection, Edge},
-};
+use std::borrow::Cow;
+
+use async_graphql::{Object, OutputType, TypeName, connection::PageInfo};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::error::AppError;
+use crate::{error::AppError, graphql::inline::Inline};
 
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const MAX_PAGE_SIZE: u64 = 100;
 
-/// Extra fields of every connection.
-#[derive(SimpleObject, Debug)]
-pub struct TotalCount {
-    /// How many items match, across all pages.
-    pub total_count: u64,
+/// Where an edge sits in its list, encoded into an opaque string only when asked for.
+#[derive(Clone, Copy, Debug)]
+pub enum Cursor {
+    /// Lists ordered by (UUID v7) id.
+    Id(Uuid),
+    /// Lists ordered by an instant, ties broken by id.
+    Keyset(DateTime<Utc>, Uuid),
 }
 
-/// A connection whose nodes are `T`.
-pub type Page<T> = Connection<String, T, TotalCount>;
+impl Cursor {
+    fn encode(self) -> String {
+        match self {
+            Cursor::Id(id) => encode_cursor(id),
+            Cursor::Keyset(at, id) => encode_keyset_cursor(at, id),
+        }
+    }
+}
+
+/// A page of `T` nodes.
+pub struct Page<T> {
+    edges: Vec<Inline<Edge<T>>>,
+    has_previous_page: bool,
+    has_next_page: bool,
+    total_count: u64,
+}
+
+impl<T: OutputType> TypeName for Page<T> {
+    fn type_name() -> Cow<'static, str> {
+        format!("{}Connection", T::type_name()).into()
+    }
+}
+
+/// A page of a list, with Relay-style cursors and the number of items across all pages.
+#[Object(name_type)]
+impl<T: OutputType> Page<T> {
+    /// Information to aid in pagination.
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_previous_page: self.has_previous_page,
+            has_next_page: self.has_next_page,
+            start_cursor: self.edges.first().map(|edge| edge.0.cursor.encode()),
+            end_cursor: self.edges.last().map(|edge| edge.0.cursor.encode()),
+        }
+    }
+
+    /// A list of edges.
+    async fn edges(&self) -> &[Inline<Edge<T>>] {
+        &self.edges
+    }
+
+    /// A list of nodes.
+    async fn nodes(&self) -> Vec<&T> {
+        self.edges.iter().map(|edge| &edge.0.node).collect()
+    }
+
+    /// How many items match, across all pages.
+    async fn total_count(&self) -> u64 {
+        self.total_count
+    }
+}
+
+/// One node of a page with its cursor.
+pub struct Edge<T> {
+    cursor: Cursor,
+    node: T,
+}
+
+impl<T: OutputType> TypeName for Edge<T> {
+    fn type_name() -> Cow<'static, str> {
+        format!("{}Edge", T::type_name()).into()
+    }
+}
+
+/// An edge in a connection.
+#[Object(name_type)]
+impl<T: OutputType> Edge<T> {
+    /// The item at the end of the edge
+    async fn node(&self) -> &T {
+        &self.node
+    }
+
+    /// A cursor for use in pagination
+    async fn cursor(&self) -> String {
+        self.cursor.encode()
+    }
+}
 
 /// Parsed `first`/`after` arguments of an id-ordered list.
 #[derive(Clone, Copy, Debug)]
@@ -64,8 +145,7 @@ fn decode_cursor(cursor: &str) -> Result<Uuid, AppError> {
         .ok_or_else(|| AppError::bad_input("after", "invalid cursor"))
 }
 
-/// A cursor for lists ordered by an instant, ties broken by id.
-pub fn encode_keyset_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+fn encode_keyset_cursor(at: DateTime<Utc>, id: Uuid) -> String {
     let mut bytes = at.timestamp_micros().to_be_bytes().to_vec();
     bytes.extend_from_slice(id.as_bytes());
     URL_SAFE_NO_PAD.encode(bytes)
@@ -89,29 +169,27 @@ pub fn page<T: OutputType>(
 ) -> Page<T> {
     let items = items
         .into_iter()
-        .map(|(id, node)| (encode_cursor(id), node))
+        .map(|(id, node)| (Cursor::Id(id), node))
         .collect();
     page_with_cursors(items, has_next, has_previous, total)
 }
 
 /// Builds a connection from one page of `(cursor, node)` pairs.
 pub fn page_with_cursors<T: OutputType>(
-    items: Vec<(String, T)>,
+    items: Vec<(Cursor, T)>,
     has_next: bool,
     has_previous: bool,
     total: u64,
 ) -> Page<T> {
-    let mut connection = Connection::with_additional_fields(
-        has_previous,
-        has_next,
-        TotalCount { total_count: total },
-    );
-    connection.edges.extend(
-        items
+    Page {
+        edges: items
             .into_iter()
-            .map(|(cursor, node)| Edge::new(cursor, node)),
-    );
-    connection
+            .map(|(cursor, node)| Inline(Edge { cursor, node }))
+            .collect(),
+        has_previous_page: has_previous,
+        has_next_page: has_next,
+        total_count: total,
+    }
 }
 
 #[cfg(test)]

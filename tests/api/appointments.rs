@@ -808,3 +808,47 @@ async fn rescheduling_into_a_full_cycle_is_refused() {
         "Você atingiu o limite de 1 agendamentos deste ciclo."
     );
 }
+
+/// Page nodes resolve their fields in one pass (`graphql::inline`); selections that need
+/// async-graphql's general resolution (fragments, directives, a field selected twice) must come
+/// out the same.
+#[tokio::test]
+async fn a_page_reads_the_same_through_fragments_aliases_and_directives() {
+    let app = spawn_app().await;
+    let salon = salon(&app).await;
+    seed_appointments(&app, &salon, 30).await;
+    let plain = "query { appointments(first: 30) { totalCount pageInfo { hasNextPage endCursor }
+        edges { cursor node { __typename id startsAt status price { amount currency }
+        customer { id name } service { id name } subscription { id } } } nodes { id } } }";
+    let general = "query($yes: Boolean!) { appointments(first: 30) { totalCount
+        pageInfo { ... on PageInfo { hasNextPage } endCursor }
+        edges { cursor node { ...Head status @include(if: $yes) price { ... on Money { amount } currency }
+        customer { id } customer { name } service { id name @skip(if: $yes) ... on Service { name } }
+        subscription { id } } } nodes { id } } }
+        fragment Head on Appointment { __typename id startsAt }";
+    let plain = app.gql(Some(&salon.token), plain, json!({})).await;
+    let general = app
+        .gql(Some(&salon.token), general, json!({"yes": true}))
+        .await;
+    assert_eq!(plain.data(), general.data());
+
+    let page = &plain.data()["appointments"];
+    let edges = page["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 30);
+    assert!(
+        edges
+            .iter()
+            .all(|e| e["node"]["__typename"] == "Appointment"
+                && e["node"]["customer"]["name"].is_string()
+                && e["node"]["price"]["currency"] == "BRL")
+    );
+    let node_ids: Vec<&Value> = page["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| &n["id"])
+        .collect();
+    let edge_ids: Vec<&Value> = edges.iter().map(|e| &e["node"]["id"]).collect();
+    assert_eq!(node_ids, edge_ids);
+    assert_eq!(page["pageInfo"]["endCursor"], edges[29]["cursor"]);
+}

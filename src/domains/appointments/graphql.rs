@@ -1,6 +1,10 @@
 //! GraphQL surface of appointments, availability and the dashboard's figures.
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Subscription};
+use std::{collections::HashMap, hash::Hash, sync::Arc};
+
+use async_graphql::{
+    Context, ID, InputObject, Object, SimpleObject, Subscription, dataloader::Loader,
+};
 use chrono::{DateTime, FixedOffset, Utc};
 use futures_util::{Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
@@ -22,10 +26,9 @@ use crate::{
     error::AppError,
     events::EventKind,
     graphql::{
+        inline::Inline,
         loaders::{CustomerLoader, ServiceLoader, SubscriptionLoader, loader},
-        pagination::{
-            Page, decode_keyset_cursor, encode_keyset_cursor, page_with_cursors, parse_first,
-        },
+        pagination::{Cursor, Page, decode_keyset_cursor, page_with_cursors, parse_first},
         scalars::{Money, parse_id},
         viewer::{state, viewer},
     },
@@ -39,9 +42,27 @@ const MAX_APPOINTMENTS_PAGE: u64 = 500;
 pub struct AppointmentNode {
     appointment: Appointment,
     zone: TimeZone,
+    /// The relations, when a list loaded them for all its nodes at once (`None`: ask the
+    /// loaders).
+    related: Option<Related>,
+}
+
+/// An appointment's relations, shared between the nodes of a page that point at the same row.
+struct Related {
+    customer: Option<Arc<Inline<CustomerNode>>>,
+    service: Option<Arc<Inline<ServiceNode>>>,
+    subscription: Option<Arc<Inline<SubscriptionNode>>>,
 }
 
 impl AppointmentNode {
+    fn new(appointment: Appointment, zone: TimeZone) -> Self {
+        Self {
+            appointment,
+            zone,
+            related: None,
+        }
+    }
+
     fn local(&self, at: DateTime<Utc>) -> DateTime<FixedOffset> {
         at.with_timezone(&self.zone.0).fixed_offset()
     }
@@ -68,42 +89,45 @@ impl AppointmentNode {
     }
 
     /// Price at booking time (zero when a subscription covers the service).
-    async fn price(&self) -> Money {
-        self.appointment.price.into()
+    async fn price(&self) -> Inline<Money> {
+        Inline(self.appointment.price.into())
     }
 
-    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CustomerNode>> {
+    async fn customer(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Arc<Inline<CustomerNode>>>> {
+        if let Some(related) = &self.related {
+            return Ok(related.customer.clone());
+        }
         let key = (self.appointment.tenant_id, self.appointment.customer_id);
-        Ok(loader::<CustomerLoader>(ctx)
-            .load_one(key)
-            .await
-            .map_err(AppError::from)?
-            .map(CustomerNode::new))
+        load_related::<CustomerLoader, _, _>(ctx, key, CustomerNode::new).await
     }
 
-    async fn service(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ServiceNode>> {
+    async fn service(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Arc<Inline<ServiceNode>>>> {
+        if let Some(related) = &self.related {
+            return Ok(related.service.clone());
+        }
         let key = (self.appointment.tenant_id, self.appointment.service_id);
-        Ok(loader::<ServiceLoader>(ctx)
-            .load_one(key)
-            .await
-            .map_err(AppError::from)?
-            .map(ServiceNode))
+        load_related::<ServiceLoader, _, _>(ctx, key, ServiceNode).await
     }
 
     /// The subscription the booking used, if any.
     async fn subscription(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<SubscriptionNode>> {
+    ) -> async_graphql::Result<Option<Arc<Inline<SubscriptionNode>>>> {
+        if let Some(related) = &self.related {
+            return Ok(related.subscription.clone());
+        }
         let Some(id) = self.appointment.subscription_id else {
             return Ok(None);
         };
-        let loader = loader::<SubscriptionLoader>(ctx);
-        Ok(loader
-            .load_one((self.appointment.tenant_id, id))
-            .await
-            .map_err(AppError::from)?
-            .map(SubscriptionNode::new))
+        let key = (self.appointment.tenant_id, id);
+        load_related::<SubscriptionLoader, _, _>(ctx, key, SubscriptionNode::new).await
     }
 
     async fn notes(&self) -> Option<&str> {
@@ -217,26 +241,77 @@ pub struct AppointmentFilter {
     pub service_id: Option<ID>,
 }
 
-/// Loads the customers, services and subscriptions of a page in one batch each, so the nodes'
-/// relation fields are served from the request's loader caches.
-async fn prime_relations(
+/// A relation of a node outside a list, from its loader. The load is boxed: inline, its future
+/// would size every field's future of `AppointmentNode`, which is copied for each field of each
+/// row of a page.
+async fn load_related<L, K, N>(
     ctx: &Context<'_>,
-    appointments: &[Appointment],
-) -> async_graphql::Result<()> {
+    key: K,
+    node: impl FnOnce(L::Value) -> N,
+) -> async_graphql::Result<Option<Arc<Inline<N>>>>
+where
+    L: Loader<K, Error = Arc<AppError>>,
+    K: Send + Sync + Clone + Eq + Hash + 'static,
+{
+    Ok(Box::pin(loader::<L>(ctx).load_one(key))
+        .await
+        .map_err(AppError::from)?
+        .map(|value| Arc::new(Inline(node(value)))))
+}
+
+/// Nodes for a page: its customers, services and subscriptions are loaded in one batch each and
+/// shared by the nodes that point at them, so a page costs the same statements whatever its length.
+async fn page_nodes(
+    ctx: &Context<'_>,
+    appointments: Vec<Appointment>,
+    zone: TimeZone,
+) -> async_graphql::Result<Vec<(Cursor, Inline<AppointmentNode>)>> {
     let customers = appointments.iter().map(|a| (a.tenant_id, a.customer_id));
     let services = appointments.iter().map(|a| (a.tenant_id, a.service_id));
     let subscriptions = appointments
         .iter()
         .filter_map(|a| Some((a.tenant_id, a.subscription_id?)));
-    let (c, s, p) = futures_util::join!(
+    let (customers, services, subscriptions) = futures_util::join!(
         loader::<CustomerLoader>(ctx).load_many(customers),
         loader::<ServiceLoader>(ctx).load_many(services),
         loader::<SubscriptionLoader>(ctx).load_many(subscriptions),
     );
-    c.map_err(AppError::from)?;
-    s.map_err(AppError::from)?;
-    p.map_err(AppError::from)?;
-    Ok(())
+    let customers = shared(customers.map_err(AppError::from)?, |c| {
+        Inline(CustomerNode::new(c))
+    });
+    let services = shared(services.map_err(AppError::from)?, |s| {
+        Inline(ServiceNode(s))
+    });
+    let subscriptions = shared(subscriptions.map_err(AppError::from)?, |s| {
+        Inline(SubscriptionNode::new(s))
+    });
+    Ok(appointments
+        .into_iter()
+        .map(|a| {
+            let related = Related {
+                customer: customers.get(&(a.tenant_id, a.customer_id)).cloned(),
+                service: services.get(&(a.tenant_id, a.service_id)).cloned(),
+                subscription: a
+                    .subscription_id
+                    .and_then(|id| subscriptions.get(&(a.tenant_id, id)).cloned()),
+            };
+            let cursor = Cursor::Keyset(a.starts_at, a.id.0);
+            let node = AppointmentNode {
+                appointment: a,
+                zone,
+                related: Some(related),
+            };
+            (cursor, Inline(node))
+        })
+        .collect())
+}
+
+/// Wraps each loaded value into the node every row pointing at it shares.
+fn shared<K: Eq + Hash, V, N>(loaded: HashMap<K, V>, node: impl Fn(V) -> N) -> HashMap<K, Arc<N>> {
+    loaded
+        .into_iter()
+        .map(|(key, value)| (key, Arc::new(node(value))))
+        .collect()
 }
 
 async fn tenant_zone(ctx: &Context<'_>) -> async_graphql::Result<TimeZone> {
@@ -264,10 +339,7 @@ impl AppointmentQuery {
             AppointmentId(parse_id(&id, "appointment")?),
         )
         .await?;
-        Ok(AppointmentNode {
-            appointment,
-            zone: tenant_zone(ctx).await?,
-        })
+        Ok(AppointmentNode::new(appointment, tenant_zone(ctx).await?))
     }
 
     /// The caller's appointments ordered by start (up to 500 per page).
@@ -277,7 +349,7 @@ impl AppointmentQuery {
         filter: Option<AppointmentFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<Page<AppointmentNode>> {
+    ) -> async_graphql::Result<Page<Inline<AppointmentNode>>> {
         let viewer = viewer(ctx)?;
         let filter = filter.unwrap_or_default();
         let list_filter = ListFilter {
@@ -297,22 +369,11 @@ impl AppointmentQuery {
         };
         let limit = parse_first(first, 50, MAX_APPOINTMENTS_PAGE)?;
         let after = after.as_deref().map(decode_keyset_cursor).transpose()?;
-        let (appointments, has_next, total) =
-            service::list(state(ctx), &viewer, &list_filter, after, limit).await?;
-        prime_relations(ctx, &appointments).await?;
-        let zone = tenant_zone(ctx).await?;
-        let items = appointments
-            .into_iter()
-            .map(|a| {
-                (
-                    encode_keyset_cursor(a.starts_at, a.id.0),
-                    AppointmentNode {
-                        appointment: a,
-                        zone,
-                    },
-                )
-            })
-            .collect();
+        let ((appointments, has_next, total), zone) = futures_util::try_join!(
+            async { Ok(service::list(state(ctx), &viewer, &list_filter, after, limit).await?) },
+            tenant_zone(ctx),
+        )?;
+        let items = page_nodes(ctx, appointments, zone).await?;
         Ok(page_with_cursors(items, has_next, after.is_some(), total))
     }
 
@@ -367,10 +428,7 @@ impl AppointmentMutation {
         let id = AppointmentId(parse_id(id, "appointment")?);
         let appointment =
             service::change_status(state(ctx), &viewer, id, transition, reason).await?;
-        Ok(AppointmentNode {
-            appointment,
-            zone: tenant_zone(ctx).await?,
-        })
+        Ok(AppointmentNode::new(appointment, tenant_zone(ctx).await?))
     }
 }
 
@@ -396,10 +454,7 @@ impl AppointmentMutation {
             notes: input.notes,
         };
         let appointment = service::create(state(ctx), &viewer, request).await?;
-        Ok(AppointmentNode {
-            appointment,
-            zone: tenant_zone(ctx).await?,
-        })
+        Ok(AppointmentNode::new(appointment, tenant_zone(ctx).await?))
     }
 
     /// Moves a pending or confirmed appointment, keeping its duration.
@@ -412,10 +467,7 @@ impl AppointmentMutation {
         let viewer = viewer(ctx)?;
         let id = AppointmentId(parse_id(&id, "appointment")?);
         let appointment = service::reschedule(state(ctx), &viewer, id, starts_at).await?;
-        Ok(AppointmentNode {
-            appointment,
-            zone: tenant_zone(ctx).await?,
-        })
+        Ok(AppointmentNode::new(appointment, tenant_zone(ctx).await?))
     }
 
     /// PENDING → CONFIRMED.
@@ -496,7 +548,7 @@ impl AppointmentSubscription {
                 match service::find(&state, &viewer, AppointmentId(appointment_id)).await {
                     Ok(appointment) => Some(AppointmentEvent {
                         kind,
-                        appointment: AppointmentNode { appointment, zone },
+                        appointment: AppointmentNode::new(appointment, zone),
                     }),
                     Err(err) => {
                         tracing::warn!(error = ?err, "could not load appointment for event");

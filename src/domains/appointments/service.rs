@@ -263,10 +263,13 @@ pub async fn list(
     limit: u64,
 ) -> AppResult<(Vec<Appointment>, bool, u64)> {
     let tenant = viewer.tenant()?;
-    let mut rows = repo::list_page(&state.db, tenant, filter, after, limit + 1).await?;
+    // Independent reads on separate pool connections: the page's latency is the slower of them.
+    let (mut rows, total) = futures_util::try_join!(
+        repo::list_page(&state.db, tenant, filter, after, limit + 1),
+        repo::count(&state.db, tenant, filter),
+    )?;
     let has_next = rows.len() as u64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let total = repo::count(&state.db, tenant, filter).await?;
     Ok((
         rows.into_iter()
             .map(Appointment::try_from)
