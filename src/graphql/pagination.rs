@@ -2,14 +2,14 @@
 //! on every connection. Lists ordered by creation use UUID v7 id cursors; lists ordered by an
 //! instant use keyset cursors `(instant, id)`.
 //!
-//! The connection and edge types are ours rather than async-graphql's so that edges resolve as
-//! [`Inline`] objects and cursors are encoded only when selected: on a 500-row page both are
-//! measurable. The SDL keeps the Relay shape (`XConnection { pageInfo edges nodes totalCount }`,
+//! The connection and edge types are ours rather than async-graphql's so that edges and nodes
+//! resolve as [`Inline`] objects and cursors are encoded only when selected: on a 500-row page
+//! both are measurable. The SDL keeps the Relay shape (`XConnection { pageInfo edges nodes totalCount }`,
 //! `XEdge { node cursor }`).
 
 use std::borrow::Cow;
 
-use async_graphql::{Object, OutputType, TypeName, connection::PageInfo};
+use async_graphql::{Object, ObjectType, TypeName, connection::PageInfo};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -45,7 +45,7 @@ pub struct Page<T> {
     total_count: u64,
 }
 
-impl<T: OutputType> TypeName for Page<T> {
+impl<T: ObjectType> TypeName for Page<T> {
     fn type_name() -> Cow<'static, str> {
         format!("{}Connection", T::type_name()).into()
     }
@@ -53,7 +53,7 @@ impl<T: OutputType> TypeName for Page<T> {
 
 /// A page of a list, with Relay-style cursors and the number of items across all pages.
 #[Object(name_type)]
-impl<T: OutputType> Page<T> {
+impl<T: ObjectType> Page<T> {
     /// Information to aid in pagination.
     async fn page_info(&self) -> PageInfo {
         PageInfo {
@@ -70,7 +70,7 @@ impl<T: OutputType> Page<T> {
     }
 
     /// A list of nodes.
-    async fn nodes(&self) -> Vec<&T> {
+    async fn nodes(&self) -> Vec<&Inline<T>> {
         self.edges.iter().map(|edge| &edge.0.node).collect()
     }
 
@@ -83,10 +83,10 @@ impl<T: OutputType> Page<T> {
 /// One node of a page with its cursor.
 pub struct Edge<T> {
     cursor: Cursor,
-    node: T,
+    node: Inline<T>,
 }
 
-impl<T: OutputType> TypeName for Edge<T> {
+impl<T: ObjectType> TypeName for Edge<T> {
     fn type_name() -> Cow<'static, str> {
         format!("{}Edge", T::type_name()).into()
     }
@@ -94,9 +94,9 @@ impl<T: OutputType> TypeName for Edge<T> {
 
 /// An edge in a connection.
 #[Object(name_type)]
-impl<T: OutputType> Edge<T> {
+impl<T: ObjectType> Edge<T> {
     /// The item at the end of the edge
-    async fn node(&self) -> &T {
+    async fn node(&self) -> &Inline<T> {
         &self.node
     }
 
@@ -161,7 +161,7 @@ pub fn decode_keyset_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), AppEr
 }
 
 /// Builds a connection from one page of `(id, node)` pairs ordered by id.
-pub fn page<T: OutputType>(
+pub fn page<T: ObjectType>(
     items: Vec<(Uuid, T)>,
     has_next: bool,
     has_previous: bool,
@@ -175,7 +175,7 @@ pub fn page<T: OutputType>(
 }
 
 /// Builds a connection from one page of `(cursor, node)` pairs.
-pub fn page_with_cursors<T: OutputType>(
+pub fn page_with_cursors<T: ObjectType>(
     items: Vec<(Cursor, T)>,
     has_next: bool,
     has_previous: bool,
@@ -184,7 +184,12 @@ pub fn page_with_cursors<T: OutputType>(
     Page {
         edges: items
             .into_iter()
-            .map(|(cursor, node)| Inline(Edge { cursor, node }))
+            .map(|(cursor, node)| {
+                Inline(Edge {
+                    cursor,
+                    node: Inline(node),
+                })
+            })
             .collect(),
         has_previous_page: has_previous,
         has_next_page: has_next,

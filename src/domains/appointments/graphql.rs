@@ -265,7 +265,7 @@ async fn page_nodes(
     ctx: &Context<'_>,
     appointments: Vec<Appointment>,
     zone: TimeZone,
-) -> async_graphql::Result<Vec<(Cursor, Inline<AppointmentNode>)>> {
+) -> async_graphql::Result<Vec<(Cursor, AppointmentNode)>> {
     let customers = appointments.iter().map(|a| (a.tenant_id, a.customer_id));
     let services = appointments.iter().map(|a| (a.tenant_id, a.service_id));
     let subscriptions = appointments
@@ -301,7 +301,7 @@ async fn page_nodes(
                 zone,
                 related: Some(related),
             };
-            (cursor, Inline(node))
+            (cursor, node)
         })
         .collect())
 }
@@ -349,7 +349,7 @@ impl AppointmentQuery {
         filter: Option<AppointmentFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<Page<Inline<AppointmentNode>>> {
+    ) -> async_graphql::Result<Page<AppointmentNode>> {
         let viewer = viewer(ctx)?;
         let filter = filter.unwrap_or_default();
         let list_filter = ListFilter {
