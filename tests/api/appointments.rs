@@ -852,3 +852,66 @@ async fn a_page_reads_the_same_through_fragments_aliases_and_directives() {
     assert_eq!(node_ids, edge_ids);
     assert_eq!(page["pageInfo"]["endCursor"], edges[29]["cursor"]);
 }
+
+/// The page decodes its rows by position (`appointments::repo::PageRow`); every field, set or
+/// null, must read exactly as `appointment(id)` (sea-orm's own decoding) reads it.
+#[tokio::test]
+async fn page_rows_read_like_single_appointments() {
+    const FIELDS: &str = "id startsAt endsAt status price { amount currency } notes confirmedAt
+        canceledAt cancellationReason createdAt updatedAt customer { id } service { id } subscription { id }";
+    let app = spawn_app().await;
+    let salon = salon(&app).await;
+    let plain = book(&app, &salon, next_local(&Sao_Paulo, Weekday::Mon, 9, 0)).await;
+    let noted = app
+        .gql(
+            Some(&salon.token),
+            CREATE,
+            json!({"i": {"customerId": salon.customer, "serviceId": salon.service,
+                "startsAt": next_local(&Sao_Paulo, Weekday::Mon, 11, 0).to_rfc3339(), "notes": "Traz o filho"}}),
+        )
+        .await;
+    let canceled = book(&app, &salon, next_local(&Sao_Paulo, Weekday::Mon, 13, 0)).await;
+    let confirm = status_mutation("confirmAppointment");
+    app.gql(
+        Some(&salon.token),
+        &confirm,
+        json!({"id": noted.data()["createAppointment"]["id"]}),
+    )
+    .await
+    .data();
+    app.gql(
+        Some(&salon.token),
+        "mutation($id: ID!) { cancelAppointment(id: $id, reason: \"Chuva\") { id } }",
+        json!({"id": canceled.data()["createAppointment"]["id"]}),
+    )
+    .await
+    .data();
+    assert!(plain.data()["createAppointment"]["id"].is_string());
+
+    let page = app
+        .gql(
+            Some(&salon.token),
+            &format!("query {{ appointments(first: 10) {{ nodes {{ {FIELDS} }} }} }}"),
+            json!({}),
+        )
+        .await;
+    let nodes = page.data()["appointments"]["nodes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(nodes.len(), 3);
+    for node in &nodes {
+        let single = app
+            .gql(
+                Some(&salon.token),
+                &format!("query($id: ID!) {{ appointment(id: $id) {{ {FIELDS} }} }}"),
+                json!({"id": node["id"]}),
+            )
+            .await;
+        assert_eq!(&single.data()["appointment"], node);
+    }
+    assert_eq!(nodes[1]["notes"], "Traz o filho");
+    assert!(nodes[1]["confirmedAt"].is_string() && nodes[0]["confirmedAt"].is_null());
+    assert_eq!(nodes[2]["cancellationReason"], "Chuva");
+    assert!(nodes[2]["canceledAt"].is_string() && nodes[0]["canceledAt"].is_null());
+}

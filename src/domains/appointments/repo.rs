@@ -3,10 +3,12 @@
 use chrono::{DateTime, Utc};
 use entity::appointments;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect,
     sea_query::{Expr, Func},
 };
+use sqlx::{ColumnIndex, Decode, Row, Type};
+use uuid::Uuid;
 
 use super::model::AppointmentStatus;
 use crate::domains::{
@@ -242,12 +244,71 @@ pub async fn list_page(
                 ),
         );
     }
-    query
+    let rows = query
         .order_by_asc(appointments::Column::StartsAt)
         .order_by_asc(appointments::Column::Id)
         .limit(limit)
+        .into_model::<PageRow>()
         .all(conn)
-        .await
+        .await?;
+    Ok(rows.into_iter().map(|row| row.0).collect())
+}
+
+/// A row of the appointment page, decoded by position from the driver's row.
+///
+/// The page is the largest read the dashboard makes (up to 500 rows). sea-orm's derived decoding
+/// looks every column up by name and builds an error string for each NULL it meets; for this page
+/// that was a sixth of the request's CPU. The select lists the columns in `Column` order, which a
+/// debug assertion checks on every row the tests read.
+struct PageRow(appointments::Model);
+
+impl FromQueryResult for PageRow {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        let decoded = if let Some(row) = res.try_as_pg_row().filter(|_| pre.is_empty()) {
+            decode_in_column_order(row)
+        } else if let Some(row) = res.try_as_sqlite_row().filter(|_| pre.is_empty()) {
+            decode_in_column_order(row)
+        } else {
+            return appointments::Model::from_query_result(res, pre).map(Self);
+        };
+        decoded
+            .map(Self)
+            .map_err(|err| DbErr::Type(format!("appointment row: {err}")))
+    }
+}
+
+fn decode_in_column_order<'r, R>(row: &'r R) -> Result<appointments::Model, sqlx::Error>
+where
+    R: Row,
+    usize: ColumnIndex<R>,
+    Uuid: Decode<'r, R::Database> + Type<R::Database>,
+    DateTime<Utc>: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    debug_assert!(
+        <appointments::Column as sea_orm::Iterable>::iter()
+            .map(|c| sea_orm::IdenStatic::as_str(&c))
+            .eq(sqlx::Row::columns(row).iter().map(sqlx::Column::name)),
+        "the page selects the appointment columns in declaration order"
+    );
+    Ok(appointments::Model {
+        id: row.try_get(0)?,
+        tenant_id: row.try_get(1)?,
+        customer_id: row.try_get(2)?,
+        service_id: row.try_get(3)?,
+        subscription_id: row.try_get(4)?,
+        starts_at: row.try_get(5)?,
+        ends_at: row.try_get(6)?,
+        status: row.try_get(7)?,
+        price_cents: row.try_get(8)?,
+        notes: row.try_get(9)?,
+        confirmed_at: row.try_get(10)?,
+        canceled_at: row.try_get(11)?,
+        cancellation_reason: row.try_get(12)?,
+        created_at: row.try_get(13)?,
+        updated_at: row.try_get(14)?,
+    })
 }
 
 pub async fn count(
