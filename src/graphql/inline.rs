@@ -63,10 +63,7 @@ async fn resolve_fields<T: ObjectType>(
 ) -> ServerResult<Value> {
     let selection = &ctx.item.node.items;
     let mut object = IndexMap::with_capacity(selection.len());
-    for field in selection.iter().filter_map(|s| match &s.node {
-        Selection::Field(field) => Some(field),
-        _ => None,
-    }) {
+    for field in selection.iter().filter_map(as_field) {
         let key = field.node.response_key().node.clone();
         let value = if field.node.name.node == "__typename" {
             Ok(Some(Value::String(
@@ -95,13 +92,20 @@ async fn resolve_fields<T: ObjectType>(
 fn is_plain(ctx: &ContextSelectionSet<'_>) -> bool {
     let items = &ctx.item.node.items;
     items.iter().enumerate().all(|(i, selection)| {
-            let Selection::Field(field) = &selection.node else {
-                return false;
-            };
+        as_field(selection).is_some_and(|field| {
             let key: &Name = &field.node.response_key().node;
             field.node.directives.is_empty()
-                && !items[..i].iter().any(|earlier| {
-                    matches!(&earlier.node, Selection::Field(f) if &f.node.response_key().node == key)
-                })
+                && !items[..i]
+                    .iter()
+                    .filter_map(as_field)
+                    .any(|earlier| &earlier.node.response_key().node == key)
         })
+    })
+}
+
+fn as_field(selection: &Positioned<Selection>) -> Option<&Positioned<Field>> {
+    match &selection.node {
+        Selection::Field(field) => Some(field),
+        _ => None,
+    }
 }

@@ -6,7 +6,7 @@ use async_graphql::{
     Context, ID, InputObject, Object, SimpleObject, Subscription, dataloader::Loader,
 };
 use chrono::{DateTime, FixedOffset, Utc};
-use futures_util::{Stream, StreamExt};
+use futures_util::{Stream, StreamExt, TryFutureExt};
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::{
@@ -370,7 +370,8 @@ impl AppointmentQuery {
         let limit = parse_first(first, 50, MAX_APPOINTMENTS_PAGE)?;
         let after = after.as_deref().map(decode_keyset_cursor).transpose()?;
         let ((appointments, has_next, total), zone) = futures_util::try_join!(
-            async { Ok(service::list(state(ctx), &viewer, &list_filter, after, limit).await?) },
+            service::list(state(ctx), &viewer, &list_filter, after, limit)
+                .err_into::<async_graphql::Error>(),
             tenant_zone(ctx),
         )?;
         let items = page_nodes(ctx, appointments, zone).await?;

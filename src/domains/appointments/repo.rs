@@ -264,12 +264,10 @@ struct PageRow(appointments::Model);
 
 impl FromQueryResult for PageRow {
     fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        let decoded = if let Some(row) = res.try_as_pg_row().filter(|_| pre.is_empty()) {
-            decode_in_column_order(row)
-        } else if let Some(row) = res.try_as_sqlite_row().filter(|_| pre.is_empty()) {
-            decode_in_column_order(row)
-        } else {
-            return appointments::Model::from_query_result(res, pre).map(Self);
+        let decoded = match (pre.is_empty(), res.try_as_pg_row(), res.try_as_sqlite_row()) {
+            (true, Some(row), _) => decode_in_column_order(row),
+            (true, None, Some(row)) => decode_in_column_order(row),
+            _ => return appointments::Model::from_query_result(res, pre).map(Self),
         };
         decoded
             .map(Self)
