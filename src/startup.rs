@@ -144,8 +144,9 @@ impl Application {
             shutdown,
         } = self;
         let signal_sender = shutdown.0.clone();
+        let os_signal = os_signal()?;
         tokio::spawn(async move {
-            wait_for_os_signal().await;
+            os_signal.await;
             tracing::info!("shutdown signal received");
             let _ = signal_sender.send(true);
         });
@@ -233,23 +234,26 @@ async fn connect_redis(url: &str, prefix: &str) -> anyhow::Result<(fred::clients
     Ok((client, broker))
 }
 
-async fn wait_for_os_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT or SIGTERM. The handlers are installed when this is called, not when the future is
+/// first polled: a signal that arrives once the server has announced it is ready must start a
+/// drain, never hit the default action and kill the process.
+fn os_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

@@ -1,6 +1,8 @@
 //! Tracing set-up: human-readable logs in development, JSON lines in production. `RUST_LOG`
 //! overrides the default filter.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 use crate::config::Settings;
@@ -31,6 +33,10 @@ fn install(production: bool) {
             .with(fmt::layer().json().flatten_event(true))
             .try_init()
     } else {
-        registry.with(fmt::layer().compact()).try_init()
+        // Colours only on a terminal: piped or redirected logs stay plain text.
+        let ansi = std::io::stdout().is_terminal();
+        registry
+            .with(fmt::layer().compact().with_ansi(ansi))
+            .try_init()
     };
 }

@@ -1,9 +1,8 @@
 //! The real binary: bootstrap commands and process lifecycle.
 
 use std::{
-    net::TcpListener,
+    io::{BufRead, BufReader, Read},
     process::{Command, Stdio},
-    time::{Duration, Instant},
 };
 
 use serde_json::json;
@@ -113,29 +112,35 @@ fn production_refuses_to_start_without_secrets_and_names_the_variable() {
 #[test]
 fn sigterm_drains_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let mut child = binary()
         .env("DATA_DIR", dir.path())
         .env("HOST", "127.0.0.1")
-        .env("PORT", port.to_string())
+        // The kernel picks a free port and the ready line names it: a port chosen here and
+        // released before the child binds it could be taken in between by another test.
+        .env("PORT", "0")
+        .env("RUST_LOG", "waba_bot=info")
         .env("SHUTDOWN_TIMEOUT_SECONDS", "5")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let ready = loop {
-        let healthy = probe::ready(port);
-        if healthy || Instant::now() > deadline {
-            break healthy;
-        }
-        std::thread::sleep(Duration::from_millis(25));
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let Some(port) = ready_port(&mut stdout) else {
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        panic!(
+            "the server exited before it was ready ({:?}): {stderr}",
+            child.wait()
+        );
     };
-    assert!(ready, "the server never became ready");
+    // Keep draining the child's logs so it never blocks on a full pipe.
+    let drain = std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    assert!(probe::ready(port), "GET /readyz after the ready line");
     assert!(
         dir.path().join("waba-bot.db").exists(),
         "the embedded default creates its SQLite file in DATA_DIR"
@@ -146,7 +151,34 @@ fn sigterm_drains_and_exits_zero() {
         .unwrap();
     assert!(killed.success());
     let status = child.wait().unwrap();
-    assert!(status.success(), "exit status {status:?}");
+    drain.join().unwrap().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}: {stderr}");
+}
+
+/// Reads the server's log until its ready line and returns the port it names (`None` when the
+/// process ends first).
+fn ready_port(logs: &mut impl BufRead) -> Option<u16> {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if logs.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        // Plain text: the server colours its logs only on a terminal.
+        if let Some((_, fields)) = line.split_once("waba-bot is ready") {
+            let port = fields
+                .split_whitespace()
+                .find_map(|f| f.strip_prefix("port="));
+            return port.and_then(|p| p.parse().ok());
+        }
+    }
 }
 
 mod probe {
