@@ -816,11 +816,12 @@ async fn rescheduling_into_a_full_cycle_is_refused() {
 async fn a_page_reads_the_same_through_fragments_aliases_and_directives() {
     let app = spawn_app().await;
     let salon = salon(&app).await;
-    seed_appointments(&app, &salon, 30).await;
-    let plain = "query { appointments(first: 30) { totalCount pageInfo { hasNextPage endCursor }
+    // More rows than one chunk of `InlineList`, so the order across chunks is checked too.
+    seed_appointments(&app, &salon, 75).await;
+    let plain = "query { appointments(first: 75) { totalCount pageInfo { hasNextPage endCursor }
         edges { cursor node { __typename id startsAt status price { amount currency }
         customer { id name } service { id name } subscription { id } } } nodes { id } } }";
-    let general = "query($yes: Boolean!) { appointments(first: 30) { totalCount
+    let general = "query($yes: Boolean!) { appointments(first: 75) { totalCount
         pageInfo { ... on PageInfo { hasNextPage } endCursor }
         edges { cursor node { ...Head status @include(if: $yes) price { ... on Money { amount } currency }
         customer { id } customer { name } service { id name @skip(if: $yes) ... on Service { name } }
@@ -834,7 +835,7 @@ async fn a_page_reads_the_same_through_fragments_aliases_and_directives() {
 
     let page = &plain.data()["appointments"];
     let edges = page["edges"].as_array().unwrap();
-    assert_eq!(edges.len(), 30);
+    assert_eq!(edges.len(), 75);
     assert!(
         edges
             .iter()
@@ -850,7 +851,15 @@ async fn a_page_reads_the_same_through_fragments_aliases_and_directives() {
         .collect();
     let edge_ids: Vec<&Value> = edges.iter().map(|e| &e["node"]["id"]).collect();
     assert_eq!(node_ids, edge_ids);
-    assert_eq!(page["pageInfo"]["endCursor"], edges[29]["cursor"]);
+    let starts: Vec<DateTime<Utc>> = edges
+        .iter()
+        .map(|e| e["node"]["startsAt"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        starts.windows(2).all(|w| w[0] < w[1]),
+        "edges in start order"
+    );
+    assert_eq!(page["pageInfo"]["endCursor"], edges[74]["cursor"]);
 }
 
 /// The page decodes its rows by position (`appointments::repo::PageRow`); every field, set or
