@@ -2,7 +2,7 @@
 
 use std::{
     io::{BufRead, BufReader, Read},
-    process::{Command, Stdio},
+    process::{Child, Command, Stdio},
 };
 
 use serde_json::json;
@@ -126,13 +126,7 @@ fn sigterm_drains_and_exits_zero() {
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let Some(port) = ready_port(&mut stdout) else {
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
+        let stderr = stderr_of(&mut child);
         panic!(
             "the server exited before it was ready ({:?}): {stderr}",
             child.wait()
@@ -152,14 +146,23 @@ fn sigterm_drains_and_exits_zero() {
     assert!(killed.success());
     let status = child.wait().unwrap();
     drain.join().unwrap().unwrap();
+    assert!(
+        status.success(),
+        "exit status {status:?}: {}",
+        stderr_of(&mut child)
+    );
+}
+
+/// Everything the child wrote to its (piped) stderr, read to its end.
+fn stderr_of(child: &mut Child) -> String {
     let mut stderr = String::new();
     child
         .stderr
         .take()
-        .unwrap()
+        .expect("stderr is piped")
         .read_to_string(&mut stderr)
         .unwrap();
-    assert!(status.success(), "exit status {status:?}: {stderr}");
+    stderr
 }
 
 /// Reads the server's log until its ready line and returns the port it names (`None` when the
