@@ -4,8 +4,8 @@
 //!
 //! The connection and edge types are ours rather than async-graphql's so that edges and nodes
 //! resolve as [`Inline`] objects in an [`InlineList`] and cursors are encoded only when selected:
-//! on a 500-row page all three are measurable. The SDL keeps the Relay shape (`XConnection { pageInfo edges nodes totalCount }`,
-//! `XEdge { node cursor }`).
+//! on a 500-row page all three are measurable. The SDL keeps the Relay shape
+//! (`XConnection { pageInfo edges nodes totalCount }`, `XEdge { node cursor }`).
 
 use std::borrow::Cow;
 
