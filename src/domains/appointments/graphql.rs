@@ -242,8 +242,8 @@ pub struct AppointmentFilter {
 }
 
 /// A relation of a node outside a list, from its loader. The load is boxed: inline, its future
-/// would size every field's future of `AppointmentNode`, which is copied for each field of each
-/// row of a page.
+/// would size the walk of every `AppointmentNode`, which a page allocates for each row (see
+/// `Inline`) although its rows never load a relation this way.
 async fn load_related<L, K, N>(
     ctx: &Context<'_>,
     key: K,
