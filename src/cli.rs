@@ -5,10 +5,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::{
     config::Settings,
     db,
-    domains::auth::{
-        model::Role,
-        service::{Provisioned, provision_user},
-    },
+    domains::auth::service::{Provisioned, provision_user},
+    kernel::viewer::Role,
     metrics::Metrics,
     startup::Application,
     telemetry,
@@ -54,7 +52,7 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         let command = self.command.unwrap_or(Command::Serve);
         if let Command::Schema = command {
-            print!("{}", crate::graphql::sdl());
+            print!("{}", crate::schema::sdl());
             return Ok(());
         }
         // Logging starts before the settings load so their warnings (generated secrets) show.
@@ -85,10 +83,7 @@ impl Cli {
                     RoleArg::Admin => Role::Admin,
                     RoleArg::Tenant => Role::Tenant,
                 };
-                match provision_user(&db, &email, &password, role, verified)
-                    .await
-                    .map_err(|e| anyhow::anyhow!(e.public_message()))?
-                {
+                match provision_user(&db, &email, &password, role, verified).await? {
                     Provisioned::Created(id) => println!("created user {id} ({email})"),
                     Provisioned::PasswordReset(id) => {
                         println!("reset the password of user {id} ({email})")

@@ -171,7 +171,7 @@ impl Settings {
         };
         let jwt_secret = secret("JWT_SECRET", random_secret)?;
         let encryption_key = secret("ENCRYPTION_KEY", random_secret)?;
-        crate::crypto::Cipher::from_setting(&encryption_key)
+        crate::kernel::crypto::Cipher::from_setting(&encryption_key)
             .context("ENCRYPTION_KEY is invalid")?;
         if jwt_secret.expose_secret().len() < 32 {
             tracing::warn!("JWT_SECRET is shorter than 32 bytes; use a longer random value");
@@ -271,7 +271,7 @@ impl Settings {
 }
 
 fn random_secret() -> String {
-    base64::engine::general_purpose::STANDARD.encode(crate::crypto::random_bytes::<32>())
+    base64::engine::general_purpose::STANDARD.encode(crate::kernel::crypto::random_bytes::<32>())
 }
 
 /// Development convenience: keep generated secrets in `DATA_DIR` so tokens and ciphertexts survive

@@ -105,6 +105,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition of every metric.
+    #[expect(clippy::expect_used, reason = "writing to a String cannot fail")]
     pub fn render(&self) -> String {
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");

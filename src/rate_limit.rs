@@ -13,7 +13,7 @@ use fred::{
     interfaces::{ClientLike, KeysInterface},
 };
 
-use crate::error::AppError;
+use crate::kernel::error::AppError;
 
 /// Counts hits per key and refuses them past a limit within a window.
 #[derive(Clone)]
@@ -80,7 +80,11 @@ impl RateLimiter {
 
     fn hit_local(&self, key: &str, window: Duration) -> (u32, Duration) {
         let now = Instant::now();
-        let mut map = self.local.lock().expect("rate limiter lock poisoned");
+        // A panic elsewhere while holding the lock leaves counts that are still counts.
+        let mut map = self
+            .local
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() > 10_000 {
             map.retain(|_, (_, start)| now.duration_since(*start) < window);
         }

@@ -14,16 +14,19 @@ use secrecy::ExposeSecret;
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
+    app,
+    broker::Broker,
     clients::Clients,
     config::Settings,
-    crypto::Cipher,
-    db,
-    domains::auth::jwt::JwtKeys,
-    events::Broker,
-    graphql, http,
-    jobs::{self, JobStore, Jobs},
+    db, http,
+    jobs::{
+        JobStore, Jobs,
+        worker::{WorkerEnv, build_monitor},
+    },
+    kernel::{crypto::Cipher, jwt::JwtKeys},
     metrics::Metrics,
     rate_limit::RateLimiter,
+    schema,
     state::AppState,
 };
 
@@ -98,7 +101,12 @@ impl Application {
             cipher: Cipher::from_setting(&settings.auth.encryption_key)?,
             jwt: JwtKeys::new(&settings.auth.jwt_secret, settings.auth.access_token_ttl),
             rate_limiter: RateLimiter::new(redis.clone(), &settings.redis.prefix),
-            jobs: Jobs::new(store, worker_db, settings.worker.max_attempts),
+            jobs: Jobs::new(
+                store,
+                worker_db,
+                settings.worker.max_attempts,
+                app::queues(),
+            ),
 
             redis,
             broker,
@@ -151,7 +159,7 @@ impl Application {
             let _ = signal_sender.send(true);
         });
 
-        let router = http::router(state.clone(), graphql::build_schema(&state));
+        let router = http::router(state.clone(), schema::build(&state));
         let timeout = state.settings.http.shutdown_timeout;
         tracing::info!(port, database = ?state.db.get_database_backend(), redis = state.redis.is_some(), "waba-bot is ready");
 
@@ -164,7 +172,17 @@ impl Application {
             db: state.jobs.db().clone(),
             ..state.clone()
         };
-        let monitor = jobs::build_monitor(&worker_state).shutdown_timeout(timeout);
+        let monitor = build_monitor(
+            &WorkerEnv {
+                ctx: &worker_state,
+                store: worker_state.jobs.store(),
+                settings: &worker_state.settings.worker,
+                metrics: &worker_state.metrics,
+            },
+            app::jobs(),
+            app::crons(),
+        )?
+        .shutdown_timeout(timeout);
         let worker = tokio::spawn(async move {
             monitor
                 .run_with_signal(async move {

@@ -5,8 +5,13 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    clients::Clients, config::Settings, crypto::Cipher, domains::auth::jwt::JwtKeys,
-    events::Broker, jobs::Jobs, metrics::Metrics, rate_limit::RateLimiter,
+    broker::Broker,
+    clients::Clients,
+    config::Settings,
+    jobs::Jobs,
+    kernel::{crypto::Cipher, jwt::JwtKeys},
+    metrics::Metrics,
+    rate_limit::RateLimiter,
 };
 
 /// Shared application state (also the context of every job).

@@ -18,11 +18,10 @@ use sea_orm::{ActiveValue::Set, EntityTrait};
 use uuid::Uuid;
 use waba_bot::{
     config::Settings,
-    domains::{
-        appointments::service::available_slots,
-        auth::model::{Role, UserId, Viewer},
-        ids::ServiceId,
-        tenants::model::TenantId,
+    domains::appointments::service::available_slots,
+    kernel::{
+        ids::{ServiceId, TenantId, UserId},
+        viewer::{Role, Viewer},
     },
     startup::Application,
     state::AppState,
@@ -155,8 +154,8 @@ async fn seed(state: &AppState, appointments: usize) -> anyhow::Result<Seeded> {
             let day = first_day + Duration::days(i64::try_from(i / 24).unwrap_or(0));
             let minute = 8 * 60 + 30 * i64::try_from(i % 24).unwrap_or(0);
             // 08:00 in São Paulo is 11:00 UTC.
-            let starts_at = day.and_hms_opt(11, 0, 0).expect("valid time").and_utc()
-                + Duration::minutes(minute - 8 * 60);
+            let starts_at = day.and_time(chrono::NaiveTime::MIN).and_utc()
+                + Duration::minutes(11 * 60 + minute - 8 * 60);
             entity::appointments::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 tenant_id: Set(tenant),
@@ -228,7 +227,7 @@ async fn availability(
 async fn serve(app: Application, appointments: usize) -> anyhow::Result<()> {
     let seeded = seed(app.state(), appointments).await?;
     // A long-lived token so a benchmark can outlast the normal 15 minutes.
-    let keys = waba_bot::domains::auth::jwt::JwtKeys::new(
+    let keys = waba_bot::kernel::jwt::JwtKeys::new(
         &app.state().settings.auth.jwt_secret,
         StdDuration::from_secs(24 * 3600),
     );

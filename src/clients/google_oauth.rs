@@ -54,8 +54,16 @@ pub fn from_settings(
         tracing::info!("GOOGLE_CLIENT_ID/GOOGLE_CLIENT_SECRET not set: Google sign-in is disabled");
         return None;
     };
+    let auth_url = match url::Url::parse(&settings.auth_url) {
+        Ok(url) => url,
+        Err(err) => {
+            tracing::error!(%err, "GOOGLE_AUTH_URL is not a URL: Google sign-in is disabled");
+            return None;
+        }
+    };
     Some(Arc::new(GoogleClient {
         http,
+        auth_url,
         client_id,
         client_secret,
         settings: settings.clone(),
@@ -65,6 +73,7 @@ pub fn from_settings(
 
 struct GoogleClient {
     http: reqwest::Client,
+    auth_url: url::Url,
     client_id: String,
     client_secret: SecretString,
     settings: GoogleSettings,
@@ -198,8 +207,7 @@ impl GoogleClient {
 #[async_trait::async_trait]
 impl GoogleOAuth for GoogleClient {
     fn authorize_url(&self, state: &str, nonce: &str, code_challenge: &str) -> String {
-        let mut url =
-            url::Url::parse(&self.settings.auth_url).expect("GOOGLE_AUTH_URL is a valid URL");
+        let mut url = self.auth_url.clone();
         url.query_pairs_mut()
             .append_pair("client_id", &self.client_id)
             .append_pair("redirect_uri", &self.settings.callback_url)

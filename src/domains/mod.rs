@@ -8,10 +8,8 @@
 pub mod appointments;
 pub mod auth;
 pub mod customers;
-pub mod ids;
 pub mod operating_hours;
 pub mod plans;
 pub mod saas_plans;
 pub mod services;
-pub mod subscriptions;
 pub mod tenants;

@@ -14,14 +14,13 @@ use async_graphql::{
 };
 use futures_util::StreamExt;
 
-use super::AppSchema;
-use crate::error::ErrorCode;
+use crate::kernel::{error::ErrorCode, values::EnumStr};
 
-/// The schema, with error codes filled in on every response (HTTP and WebSocket).
+/// A schema (any executor), with error codes filled in on every response (HTTP and WebSocket).
 #[derive(Clone)]
-pub struct CodedSchema(pub AppSchema);
+pub struct CodedSchema<E>(pub E);
 
-impl Executor for CodedSchema {
+impl<E: Executor> Executor for CodedSchema<E> {
     async fn execute(&self, request: Request) -> Response {
         let mut response = self.0.execute(request).await;
         classify(&mut response);

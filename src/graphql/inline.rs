@@ -13,7 +13,7 @@
 //! Invariant: the output is exactly what async-graphql's own container resolution produces. A
 //! selection set that needs more than a straight walk (fragments, directives, a response key
 //! selected twice) falls back to it. Field-level extension hooks would be skipped, which is why
-//! the schema installs no extensions (see `build_schema`).
+//! the schema installs no extensions (see `schema::build`).
 //!
 //! `InlineList<T>` is the list counterpart. async-graphql joins a long list through a
 //! `FuturesOrdered`: a reference-counted task per item, queued and woken one by one.

@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::{
-    error::AppError,
     graphql::inline::{Inline, InlineList},
+    kernel::error::AppError,
 };
 
 pub const DEFAULT_PAGE_SIZE: u64 = 20;

@@ -2,19 +2,11 @@
 //! `MoneyInput`, `CurrencyCode` and `Date` (a calendar date).
 
 use async_graphql::{
-    Enum, ID, InputObject, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject,
-    Value,
+    Enum, InputObject, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value,
 };
 use chrono::NaiveDate;
-use uuid::Uuid;
 
-use crate::{error::AppError, values::MoneyCents};
-
-/// Parses a GraphQL `ID` into a UUID; anything else cannot name an existing row, so it is
-/// NOT_FOUND like any other unknown id.
-pub fn parse_id(id: &ID, entity: &'static str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(id.as_str()).map_err(|_| AppError::NotFound(entity))
-}
+use crate::kernel::values::MoneyCents;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Decimal(pub MoneyCents);

@@ -3,7 +3,10 @@
 
 use async_graphql::Context;
 
-use crate::{domains::auth::model::Viewer, error::AppError, state::AppState};
+use crate::{
+    kernel::{error::AppError, viewer::Viewer},
+    state::AppState,
+};
 
 /// The outcome of authenticating a request, attached to its GraphQL context.
 #[derive(Clone, Debug)]

@@ -31,15 +31,15 @@ use axum::{
 use futures_util::{SinkExt, StreamExt, future};
 
 use crate::{
+    app,
     domains::auth::service::authenticate,
-    error::AppError,
     graphql::{
-        AppSchema,
         errors::{self, CodedSchema},
-        loaders,
         viewer::{ClientIp, RequestAuth},
     },
+    kernel::error::AppError,
     metrics::GraphqlLabels,
+    schema::AppSchema,
     state::AppState,
 };
 
@@ -138,7 +138,7 @@ async fn execute(
     request
         .data
         .insert(ClientIp(client_ip(state, headers, peer)));
-    loaders::attach(&mut request.data, state);
+    app::attach_loaders(&mut request.data, state);
     let operation = request
         .operation_name
         .clone()
@@ -350,6 +350,6 @@ async fn connection_data(state: &AppState, payload: &serde_json::Value) -> Resul
     let viewer = authenticate(state, token).await?;
     let mut data = Data::default();
     data.insert(RequestAuth::Viewer(viewer));
-    loaders::attach(&mut data, state);
+    app::attach_loaders(&mut data, state);
     Ok(data)
 }

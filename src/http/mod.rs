@@ -21,7 +21,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{domains::auth::google, graphql::AppSchema, state::AppState};
+use crate::{app, schema::AppSchema, state::AppState};
 
 /// Request bodies larger than this are refused with 413.
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
@@ -48,11 +48,10 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphql/ws", get(graphql::websocket))
-        .route("/auth/google", get(google::start))
-        .route("/auth/google/callback", get(google::callback))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .merge(app::routes())
         .layer(axum::Extension(schema))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use uuid::Uuid;
-use waba_bot::domains::auth::model::Role;
+use waba_bot::kernel::viewer::Role;
 
 use crate::helpers::{GqlResponse, TestApp, spawn_app};
 

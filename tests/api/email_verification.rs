@@ -1,9 +1,6 @@
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr};
 use serde_json::json;
-use waba_bot::{
-    domains::auth::{jobs::SendVerificationEmail, model::Role},
-    jobs::Job,
-};
+use waba_bot::{domains::auth::jobs::SendVerificationEmail, jobs::Job, kernel::viewer::Role};
 
 use crate::helpers::{TestApp, spawn_app};
 

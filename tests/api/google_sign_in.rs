@@ -1,7 +1,7 @@
 use reqwest::header::LOCATION;
 use serde_json::json;
 use url::Url;
-use waba_bot::domains::auth::model::Role;
+use waba_bot::kernel::viewer::Role;
 
 use crate::helpers::{
     TestApp,

@@ -1,7 +1,7 @@
 //! The worker and the process lifecycle.
 
 use serde_json::json;
-use waba_bot::domains::auth::model::Role;
+use waba_bot::kernel::viewer::Role;
 
 use crate::helpers::spawn_app;
 

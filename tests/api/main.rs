@@ -1,6 +1,10 @@
 //! The integration suite: one binary, one file per area.
 
+// A test that cannot unwrap its setup should stop right there, with the value it got.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod appointments;
+mod architecture;
 mod auth;
 mod availability;
 

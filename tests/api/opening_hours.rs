@@ -4,13 +4,12 @@
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 use uuid::Uuid;
-use waba_bot::domains::{
-    auth::model::Role,
-    operating_hours::{
+use waba_bot::{
+    domains::operating_hours::{
         model::{LocalTime, OpenInterval},
         service,
     },
-    tenants::model::TenantId,
+    kernel::{ids::TenantId, viewer::Role},
 };
 
 use crate::helpers::{GqlResponse, TestApp, spawn_app};

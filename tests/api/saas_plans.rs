@@ -1,5 +1,5 @@
 use serde_json::json;
-use waba_bot::domains::auth::model::Role;
+use waba_bot::kernel::viewer::Role;
 
 use crate::helpers::spawn_app;
 

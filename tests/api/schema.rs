@@ -4,7 +4,7 @@
 fn committed_schema_matches_the_code() {
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
         .expect("schema.graphql is committed");
-    let exported = waba_bot::graphql::sdl();
+    let exported = waba_bot::schema::sdl();
     assert!(
         committed == exported,
         "schema.graphql is stale: run `cargo run -- schema > schema.graphql`"
@@ -21,14 +21,14 @@ fn the_cli_prints_the_schema() {
     assert!(output.status.success());
     assert_eq!(
         String::from_utf8(output.stdout).unwrap(),
-        waba_bot::graphql::sdl()
+        waba_bot::schema::sdl()
     );
 }
 
 /// Every type and field of our own carries a description (they flow into the frontend's types).
 #[test]
 fn every_object_type_is_described() {
-    let sdl = waba_bot::graphql::sdl();
+    let sdl = waba_bot::schema::sdl();
     let mut undocumented = Vec::new();
     let lines: Vec<&str> = sdl.lines().collect();
     for (i, line) in lines.iter().enumerate() {

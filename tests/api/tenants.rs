@@ -1,7 +1,7 @@
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::json;
 use uuid::Uuid;
-use waba_bot::domains::auth::model::Role;
+use waba_bot::kernel::viewer::Role;
 
 use crate::helpers::{spawn_app, unique_phone};
 
@@ -245,7 +245,7 @@ async fn whatsapp_credentials_are_encrypted_and_only_exposed_as_a_flag() {
         "EAAG-super-secret-token"
     );
 
-    let schema = waba_bot::graphql::sdl();
+    let schema = waba_bot::schema::sdl();
     let tenant_type = schema
         .split("type Tenant {")
         .nth(1)

@@ -104,7 +104,7 @@ async fn a_user_without_a_tenant_gets_an_error_for_tenant_events() {
     let session = app
         .user_session(
             "new@salon.test",
-            waba_bot::domains::auth::model::Role::Tenant,
+            waba_bot::kernel::viewer::Role::Tenant,
             true,
         )
         .await;

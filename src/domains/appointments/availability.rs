@@ -11,7 +11,7 @@ use chrono::{
 
 use crate::{
     domains::operating_hours::model::{OpenInterval, Schedule, Weekday},
-    values::TimeZone,
+    kernel::values::TimeZone,
 };
 
 /// A bookable interval.
@@ -168,9 +168,9 @@ pub fn check_within_hours(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domains::{
-        ids::{DateExceptionId, OpeningRangeId},
-        operating_hours::model::{DateException, LocalTime, OpeningRange},
+    use crate::{
+        domains::operating_hours::model::{DateException, LocalTime, OpeningRange},
+        kernel::ids::{DateExceptionId, OpeningRangeId},
     };
     use uuid::Uuid;
 

@@ -11,28 +11,30 @@ use tokio_stream::wrappers::BroadcastStream;
 
 use super::{
     availability::Slot,
-    model::{Appointment, AppointmentEventKind, AppointmentStatus, Transition},
-    repo::ListFilter,
+    model::{
+        Appointment, AppointmentChanged, AppointmentEventKind, AppointmentStatus, ListFilter,
+        Transition,
+    },
     service::{self, DashboardStats, NewAppointment},
 };
 use crate::{
     domains::{
-        customers::graphql::CustomerNode,
-        ids::{AppointmentId, CustomerId, ServiceId, SubscriptionId},
-        services::graphql::ServiceNode,
-        subscriptions::graphql::SubscriptionNode,
+        customers::graphql::{CustomerLoader, CustomerNode, SubscriptionLoader, SubscriptionNode},
+        services::graphql::{ServiceLoader, ServiceNode},
         tenants,
     },
-    error::AppError,
-    events::EventKind,
     graphql::{
         inline::Inline,
-        loaders::{CustomerLoader, ServiceLoader, SubscriptionLoader, loader},
+        loaders::loader,
         pagination::{Cursor, Page, decode_keyset_cursor, page_with_cursors, parse_first},
-        scalars::{Money, parse_id},
+        scalars::Money,
         viewer::{state, viewer},
     },
-    values::TimeZone,
+    kernel::{
+        error::AppError,
+        ids::{AppointmentId, CustomerId, ServiceId, SubscriptionId, TypedId},
+        values::TimeZone,
+    },
 };
 
 /// Appointment pages are larger than other lists: a month of a busy calendar fits in one.
@@ -333,12 +335,7 @@ impl AppointmentQuery {
         id: ID,
     ) -> async_graphql::Result<AppointmentNode> {
         let viewer = viewer(ctx)?;
-        let appointment = service::find(
-            state(ctx),
-            &viewer,
-            AppointmentId(parse_id(&id, "appointment")?),
-        )
-        .await?;
+        let appointment = service::find(state(ctx), &viewer, AppointmentId::parse(&id)?).await?;
         Ok(AppointmentNode::new(appointment, tenant_zone(ctx).await?))
     }
 
@@ -359,12 +356,12 @@ impl AppointmentQuery {
             customer: filter
                 .customer_id
                 .as_ref()
-                .map(|id| parse_id(id, "customer").map(CustomerId))
+                .map(|id| CustomerId::parse(id))
                 .transpose()?,
             service: filter
                 .service_id
                 .as_ref()
-                .map(|id| parse_id(id, "service").map(ServiceId))
+                .map(|id| ServiceId::parse(id))
                 .transpose()?,
         };
         let limit = parse_first(first, 50, MAX_APPOINTMENTS_PAGE)?;
@@ -392,9 +389,9 @@ impl AppointmentQuery {
         let viewer = viewer(ctx)?;
         let customer = customer_id
             .as_ref()
-            .map(|id| parse_id(id, "customer").map(CustomerId))
+            .map(|id| CustomerId::parse(id))
             .transpose()?;
-        let service_id = ServiceId(parse_id(&service_id, "service")?);
+        let service_id = ServiceId::parse(&service_id)?;
         let slots =
             service::available_slots(state(ctx), &viewer, service_id, from, to, customer).await?;
         let zone = tenant_zone(ctx).await?;
@@ -426,7 +423,7 @@ impl AppointmentMutation {
         reason: Option<String>,
     ) -> async_graphql::Result<AppointmentNode> {
         let viewer = viewer(ctx)?;
-        let id = AppointmentId(parse_id(id, "appointment")?);
+        let id = AppointmentId::parse(id)?;
         let appointment =
             service::change_status(state(ctx), &viewer, id, transition, reason).await?;
         Ok(AppointmentNode::new(appointment, tenant_zone(ctx).await?))
@@ -444,13 +441,13 @@ impl AppointmentMutation {
     ) -> async_graphql::Result<AppointmentNode> {
         let viewer = viewer(ctx)?;
         let request = NewAppointment {
-            customer_id: CustomerId(parse_id(&input.customer_id, "customer")?),
-            service_id: ServiceId(parse_id(&input.service_id, "service")?),
+            customer_id: CustomerId::parse(&input.customer_id)?,
+            service_id: ServiceId::parse(&input.service_id)?,
             starts_at: input.starts_at,
             subscription_id: input
                 .subscription_id
                 .as_ref()
-                .map(|id| parse_id(id, "subscription").map(SubscriptionId))
+                .map(|id| SubscriptionId::parse(id))
                 .transpose()?,
             notes: input.notes,
         };
@@ -466,7 +463,7 @@ impl AppointmentMutation {
         starts_at: DateTime<Utc>,
     ) -> async_graphql::Result<AppointmentNode> {
         let viewer = viewer(ctx)?;
-        let id = AppointmentId(parse_id(&id, "appointment")?);
+        let id = AppointmentId::parse(&id)?;
         let appointment = service::reschedule(state(ctx), &viewer, id, starts_at).await?;
         Ok(AppointmentNode::new(appointment, tenant_zone(ctx).await?))
     }
@@ -530,23 +527,22 @@ impl AppointmentSubscription {
         let viewer = viewer(ctx)?;
         let tenant_id = viewer.tenant()?;
         let state = state(ctx).clone();
-        let zone = tenants::service::find(&state, tenant_id).await?.time_zone;
+        let zone = tenants::service::find(&state.db, tenant_id)
+            .await?
+            .time_zone;
         let events = BroadcastStream::new(state.broker.subscribe());
         Ok(events.filter_map(move |event| {
             let state = state.clone();
             async move {
                 let event = event.ok()?;
-                let EventKind::Appointment {
-                    kind,
-                    appointment_id,
-                } = event.kind
-                else {
-                    return None;
-                };
-                if event.tenant_id != tenant_id.0 {
+                if event.tenant_id != tenant_id {
                     return None;
                 }
-                match service::find(&state, &viewer, AppointmentId(appointment_id)).await {
+                let AppointmentChanged {
+                    kind,
+                    appointment_id,
+                } = event.payload()?;
+                match service::find(&state, &viewer, appointment_id).await {
                     Ok(appointment) => Some(AppointmentEvent {
                         kind,
                         appointment: AppointmentNode::new(appointment, zone),

@@ -1,24 +1,24 @@
 //! Scheduled work of the appointments domain.
 
-use apalis::prelude::{BoxDynError, Data};
-use apalis_cron::Tick;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::service;
-use crate::state::AppState;
+use crate::{jobs::CronJob, state::AppState};
 
-/// Cron expression (with seconds) of [`expire_unpaid_holds`]: every minute.
-pub const EXPIRE_UNPAID_HOLDS_SCHEDULE: &str = "0 * * * * *";
+/// Cancels unpaid PENDING bookings past their tenant's hold window, every minute. Every instance
+/// runs it; the conditional update makes concurrent runs harmless.
+pub struct ExpireUnpaidHolds;
 
-/// Cancels unpaid PENDING bookings past their tenant's hold window. Every instance runs it; the
-/// conditional update makes concurrent runs harmless.
-pub async fn expire_unpaid_holds(_tick: Tick, state: Data<AppState>) -> Result<(), BoxDynError> {
-    let expired = service::expire_unpaid_holds(&state, Utc::now())
-        .await
-        .map_err(|e| anyhow::anyhow!(e.public_message()))?;
-    if expired > 0 {
-        tracing::info!(expired, "canceled unpaid bookings past their hold window");
+impl CronJob for ExpireUnpaidHolds {
+    const NAME: &'static str = "expire_unpaid_holds";
+    const SCHEDULE: &'static str = "0 * * * * *";
+    type Context = AppState;
+
+    async fn run(state: AppState, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let expired = service::expire_unpaid_holds(&state, now).await?;
+        if expired > 0 {
+            tracing::info!(expired, "canceled unpaid bookings past their hold window");
+        }
+        Ok(())
     }
-    state.metrics.record_job("expire_unpaid_holds", "ok");
-    Ok(())
 }

@@ -5,6 +5,10 @@
 //! - No two active (PENDING or CONFIRMED) appointments of a tenant overlap: Postgres refuses it
 //!   with an exclusion constraint, and on SQLite booking writes are serialized.
 //! - The price is a snapshot taken at booking.
+//!
+//! Calls: `tenants` (time zone, booking rules), `customers` (the customer, their subscription and
+//! its cycle; deleting a customer), `services`, `plans` (what a subscription covers),
+//! `operating_hours` (the schedule).
 
 pub mod availability;
 pub mod graphql;
@@ -12,3 +16,9 @@ pub mod jobs;
 pub mod model;
 pub mod repo;
 pub mod service;
+
+use crate::{domain::Domain, jobs::CronKind, kernel::events::EventPayload};
+
+pub const DOMAIN: Domain = Domain::new("appointments")
+    .with_crons(&[CronKind::of::<jobs::ExpireUnpaidHolds>()])
+    .with_events(&[model::AppointmentChanged::KIND]);

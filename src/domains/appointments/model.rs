@@ -3,17 +3,18 @@
 use async_graphql::Enum;
 use chrono::{DateTime, Utc};
 
-use crate::{
-    domains::{
-        ids::{AppointmentId, CustomerId, ServiceId, SubscriptionId},
-        tenants::model::TenantId,
-    },
+use crate::kernel::{
     error::AppError,
-    values::MoneyCents,
+    events::EventPayload,
+    ids::{AppointmentId, CustomerId, ServiceId, SubscriptionId, TenantId},
+    values::{EnumStr, MoneyCents},
 };
 
 /// Where an appointment stands.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString,
+)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum AppointmentStatus {
     /// Booked, waiting for payment or confirmation; holds its slot.
     Pending,
@@ -44,23 +45,6 @@ impl AppointmentStatus {
         Self::NoShow,
         Self::Canceled,
     ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Confirmed => "CONFIRMED",
-            Self::Completed => "COMPLETED",
-            Self::NoShow => "NO_SHOW",
-            Self::Canceled => "CANCELED",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, AppError> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-            .ok_or_else(|| anyhow::anyhow!("unknown appointment status {raw}").into())
-    }
 
     /// Active appointments hold their slot.
     pub fn is_active(self) -> bool {
@@ -141,7 +125,7 @@ impl TryFrom<entity::appointments::Model> for Appointment {
             subscription_id: m.subscription_id.map(SubscriptionId),
             starts_at: m.starts_at,
             ends_at: m.ends_at,
-            status: AppointmentStatus::parse(&m.status)?,
+            status: AppointmentStatus::parse_stored(&m.status)?,
             price: MoneyCents(m.price_cents),
             notes: m.notes,
             confirmed_at: m.confirmed_at,
@@ -151,6 +135,16 @@ impl TryFrom<entity::appointments::Model> for Appointment {
             updated_at: m.updated_at,
         })
     }
+}
+
+/// Filter of the appointment list.
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub statuses: Vec<AppointmentStatus>,
+    pub customer: Option<CustomerId>,
+    pub service: Option<ServiceId>,
 }
 
 /// What happened to an appointment (live dashboard feed).
@@ -164,6 +158,17 @@ pub enum AppointmentEventKind {
     NoShow,
     /// Canceled by the system because payment did not arrive within the unpaid-hold window.
     Expired,
+}
+
+/// Live event: an appointment was created or changed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AppointmentChanged {
+    pub kind: AppointmentEventKind,
+    pub appointment_id: AppointmentId,
+}
+
+impl EventPayload for AppointmentChanged {
+    const KIND: &'static str = "appointment.changed";
 }
 
 #[cfg(test)]

@@ -10,10 +10,10 @@ use sea_orm::{
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use uuid::Uuid;
 
-use super::model::AppointmentStatus;
-use crate::domains::{
-    ids::{AppointmentId, CustomerId, ServiceId, SubscriptionId},
-    tenants::model::TenantId,
+use super::model::{AppointmentStatus, ListFilter};
+use crate::kernel::{
+    ids::{AppointmentId, CustomerId, ServiceId, SubscriptionId, TenantId},
+    values::EnumStr,
 };
 
 /// Statuses that hold a slot.
@@ -190,16 +190,6 @@ pub async fn transition(
         .exec_with_returning(conn)
         .await
         .map(|rows| rows.into_iter().next())
-}
-
-/// Filter of the appointment list.
-#[derive(Clone, Debug, Default)]
-pub struct ListFilter {
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
-    pub statuses: Vec<AppointmentStatus>,
-    pub customer: Option<CustomerId>,
-    pub service: Option<ServiceId>,
 }
 
 fn filtered(tenant: TenantId, filter: &ListFilter) -> sea_orm::Select<appointments::Entity> {

@@ -6,31 +6,36 @@ use uuid::Uuid;
 
 use super::{
     availability::{self, Slot, SlotQuery},
-    model::{Appointment, AppointmentEventKind, AppointmentStatus, Transition},
-    repo::{self, ListFilter},
+    model::{
+        Appointment, AppointmentChanged, AppointmentEventKind, AppointmentStatus, ListFilter,
+        Transition,
+    },
+    repo,
 };
 use crate::{
+    db,
     domains::{
-        auth::model::Viewer,
-        customers,
-        ids::{AppointmentId, CustomerId, ServiceId, SubscriptionId},
-        operating_hours,
-        plans::{self, model::Plan},
-        services,
-        subscriptions::{
+        customers::{
             self,
             model::{Subscription, SubscriptionStatus},
         },
-        tenants::{
-            self,
-            model::{Tenant, TenantId},
-        },
+        operating_hours,
+        plans::{self, model::Plan},
+        services,
+        tenants::{self, model::Tenant},
     },
-    error::{AppError, AppResult},
-    events::{Event, EventKind},
+    kernel::{
+        error::{AppError, AppResult},
+        events::Event,
+        ids::{AppointmentId, CustomerId, ServiceId, SubscriptionId, TenantId},
+        values::{EnumStr, MoneyCents, TimeZone, parse_optional_text},
+        viewer::Viewer,
+    },
     state::AppState,
-    values::{MoneyCents, TimeZone, parse_optional_text},
 };
+
+const HAS_FUTURE_APPOINTMENTS: &str =
+    "Este cliente possui agendamentos futuros e não pode ser excluído";
 
 /// Reason recorded on bookings canceled by the unpaid-hold expiry.
 pub const UNPAID_REASON: &str = "payment not approved";
@@ -53,7 +58,7 @@ pub async fn create(
     viewer: &Viewer,
     input: NewAppointment,
 ) -> AppResult<Appointment> {
-    let tenant = tenants::service::find(state, viewer.tenant()?).await?;
+    let tenant = tenants::service::find(&state.db, viewer.tenant()?).await?;
     let now = Utc::now();
     if input.starts_at < now {
         return Err(AppError::bad_input(
@@ -65,7 +70,7 @@ pub async fn create(
     let customer = customers::service::find(&state.db, tenant.id, input.customer_id).await?;
     let service = services::service::find_bookable(&state.db, tenant.id, input.service_id).await?;
     let ends_at = input.starts_at + Duration::minutes(i64::from(service.duration_minutes));
-    let subscriber = subscriptions::service::active_for_customer(&state.db, tenant.id, customer.id)
+    let subscriber = customers::service::active_for_customer(&state.db, tenant.id, customer.id)
         .await?
         .is_some();
     check_hours(
@@ -81,8 +86,7 @@ pub async fn create(
     let price = match input.subscription_id {
         None => service.price,
         Some(id) => {
-            let subscription =
-                subscriptions::service::lock_for_booking(&txn, tenant.id, id).await?;
+            let subscription = customers::service::lock_for_booking(&txn, tenant.id, id).await?;
             if subscription.customer_id != customer.id {
                 return Err(AppError::bad_input(
                     "subscriptionId",
@@ -158,7 +162,7 @@ pub async fn reschedule(
     id: AppointmentId,
     starts_at: DateTime<Utc>,
 ) -> AppResult<Appointment> {
-    let tenant = tenants::service::find(state, viewer.tenant()?).await?;
+    let tenant = tenants::service::find(&state.db, viewer.tenant()?).await?;
     let current = find_in(state, tenant.id, id).await?;
     if !current.status.is_active() {
         return Err(AppError::bad_request(
@@ -174,7 +178,7 @@ pub async fn reschedule(
     let duration = current.ends_at - current.starts_at;
     let ends_at = starts_at + duration;
     let subscriber =
-        subscriptions::service::active_for_customer(&state.db, tenant.id, current.customer_id)
+        customers::service::active_for_customer(&state.db, tenant.id, current.customer_id)
             .await?
             .is_some();
     let minutes = i32::try_from(duration.num_minutes()).unwrap_or(i32::MAX);
@@ -184,7 +188,7 @@ pub async fn reschedule(
     if let Some(subscription_id) = current.subscription_id {
         // Moving into another cycle must respect that cycle's limit too.
         let subscription =
-            subscriptions::service::lock_for_booking(&txn, tenant.id, subscription_id).await?;
+            customers::service::lock_for_booking(&txn, tenant.id, subscription_id).await?;
         let plan = plans::service::find(&txn, tenant.id, subscription.plan_id).await?;
         check_cycle_limit(&txn, &tenant, &subscription, &plan, starts_at, Some(id)).await?;
     }
@@ -298,12 +302,12 @@ pub async fn available_slots(
             format!("search at most {MAX_SLOT_WINDOW_DAYS} days at once"),
         ));
     }
-    let tenant = tenants::service::find(state, viewer.tenant()?).await?;
+    let tenant = tenants::service::find(&state.db, viewer.tenant()?).await?;
     let service = services::service::find_bookable(&state.db, tenant.id, service_id).await?;
     let subscriber = match customer {
         Some(id) => {
             customers::service::find(&state.db, tenant.id, id).await?;
-            subscriptions::service::active_for_customer(&state.db, tenant.id, id)
+            customers::service::active_for_customer(&state.db, tenant.id, id)
                 .await?
                 .is_some()
         }
@@ -354,7 +358,7 @@ pub async fn dashboard_stats(
     if to <= from {
         return Err(AppError::bad_input("to", "to must be after from"));
     }
-    let tenant = tenants::service::find(state, viewer.tenant()?).await?;
+    let tenant = tenants::service::find(&state.db, viewer.tenant()?).await?;
     let (today_start, today_end) = local_day(
         tenant.time_zone,
         Utc::now().with_timezone(&tenant.time_zone.0).date_naive(),
@@ -381,13 +385,32 @@ pub async fn dashboard_stats(
         appointments_today: not_canceled(&today),
         appointments_in_range: not_canceled(&in_range),
         by_status,
-        active_subscribers: subscriptions::repo::count_active_subscribers(&state.db, tenant.id)
+        active_subscribers: customers::service::count_active_subscribers(&state.db, tenant.id)
             .await?,
-        total_customers: customers::repo::count(&state.db, tenant.id, None).await?,
+        total_customers: customers::service::count(&state.db, tenant.id).await?,
         expected_revenue: MoneyCents(
             repo::sum_expected_revenue(&state.db, tenant.id, from, to).await?,
         ),
     })
+}
+
+/// Deletes a customer and their subscriptions (`deleteCustomer`): CONFLICT while they have future
+/// active appointments, and (from the database) while any appointment references them. Checked
+/// and deleted in one write transaction, so a booking made meanwhile cannot slip in between.
+pub async fn delete_customer(
+    state: &AppState,
+    viewer: &Viewer,
+    id: CustomerId,
+) -> AppResult<CustomerId> {
+    let tenant = viewer.tenant()?;
+    let txn = db::begin_write(&state.db).await?;
+    customers::service::find(&txn, tenant, id).await?;
+    if repo::exists_future_active_for_customer(&txn, tenant, id, Utc::now()).await? {
+        return Err(AppError::Conflict(HAS_FUTURE_APPOINTMENTS.into()));
+    }
+    customers::service::delete(&txn, tenant, id).await?;
+    txn.commit().await?;
+    Ok(id)
 }
 
 /// Cancels PENDING bookings older than their tenant's unpaid-hold window, freeing their slots.
@@ -424,7 +447,7 @@ async fn check_cycle_limit(
     let Some(limit) = plan.max_appointments_per_cycle else {
         return Ok(());
     };
-    let cycle = subscriptions::model::cycle_containing(
+    let cycle = customers::model::cycle_containing(
         subscription.starts_at,
         plan.interval,
         tenant.time_zone,
@@ -444,7 +467,7 @@ async fn check_cycle_limit(
 /// `[00:00, next 00:00)` of a local date, as instants.
 fn local_day(zone: TimeZone, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     let start = availability::local_instant(zone, date, 0)
-        .unwrap_or_else(|| date.and_hms_opt(0, 0, 0).expect("midnight").and_utc());
+        .unwrap_or_else(|| date.and_time(chrono::NaiveTime::MIN).and_utc());
     let end = date
         .succ_opt()
         .and_then(|next| availability::local_instant(zone, next, 0))
@@ -498,12 +521,12 @@ async fn overlap_or(
 async fn publish(state: &AppState, appointment: &Appointment, kind: AppointmentEventKind) {
     state
         .broker
-        .publish(Event {
-            tenant_id: appointment.tenant_id.0,
-            kind: EventKind::Appointment {
+        .publish(Event::new(
+            appointment.tenant_id,
+            &AppointmentChanged {
                 kind,
-                appointment_id: appointment.id.0,
+                appointment_id: appointment.id,
             },
-        })
+        ))
         .await;
 }

@@ -16,11 +16,16 @@ use sea_orm::{ActiveValue::Set, IntoActiveModel};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{model::UserId, repo, service};
+use super::{repo, service};
 use crate::{
     clients::google_oauth::GoogleIdentity,
-    crypto,
-    error::{AppError, AppResult},
+    kernel::{
+        crypto,
+        error::{AppError, AppResult},
+        ids::UserId,
+        values::EnumStr,
+        viewer::Role,
+    },
     state::AppState,
 };
 
@@ -160,7 +165,7 @@ async fn link_or_create(
                 id: Set(id),
                 email: Set(identity.email.clone().unwrap_or_default()),
                 password_hash: Set(None),
-                role: Set(super::model::Role::Tenant.as_str().to_owned()),
+                role: Set(Role::Tenant.as_str().to_owned()),
                 name: Set(identity.name.clone()),
                 avatar_url: Set(identity.picture.clone()),
                 google_sub: Set(Some(identity.sub.clone())),

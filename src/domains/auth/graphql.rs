@@ -4,16 +4,17 @@ use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::{
-    model::{Role, Session, User},
+    model::{Session, User},
     service, verification,
 };
+use crate::kernel::viewer::Role;
 use crate::{
-    domains::tenants::graphql::TenantNode,
-    error::AppError,
+    domains::tenants::graphql::{TenantLoader, TenantNode},
     graphql::{
-        loaders::{TenantLoader, loader},
+        loaders::loader,
         viewer::{client_ip, state, viewer},
     },
+    kernel::error::AppError,
 };
 
 /// Whether the user has finished onboarding (created or joined a tenant).

@@ -1,12 +1,17 @@
-//! Jobs of the auth domain.
+//! Jobs and crons of the auth domain.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{model::UserId, repo, verification::CODE_TTL_MINUTES};
-use crate::{clients::mailer::Email, jobs::Job, state::AppState};
+use super::{model::CODE_TTL_MINUTES, repo, service};
+use crate::{
+    clients::mailer::Email,
+    jobs::{CronJob, Job},
+    kernel::ids::UserId,
+    state::AppState,
+};
 
 /// E-mails a verification code. Re-reads the code: a superseded, consumed, expired or already
 /// sent code is not sent (again).
@@ -17,6 +22,7 @@ pub struct SendVerificationEmail {
 
 impl Job for SendVerificationEmail {
     const QUEUE: &'static str = "send_verification_email";
+    type Context = AppState;
 
     async fn run(self, state: AppState) -> anyhow::Result<()> {
         let Some(verification) =
@@ -44,6 +50,24 @@ impl Job for SendVerificationEmail {
             ))
             .await?;
         repo::mark_email_verification_sent(&state.db, verification.id).await?;
+        Ok(())
+    }
+}
+
+/// Deletes expired refresh tokens, login codes and OAuth states, hourly, so they do not pile up.
+/// Idempotent: every instance runs it, and a row deleted elsewhere is simply not counted here.
+pub struct PurgeExpiredCredentials;
+
+impl CronJob for PurgeExpiredCredentials {
+    const NAME: &'static str = "purge_expired_credentials";
+    const SCHEDULE: &'static str = "0 17 * * * *";
+    type Context = AppState;
+
+    async fn run(state: AppState, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let purged = service::purge_expired(&state.db, now).await?;
+        if purged > 0 {
+            tracing::info!(purged, "deleted expired credentials");
+        }
         Ok(())
     }
 }

@@ -14,9 +14,28 @@
 pub mod google;
 pub mod graphql;
 pub mod jobs;
-pub mod jwt;
 pub mod model;
 pub mod password;
 pub mod repo;
 pub mod service;
 pub mod verification;
+
+use axum::{Router, routing::get};
+
+use crate::{
+    domain::Domain,
+    jobs::{CronKind, JobKind},
+    state::AppState,
+};
+
+pub const DOMAIN: Domain = Domain::new("auth")
+    .with_jobs(&[JobKind::of::<jobs::SendVerificationEmail>()])
+    .with_crons(&[CronKind::of::<jobs::PurgeExpiredCredentials>()])
+    .with_routes(routes);
+
+/// Google sign-in redirects (browsers are sent here, so these are REST).
+fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/auth/google", get(google::start))
+        .route("/auth/google/callback", get(google::callback))
+}

@@ -1,77 +1,12 @@
 //! Account types and the newtypes that parse user input once.
 
-use std::fmt;
+use crate::kernel::{
+    error::AppError,
+    ids::{TenantId, UserId},
+    viewer::Role,
+};
 
-use async_graphql::Enum;
-use uuid::Uuid;
-
-use crate::{domains::tenants::model::TenantId, error::AppError};
-
-/// A user's id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct UserId(pub Uuid);
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// What a user may do.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[graphql(name = "UserRole")]
-pub enum Role {
-    /// Platform operator: manages SaaS plans and sees every tenant.
-    Admin,
-    /// Member of one tenant (a business).
-    Tenant,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "ADMIN",
-            Self::Tenant => "TENANT",
-        }
-    }
-
-    pub fn parse(value: &str) -> Result<Self, AppError> {
-        match value.trim().to_ascii_uppercase().as_str() {
-            "ADMIN" => Ok(Self::Admin),
-            "TENANT" => Ok(Self::Tenant),
-            _ => Err(AppError::bad_input("role", "role must be ADMIN or TENANT")),
-        }
-    }
-}
-
-/// A normalised (trimmed, lower-case), syntactically valid e-mail address.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Email(String);
-
-impl Email {
-    pub fn parse(raw: &str) -> Result<Self, AppError> {
-        let value = raw.trim().to_lowercase();
-        let valid = value.len() <= 254
-            && value.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty()
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-                    && !domain.contains("..")
-            })
-            && value.matches('@').count() == 1
-            && !value.chars().any(char::is_whitespace);
-        if valid {
-            Ok(Self(value))
-        } else {
-            Err(AppError::bad_input("email", "invalid e-mail address"))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+pub const CODE_TTL_MINUTES: i64 = 15;
 
 /// A password accepted for new accounts: 8 to 128 characters.
 #[derive(Clone)]
@@ -128,31 +63,6 @@ impl TryFrom<entity::users::Model> for User {
     }
 }
 
-/// Who is asking: the authenticated user behind a request or WebSocket connection.
-#[derive(Clone, Copy, Debug)]
-pub struct Viewer {
-    pub user_id: UserId,
-    pub role: Role,
-    pub tenant_id: Option<TenantId>,
-}
-
-impl Viewer {
-    /// The tenant the viewer works for; FORBIDDEN for users without one (e.g. before onboarding).
-    pub fn tenant(&self) -> Result<TenantId, AppError> {
-        self.tenant_id.ok_or_else(|| {
-            AppError::Forbidden("finish onboarding first: this account has no tenant".into())
-        })
-    }
-
-    pub fn require_admin(&self) -> Result<(), AppError> {
-        if self.role == Role::Admin {
-            Ok(())
-        } else {
-            Err(AppError::forbidden())
-        }
-    }
-}
-
 /// Tokens handed to a client after a successful sign-in or refresh.
 #[derive(Clone, Debug)]
 pub struct Session {
@@ -165,26 +75,6 @@ pub struct Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn emails_are_normalised_and_checked() {
-        assert_eq!(
-            Email::parse("  Ana@Salon.COM ").unwrap().as_str(),
-            "ana@salon.com"
-        );
-        for bad in [
-            "",
-            "ana",
-            "ana@",
-            "@salon.com",
-            "ana@salon",
-            "a b@salon.com",
-            "a@@b.com",
-            "a@b..com",
-        ] {
-            assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
-        }
-    }
 
     #[test]
     fn passwords_have_bounds() {

@@ -10,8 +10,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::model::UserId;
-use crate::domains::tenants::model::TenantId;
+use crate::kernel::ids::TenantId;
+use crate::kernel::ids::UserId;
 
 pub async fn find_user(
     conn: &impl ConnectionTrait,

@@ -1,21 +1,41 @@
 //! Sign-in, sessions and viewer resolution.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, IntoActiveModel};
 use uuid::Uuid;
 
 use super::{
-    model::{Email, NewPassword, Role, Session, User, UserId, Viewer},
+    model::{NewPassword, Session, User},
     password, repo,
 };
 use crate::{
-    crypto,
-    error::{AppError, AppResult},
+    kernel::{
+        crypto,
+        error::{AppError, AppResult},
+        ids::{TenantId, UserId},
+        values::{Email, EnumStr},
+        viewer::{Role, Viewer},
+    },
     state::AppState,
 };
 
 /// Lifetime of the one-time code that hands a Google sign-in to the frontend.
 pub const LOGIN_CODE_TTL_SECONDS: i64 = 60;
+
+/// Links a user without a tenant to `tenant` (onboarding, in the caller's transaction); false
+/// when the user already had one.
+pub async fn link_user_to_tenant(
+    conn: &impl ConnectionTrait,
+    user: UserId,
+    tenant: TenantId,
+) -> AppResult<bool> {
+    Ok(repo::link_user_to_tenant(conn, user, tenant).await?)
+}
+
+/// Deletes refresh tokens, login codes and OAuth states past their expiry; returns how many.
+pub async fn purge_expired(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> AppResult<u64> {
+    Ok(repo::delete_expired(conn, now).await?)
+}
 
 fn invalid_credentials() -> AppError {
     AppError::Unauthenticated("Invalid credentials".into())

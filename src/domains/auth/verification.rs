@@ -4,15 +4,18 @@
 
 use chrono::{Duration, Utc};
 
-use super::{jobs::SendVerificationEmail, model::Viewer, repo};
+use super::model::CODE_TTL_MINUTES;
+use super::{jobs::SendVerificationEmail, repo};
+use crate::kernel::viewer::Viewer;
 use crate::{
-    crypto,
-    error::{AppError, AppResult},
     jobs,
+    kernel::{
+        crypto,
+        error::{AppError, AppResult},
+    },
     state::AppState,
 };
 
-pub const CODE_TTL_MINUTES: i64 = 15;
 pub const MAX_ATTEMPTS: i32 = 5;
 /// Codes a user may request per hour (each one is an e-mail we send).
 const MAX_SENDS_PER_HOUR: u32 = 5;

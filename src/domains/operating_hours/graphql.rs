@@ -8,11 +8,13 @@ use super::{
     service::{self, RangeChanges, RangeInput},
 };
 use crate::{
-    domains::ids::{DateExceptionId, OpeningRangeId},
-    error::AppError,
     graphql::{
-        scalars::{Date, parse_id},
+        scalars::Date,
         viewer::{state, viewer},
+    },
+    kernel::{
+        error::AppError,
+        ids::{DateExceptionId, OpeningRangeId, TypedId},
     },
 };
 
@@ -248,7 +250,7 @@ impl OperatingHoursMutation {
         input: UpdateOpeningRangeInput,
     ) -> async_graphql::Result<OpeningRangeNode> {
         let viewer = viewer(ctx)?;
-        let id = OpeningRangeId(parse_id(&id, "opening range")?);
+        let id = OpeningRangeId::parse(&id)?;
         let changes = RangeChanges {
             weekday: input.day,
             start: parse_time("start", input.start.as_deref())?,
@@ -263,7 +265,7 @@ impl OperatingHoursMutation {
     /// Deletes one weekly range; returns its id.
     async fn delete_opening_range(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
         let viewer = viewer(ctx)?;
-        let id = OpeningRangeId(parse_id(&id, "opening range")?);
+        let id = OpeningRangeId::parse(&id)?;
         let deleted = service::delete_range(state(ctx), &viewer, id).await?;
         Ok(ID(deleted.to_string()))
     }
@@ -299,7 +301,7 @@ impl OperatingHoursMutation {
     /// Removes a closure or special hours; returns its id.
     async fn remove_date_exception(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
         let viewer = viewer(ctx)?;
-        let id = DateExceptionId(parse_id(&id, "date exception")?);
+        let id = DateExceptionId::parse(&id)?;
         let removed = service::remove_exception(state(ctx), &viewer, id).await?;
         Ok(ID(removed.to_string()))
     }

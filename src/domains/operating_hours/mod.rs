@@ -14,3 +14,7 @@ pub mod graphql;
 pub mod model;
 pub mod repo;
 pub mod service;
+
+use crate::domain::Domain;
+
+pub const DOMAIN: Domain = Domain::new("operating_hours");

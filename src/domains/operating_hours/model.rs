@@ -5,9 +5,9 @@ use std::fmt;
 use async_graphql::Enum;
 use chrono::{Datelike, NaiveDate, Weekday as ChronoWeekday};
 
-use crate::{
-    domains::ids::{DateExceptionId, OpeningRangeId},
+use crate::kernel::{
     error::AppError,
+    ids::{DateExceptionId, OpeningRangeId},
 };
 
 /// A day of the week.
@@ -405,7 +405,7 @@ mod tests {
         }
     }
 
-    fn message(err: AppError) -> (crate::error::ErrorCode, String) {
+    fn message(err: AppError) -> (crate::kernel::error::ErrorCode, String) {
         (err.code(), err.public_message())
     }
 
@@ -416,7 +416,7 @@ mod tests {
             assert_eq!(
                 message(err),
                 (
-                    crate::error::ErrorCode::BadUserInput,
+                    crate::kernel::error::ErrorCode::BadUserInput,
                     END_NOT_AFTER_START.to_owned()
                 )
             );
@@ -457,7 +457,7 @@ mod tests {
         assert_eq!(
             message(check_week(&clash).unwrap_err()),
             (
-                crate::error::ErrorCode::BadUserInput,
+                crate::kernel::error::ErrorCode::BadUserInput,
                 OVERLAPPING_RANGE.to_owned()
             )
         );
@@ -477,11 +477,11 @@ mod tests {
         };
         check_week(&day(10)).unwrap();
         let err = check_week(&day(11)).unwrap_err();
-        assert_eq!(err.code(), crate::error::ErrorCode::BadUserInput);
+        assert_eq!(err.code(), crate::kernel::error::ErrorCode::BadUserInput);
 
         let stored: Vec<TimeRange> = day(10).iter().map(|r| r.range).collect();
         let err = check_against_day(range("20:00", "21:00"), stored).unwrap_err();
-        assert_eq!(err.code(), crate::error::ErrorCode::BadUserInput);
+        assert_eq!(err.code(), crate::kernel::error::ErrorCode::BadUserInput);
     }
 
     #[test]
@@ -494,7 +494,7 @@ mod tests {
         assert_eq!(
             message(err),
             (
-                crate::error::ErrorCode::Conflict,
+                crate::kernel::error::ErrorCode::Conflict,
                 OVERLAPPING_RANGE.to_owned()
             )
         );
@@ -528,7 +528,10 @@ mod tests {
             let err = check_exception(hours, &that_day).unwrap_err();
             assert_eq!(
                 message(err),
-                (crate::error::ErrorCode::Conflict, expected.to_owned())
+                (
+                    crate::kernel::error::ErrorCode::Conflict,
+                    expected.to_owned()
+                )
             );
         }
     }

@@ -10,10 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::model::{TimeRange, WeeklyRange};
-use crate::domains::{
-    ids::{DateExceptionId, OpeningRangeId},
-    tenants::model::TenantId,
-};
+use crate::kernel::ids::{DateExceptionId, OpeningRangeId, TenantId};
 
 /// Starts a transaction that changes the tenant's hours, serialized with every other such
 /// transaction of the same tenant, so a check read inside it still holds at commit. SQLite takes

@@ -16,12 +16,11 @@ use super::{
     repo,
 };
 use crate::{
-    domains::{
-        auth::model::Viewer,
-        ids::{DateExceptionId, OpeningRangeId},
-        tenants::model::TenantId,
+    kernel::{
+        error::{AppError, AppResult},
+        ids::{DateExceptionId, OpeningRangeId, TenantId},
+        viewer::Viewer,
     },
-    error::{AppError, AppResult},
     state::AppState,
 };
 

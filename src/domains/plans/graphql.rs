@@ -8,29 +8,34 @@ use super::{
     service::{self, NewPlan, PlanChanges},
 };
 use crate::{
-    domains::{
-        ids::{PlanId, ServiceId},
-        saas_plans::model::BillingInterval,
-        services::{
-            graphql::{ServiceNode, parse_service_id},
-            model::{ListingChanges, Service},
-        },
+    domains::services::{
+        graphql::ServiceNode,
+        model::{ListingChanges, Service},
     },
-    error::AppError,
     graphql::{
-        loaders::{PlanServicesLoader, loader},
-        scalars::{Money, MoneyInput, parse_id},
+        loaders::loader,
+        scalars::{Money, MoneyInput},
         viewer::{state, viewer},
     },
+    kernel::{
+        error::AppError,
+        ids::{PlanId, ServiceId, TypedId},
+        values::BillingInterval,
+    },
+    tenant_loader,
 };
 
-/// Parses a GraphQL id naming a customer plan.
-pub fn parse_plan_id(id: &ID) -> Result<PlanId, AppError> {
-    Ok(PlanId(parse_id(id, "plan")?))
-}
+tenant_loader!(
+    /// Loads customer plans.
+    PlanLoader: PlanId => Plan, service::find_many
+);
+tenant_loader!(
+    /// Loads the services each plan covers (an empty list for plans covering none).
+    PlanServicesLoader: PlanId => Vec<Service>, service::covered_services
+);
 
 fn parse_service_ids(ids: &[ID]) -> Result<Vec<ServiceId>, AppError> {
-    ids.iter().map(parse_service_id).collect()
+    ids.iter().map(|id| ServiceId::parse(id)).collect()
 }
 
 pub struct PlanNode {
@@ -181,7 +186,7 @@ impl PlanQuery {
     async fn plan(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<PlanNode> {
         let tenant = viewer(ctx)?.tenant()?;
         Ok(PlanNode::new(
-            service::find(&state(ctx).db, tenant, parse_plan_id(&id)?).await?,
+            service::find(&state(ctx).db, tenant, PlanId::parse(&id)?).await?,
         ))
     }
 }
@@ -234,7 +239,7 @@ impl PlanMutation {
                 .transpose()?,
         };
         Ok(PlanNode::new(
-            service::update(state(ctx), &viewer, parse_plan_id(&id)?, changes).await?,
+            service::update(state(ctx), &viewer, PlanId::parse(&id)?, changes).await?,
         ))
     }
 
@@ -243,7 +248,7 @@ impl PlanMutation {
     async fn archive_plan(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<PlanNode> {
         let viewer = viewer(ctx)?;
         Ok(PlanNode::new(
-            service::archive(state(ctx), &viewer, parse_plan_id(&id)?).await?,
+            service::archive(state(ctx), &viewer, PlanId::parse(&id)?).await?,
         ))
     }
 }

@@ -11,3 +11,10 @@ pub mod graphql;
 pub mod model;
 pub mod repo;
 pub mod service;
+
+use crate::{domain::Domain, graphql::loaders::cached};
+
+pub const DOMAIN: Domain = Domain::new("plans").with_loaders(|data, state| {
+    data.insert(cached(graphql::PlanLoader(state.clone())));
+    data.insert(cached(graphql::PlanServicesLoader(state.clone())));
+});

@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{
-    domains::{ids::PlanId, saas_plans::model::BillingInterval, tenants::model::TenantId},
+use crate::kernel::{
     error::AppError,
-    values::MoneyCents,
+    ids::{PlanId, TenantId},
+    values::{BillingInterval, EnumStr, MoneyCents},
 };
 
 /// A plan a tenant sells to its customers.
@@ -34,7 +34,7 @@ impl TryFrom<entity::plans::Model> for Plan {
             name: m.name,
             description: m.description,
             price: MoneyCents(m.price_cents),
-            interval: BillingInterval::parse(&m.interval)?,
+            interval: BillingInterval::parse_stored(&m.interval)?,
             max_appointments_per_cycle: m.max_appointments_per_cycle,
             archived_at: m.archived_at,
             created_at: m.created_at,

@@ -9,10 +9,7 @@ use sea_orm::{
     sea_query::{Expr, Func},
 };
 
-use crate::domains::{
-    ids::{PlanId, ServiceId},
-    tenants::model::TenantId,
-};
+use crate::kernel::ids::{PlanId, ServiceId, TenantId};
 
 pub async fn find(
     conn: &impl ConnectionTrait,

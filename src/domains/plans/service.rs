@@ -14,19 +14,17 @@ use super::{
 };
 use crate::{
     db,
-    domains::{
-        auth::model::Viewer,
-        ids::{PlanId, ServiceId},
-        saas_plans::model::BillingInterval,
-        services::{
-            self,
-            model::{Listing, ListingChanges, Service},
-        },
-        tenants::model::TenantId,
+    domains::services::{
+        self,
+        model::{Listing, ListingChanges, Service},
     },
-    error::{AppError, AppResult},
+    kernel::{
+        error::{AppError, AppResult},
+        ids::{PlanId, ServiceId, TenantId},
+        values::{BillingInterval, EnumStr, MoneyCents},
+        viewer::Viewer,
+    },
     state::AppState,
-    values::MoneyCents,
 };
 
 /// A plan of the tenant (NOT_FOUND for another tenant's id).

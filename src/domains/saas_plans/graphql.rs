@@ -4,13 +4,37 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
 
 use super::{
-    model::{BillingInterval, SaasPlan},
+    model::SaasPlan,
     service::{self, NewSaasPlan, SaasPlanChanges},
 };
-use crate::graphql::{
-    scalars::{Money, MoneyInput, parse_id},
-    viewer::{state, viewer},
+use crate::{
+    graphql::{
+        scalars::{Money, MoneyInput},
+        viewer::{state, viewer},
+    },
+    kernel::{
+        error::AppError,
+        ids::{SaasPlanId, TypedId},
+        values::BillingInterval,
+    },
 };
+
+/// Loads SaaS plans (platform rows) by id.
+pub struct SaasPlanLoader(pub crate::state::AppState);
+
+impl async_graphql::dataloader::Loader<SaasPlanId> for SaasPlanLoader {
+    type Value = SaasPlan;
+    type Error = std::sync::Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[SaasPlanId],
+    ) -> Result<std::collections::HashMap<SaasPlanId, SaasPlan>, Self::Error> {
+        service::find_many(&self.0.db, keys)
+            .await
+            .map_err(std::sync::Arc::new)
+    }
+}
 
 pub struct SaasPlanNode(pub SaasPlan);
 
@@ -130,7 +154,7 @@ impl SaasPlanMutation {
             interval: input.interval,
         };
         Ok(SaasPlanNode(
-            service::update(state(ctx), &viewer, parse_id(&id, "SaaS plan")?, changes).await?,
+            service::update(state(ctx), &viewer, SaasPlanId::parse(&id)?, changes).await?,
         ))
     }
 
@@ -142,7 +166,7 @@ impl SaasPlanMutation {
     ) -> async_graphql::Result<SaasPlanNode> {
         let viewer = viewer(ctx)?;
         Ok(SaasPlanNode(
-            service::archive(state(ctx), &viewer, parse_id(&id, "SaaS plan")?).await?,
+            service::archive(state(ctx), &viewer, SaasPlanId::parse(&id)?).await?,
         ))
     }
 }

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use entity::saas_plans;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
-use uuid::Uuid;
+
+use crate::kernel::ids::SaasPlanId;
 
 pub async fn list_active(conn: &impl ConnectionTrait) -> Result<Vec<saas_plans::Model>, DbErr> {
     saas_plans::Entity::find()
@@ -17,21 +18,21 @@ pub async fn list_active(conn: &impl ConnectionTrait) -> Result<Vec<saas_plans::
 
 pub async fn find(
     conn: &impl ConnectionTrait,
-    id: Uuid,
+    id: SaasPlanId,
 ) -> Result<Option<saas_plans::Model>, DbErr> {
-    saas_plans::Entity::find_by_id(id).one(conn).await
+    saas_plans::Entity::find_by_id(id.0).one(conn).await
 }
 
 pub async fn find_many(
     conn: &impl ConnectionTrait,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, saas_plans::Model>, DbErr> {
+    ids: &[SaasPlanId],
+) -> Result<HashMap<SaasPlanId, saas_plans::Model>, DbErr> {
     Ok(saas_plans::Entity::find()
-        .filter(saas_plans::Column::Id.is_in(ids.iter().copied()))
+        .filter(saas_plans::Column::Id.is_in(ids.iter().map(|id| id.0)))
         .all(conn)
         .await?
         .into_iter()
-        .map(|m| (m.id, m))
+        .map(|m| (SaasPlanId(m.id), m))
         .collect())
 }
 

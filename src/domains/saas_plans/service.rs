@@ -1,18 +1,23 @@
 //! SaaS plan rules: public listing, admin-only changes.
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, IntoActiveModel};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, IntoActiveModel};
 use uuid::Uuid;
 
+use std::collections::HashMap;
+
 use super::{
-    model::{BillingInterval, SaasPlan, parse_name, parse_price},
+    model::{SaasPlan, parse_name},
     repo,
 };
 use crate::{
-    domains::auth::model::Viewer,
-    error::{AppError, AppResult},
+    kernel::{
+        error::{AppError, AppResult},
+        ids::SaasPlanId,
+        values::{BillingInterval, EnumStr, MoneyCents, parse_price},
+        viewer::Viewer,
+    },
     state::AppState,
-    values::MoneyCents,
 };
 
 /// Plans on sale, cheapest first.
@@ -24,9 +29,21 @@ pub async fn list(state: &AppState) -> AppResult<Vec<SaasPlan>> {
         .collect()
 }
 
+/// Plans by id (archived ones included: tenants keep theirs).
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    ids: &[SaasPlanId],
+) -> AppResult<HashMap<SaasPlanId, SaasPlan>> {
+    repo::find_many(conn, ids)
+        .await?
+        .into_iter()
+        .map(|(id, m)| Ok((id, SaasPlan::try_from(m)?)))
+        .collect()
+}
+
 /// A plan that can be subscribed to (exists and is not archived).
-pub async fn find_available(state: &AppState, id: Uuid) -> AppResult<SaasPlan> {
-    let plan = repo::find(&state.db, id)
+pub async fn find_available(conn: &impl ConnectionTrait, id: SaasPlanId) -> AppResult<SaasPlan> {
+    let plan = repo::find(conn, id)
         .await?
         .ok_or(AppError::NotFound("SaaS plan"))?;
     if plan.archived_at.is_some() {
@@ -83,7 +100,7 @@ pub struct SaasPlanChanges {
 pub async fn update(
     state: &AppState,
     viewer: &Viewer,
-    id: Uuid,
+    id: SaasPlanId,
     changes: SaasPlanChanges,
 ) -> AppResult<SaasPlan> {
     viewer.require_admin()?;
@@ -110,7 +127,7 @@ pub async fn update(
 }
 
 /// Takes a plan off sale; tenants already on it keep it. Archiving twice is a no-op.
-pub async fn archive(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<SaasPlan> {
+pub async fn archive(state: &AppState, viewer: &Viewer, id: SaasPlanId) -> AppResult<SaasPlan> {
     viewer.require_admin()?;
     let plan = repo::find(&state.db, id)
         .await?

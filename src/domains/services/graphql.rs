@@ -8,17 +8,18 @@ use super::{
     service::{self, NewService, ServiceChanges},
 };
 use crate::{
-    domains::ids::ServiceId,
     graphql::{
-        scalars::{Money, MoneyInput, parse_id},
+        scalars::{Money, MoneyInput},
         viewer::{state, viewer},
     },
+    kernel::ids::{ServiceId, TypedId},
+    tenant_loader,
 };
 
-/// Parses a GraphQL id naming a service.
-pub fn parse_service_id(id: &ID) -> Result<ServiceId, crate::error::AppError> {
-    Ok(ServiceId(parse_id(id, "service")?))
-}
+tenant_loader!(
+    /// Loads services.
+    ServiceLoader: ServiceId => Service, service::find_many
+);
 
 pub struct ServiceNode(pub Service);
 
@@ -122,7 +123,7 @@ impl ServiceQuery {
     async fn service(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ServiceNode> {
         let tenant = viewer(ctx)?.tenant()?;
         Ok(ServiceNode(
-            service::find(&state(ctx).db, tenant, parse_service_id(&id)?).await?,
+            service::find(&state(ctx).db, tenant, ServiceId::parse(&id)?).await?,
         ))
     }
 }
@@ -168,7 +169,7 @@ impl ServiceMutation {
             active: input.active,
         };
         Ok(ServiceNode(
-            service::update(state(ctx), &viewer, parse_service_id(&id)?, changes).await?,
+            service::update(state(ctx), &viewer, ServiceId::parse(&id)?, changes).await?,
         ))
     }
 
@@ -181,7 +182,7 @@ impl ServiceMutation {
     ) -> async_graphql::Result<ServiceNode> {
         let viewer = viewer(ctx)?;
         Ok(ServiceNode(
-            service::archive(state(ctx), &viewer, parse_service_id(&id)?).await?,
+            service::archive(state(ctx), &viewer, ServiceId::parse(&id)?).await?,
         ))
     }
 }

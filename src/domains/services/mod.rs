@@ -9,3 +9,9 @@ pub mod graphql;
 pub mod model;
 pub mod repo;
 pub mod service;
+
+use crate::{domain::Domain, graphql::loaders::cached};
+
+pub const DOMAIN: Domain = Domain::new("services").with_loaders(|data, state| {
+    data.insert(cached(graphql::ServiceLoader(state.clone())));
+});

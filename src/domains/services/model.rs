@@ -3,10 +3,10 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, EntityTrait};
 
-use crate::{
-    domains::{ids::ServiceId, saas_plans::model::parse_price, tenants::model::TenantId},
+use crate::kernel::{
     error::AppError,
-    values::{MoneyCents, parse_in_range, parse_optional_text, parse_required_text},
+    ids::{ServiceId, TenantId},
+    values::{MoneyCents, parse_in_range, parse_optional_text, parse_price, parse_required_text},
 };
 
 /// A service a tenant sells.

@@ -8,7 +8,7 @@ use sea_orm::{
     sea_query::{Expr, Func},
 };
 
-use crate::domains::{ids::ServiceId, tenants::model::TenantId};
+use crate::kernel::ids::{ServiceId, TenantId};
 
 pub async fn find(
     conn: &impl ConnectionTrait,

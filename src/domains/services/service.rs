@@ -12,10 +12,13 @@ use super::{
     repo,
 };
 use crate::{
-    domains::{auth::model::Viewer, ids::ServiceId, tenants::model::TenantId},
-    error::{AppError, AppResult},
+    kernel::{
+        error::{AppError, AppResult},
+        ids::{ServiceId, TenantId},
+        values::MoneyCents,
+        viewer::Viewer,
+    },
     state::AppState,
-    values::MoneyCents,
 };
 
 /// A service of the tenant, active or not (NOT_FOUND for another tenant's id).

@@ -6,21 +6,39 @@ use futures_util::{Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::{
-    model::{PaymentProvider, SaasStatus, Tenant, TenantId},
+    model::{PaymentProvider, SaasStatus, Tenant, TenantChanged},
     service::{self, Onboarding, TenantChanges, WhatsAppCredentials},
 };
 use crate::{
-    domains::saas_plans::graphql::SaasPlanNode,
-    error::AppError,
-    events::EventKind,
+    domains::saas_plans::graphql::{SaasPlanLoader, SaasPlanNode},
     graphql::{
-        loaders::{SaasPlanLoader, loader},
+        loaders::loader,
         pagination::{Page, PageArgs, page},
-        scalars::parse_id,
         viewer::{state, viewer},
     },
-    values::{E164Phone, TimeZone},
+    kernel::{
+        error::AppError,
+        ids::{SaasPlanId, TenantId, TypedId},
+        values::{E164Phone, TimeZone},
+    },
 };
+
+/// Loads tenants by id. Only reached with ids the viewer may see (its own, or any for ADMIN).
+pub struct TenantLoader(pub crate::state::AppState);
+
+impl async_graphql::dataloader::Loader<TenantId> for TenantLoader {
+    type Value = Tenant;
+    type Error = std::sync::Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[TenantId],
+    ) -> Result<std::collections::HashMap<TenantId, Tenant>, Self::Error> {
+        service::find_many(&self.0.db, keys)
+            .await
+            .map_err(std::sync::Arc::new)
+    }
+}
 
 pub struct TenantNode(pub Tenant);
 
@@ -191,7 +209,7 @@ impl TenantQuery {
     /// ADMIN: a tenant by id.
     async fn tenant_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<TenantNode> {
         let viewer = viewer(ctx)?;
-        let id = TenantId(parse_id(&id, "tenant")?);
+        let id = TenantId::parse(&id)?;
         Ok(TenantNode(
             service::find_for_admin(state(ctx), &viewer, id).await?,
         ))
@@ -236,7 +254,7 @@ impl TenantMutation {
         let onboarding = Onboarding {
             name: input.name,
             phone: E164Phone::parse(&input.phone)?,
-            saas_plan_id: parse_id(&input.saas_plan_id, "SaaS plan")?,
+            saas_plan_id: SaasPlanId::parse(&input.saas_plan_id)?,
             time_zone: input
                 .time_zone
                 .as_deref()
@@ -340,18 +358,16 @@ impl TenantSubscription {
             let state = state.clone();
             async move {
                 let event = event.ok()?;
-                if event.tenant_id != tenant_id.0 {
+                if event.tenant_id != tenant_id {
                     return None;
                 }
-                match event.kind {
-                    EventKind::TenantUpdated => match service::find(&state, tenant_id).await {
-                        Ok(tenant) => Some(TenantEvent::TenantUpdated(TenantUpdated { tenant })),
-                        Err(err) => {
-                            tracing::warn!(error = ?err, "could not load tenant for event");
-                            None
-                        }
-                    },
-                    EventKind::Appointment { .. } => None,
+                event.payload::<TenantChanged>()?;
+                match service::find(&state.db, tenant_id).await {
+                    Ok(tenant) => Some(TenantEvent::TenantUpdated(TenantUpdated { tenant })),
+                    Err(err) => {
+                        tracing::warn!(error = ?err, "could not load tenant for event");
+                        None
+                    }
                 }
             }
         }))

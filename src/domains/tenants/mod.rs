@@ -15,3 +15,11 @@ pub mod graphql;
 pub mod model;
 pub mod repo;
 pub mod service;
+
+use crate::{domain::Domain, graphql::loaders::cached, kernel::events::EventPayload};
+
+pub const DOMAIN: Domain = Domain::new("tenants")
+    .with_loaders(|data, state| {
+        data.insert(cached(graphql::TenantLoader(state.clone())));
+    })
+    .with_events(&[model::TenantChanged::KIND]);

@@ -1,25 +1,18 @@
 //! Tenant types.
 
-use std::fmt;
-
 use async_graphql::Enum;
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
-use crate::{error::AppError, values::TimeZone};
-
-/// A tenant's id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TenantId(pub Uuid);
-
-impl fmt::Display for TenantId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+use crate::kernel::{
+    error::AppError,
+    events::EventPayload,
+    ids::{SaasPlanId, TenantId},
+    values::{EnumStr, TimeZone},
+};
 
 /// State of the tenant's SaaS subscription.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum SaasStatus {
     /// Onboarded, first payment not confirmed yet.
     Pending,
@@ -31,29 +24,11 @@ pub enum SaasStatus {
     Canceled,
 }
 
-impl SaasStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Active => "ACTIVE",
-            Self::PastDue => "PAST_DUE",
-            Self::Canceled => "CANCELED",
-        }
-    }
-
-    fn parse(raw: &str) -> Result<Self, AppError> {
-        Ok(match raw {
-            "PENDING" => Self::Pending,
-            "ACTIVE" => Self::Active,
-            "PAST_DUE" => Self::PastDue,
-            "CANCELED" => Self::Canceled,
-            other => return Err(anyhow::anyhow!("unknown SaaS status {other}").into()),
-        })
-    }
-}
+impl SaasStatus {}
 
 /// Provider used for customers' appointment payments.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum PaymentProvider {
     /// Mercado Pago (the tenant's own account, connected by OAuth).
     MercadoPago,
@@ -61,21 +36,14 @@ pub enum PaymentProvider {
     InfinitePay,
 }
 
-impl PaymentProvider {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::MercadoPago => "MERCADO_PAGO",
-            Self::InfinitePay => "INFINITE_PAY",
-        }
-    }
+impl PaymentProvider {}
 
-    fn parse(raw: &str) -> Result<Self, AppError> {
-        Ok(match raw {
-            "MERCADO_PAGO" => Self::MercadoPago,
-            "INFINITE_PAY" => Self::InfinitePay,
-            other => return Err(anyhow::anyhow!("unknown payment provider {other}").into()),
-        })
-    }
+/// Live event: the tenant's profile or settings changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TenantChanged;
+
+impl EventPayload for TenantChanged {
+    const KIND: &'static str = "tenant.changed";
 }
 
 /// A tenant as the rest of the application sees it (no secrets, only whether they exist).
@@ -86,7 +54,7 @@ pub struct Tenant {
     pub phone: String,
     pub email: String,
     pub time_zone: TimeZone,
-    pub saas_plan_id: Uuid,
+    pub saas_plan_id: SaasPlanId,
     pub saas_status: SaasStatus,
     pub saas_next_billing: Option<DateTime<Utc>>,
     pub ai_enabled: bool,
@@ -108,18 +76,18 @@ impl TryFrom<entity::tenants::Model> for Tenant {
         Ok(Self {
             id: TenantId(m.id),
             time_zone: TimeZone::parse(&m.time_zone).unwrap_or(TimeZone::DEFAULT),
-            saas_status: SaasStatus::parse(&m.saas_status)?,
+            saas_status: SaasStatus::parse_stored(&m.saas_status)?,
             preferred_payment_provider: m
                 .preferred_payment_provider
                 .as_deref()
-                .map(PaymentProvider::parse)
+                .map(PaymentProvider::parse_stored)
                 .transpose()?,
             whatsapp_connected: m.whatsapp_token_enc.is_some() && m.phone_number_id.is_some(),
             mercado_pago_connected: m.mp_access_token_enc.is_some(),
             name: m.name,
             phone: m.phone,
             email: m.email,
-            saas_plan_id: m.saas_plan_id,
+            saas_plan_id: SaasPlanId(m.saas_plan_id),
             saas_next_billing: m.saas_next_billing,
             ai_enabled: m.ai_enabled,
             ai_custom_prompt: m.ai_custom_prompt,

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::model::TenantId;
+use crate::kernel::ids::TenantId;
 
 pub async fn find(
     conn: &impl ConnectionTrait,

@@ -1,23 +1,28 @@
 //! Tenant rules: onboarding, settings, provider credentials.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, IntoActiveModel};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, IntoActiveModel};
 use uuid::Uuid;
 
 use super::{
-    model::{PaymentProvider, SaasStatus, Tenant, TenantId, parse_infinite_pay_tag, parse_name},
+    model::{
+        PaymentProvider, SaasStatus, Tenant, TenantChanged, parse_infinite_pay_tag, parse_name,
+    },
     repo,
 };
 use crate::{
     db,
-    domains::{
-        auth::{self, model::Viewer},
-        saas_plans,
+    domains::{auth, saas_plans},
+    kernel::{
+        error::{AppError, AppResult, DbResultExt},
+        events::Event,
+        ids::{SaasPlanId, TenantId},
+        values::{E164Phone, EnumStr, TimeZone, parse_in_range, parse_optional_text},
+        viewer::Viewer,
     },
-    error::{AppError, AppResult, DbResultExt},
-    events::{Event, EventKind},
     state::AppState,
-    values::{E164Phone, TimeZone, parse_in_range, parse_optional_text},
 };
 
 const EMAIL_TAKEN: &str = "Este email já está em uso";
@@ -27,7 +32,7 @@ const PHONE_TAKEN: &str = "Este telefone já está em uso";
 pub struct Onboarding {
     pub name: String,
     pub phone: E164Phone,
-    pub saas_plan_id: Uuid,
+    pub saas_plan_id: SaasPlanId,
     pub time_zone: Option<TimeZone>,
 }
 
@@ -49,7 +54,7 @@ pub async fn onboard(state: &AppState, viewer: &Viewer, input: Onboarding) -> Ap
         ));
     }
     let name = parse_name(&input.name)?;
-    saas_plans::service::find_available(state, input.saas_plan_id).await?;
+    saas_plans::service::find_available(&state.db, input.saas_plan_id).await?;
 
     let txn = db::begin_write(&state.db).await?;
     if repo::exists_with_email(&txn, &user.email).await? {
@@ -71,7 +76,7 @@ pub async fn onboard(state: &AppState, viewer: &Viewer, input: Onboarding) -> Ap
                 .unwrap_or(TimeZone::DEFAULT)
                 .name()
                 .to_owned()),
-            saas_plan_id: Set(input.saas_plan_id),
+            saas_plan_id: Set(input.saas_plan_id.0),
             saas_status: Set(SaasStatus::Pending.as_str().to_owned()),
             saas_next_billing: Set(None),
             ai_enabled: Set(true),
@@ -95,7 +100,7 @@ pub async fn onboard(state: &AppState, viewer: &Viewer, input: Onboarding) -> Ap
     )
     .await
     .on_unique_violation(conflict_message)?;
-    if !auth::repo::link_user_to_tenant(&txn, viewer.user_id, TenantId(model.id)).await? {
+    if !auth::service::link_user_to_tenant(&txn, viewer.user_id, TenantId(model.id)).await? {
         return Err(AppError::Conflict(
             "Esta conta já possui um estabelecimento".into(),
         ));
@@ -115,15 +120,28 @@ fn conflict_message(detail: &str) -> String {
 
 /// The viewer's own tenant.
 pub async fn current(state: &AppState, viewer: &Viewer) -> AppResult<Tenant> {
-    find(state, viewer.tenant()?).await
+    find(&state.db, viewer.tenant()?).await
 }
 
-pub async fn find(state: &AppState, id: TenantId) -> AppResult<Tenant> {
+/// A tenant by id; only for ids the caller may see (its own, or any for ADMIN).
+pub async fn find(conn: &impl ConnectionTrait, id: TenantId) -> AppResult<Tenant> {
     Tenant::try_from(
-        repo::find(&state.db, id)
+        repo::find(conn, id)
             .await?
             .ok_or(AppError::NotFound("tenant"))?,
     )
+}
+
+/// Tenants by id (for loaders).
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    ids: &[TenantId],
+) -> AppResult<HashMap<TenantId, Tenant>> {
+    repo::find_many(conn, ids)
+        .await?
+        .into_iter()
+        .map(|(id, m)| Ok((id, Tenant::try_from(m)?)))
+        .collect()
 }
 
 /// Tenants whose unpaid bookings expire, with their window.
@@ -138,7 +156,7 @@ pub async fn unpaid_hold_windows(state: &AppState) -> AppResult<Vec<(TenantId, c
 /// ADMIN: any tenant by id.
 pub async fn find_for_admin(state: &AppState, viewer: &Viewer, id: TenantId) -> AppResult<Tenant> {
     viewer.require_admin()?;
-    find(state, id).await
+    find(&state.db, id).await
 }
 
 /// ADMIN: a page of tenants and the total count.
@@ -240,10 +258,7 @@ pub async fn update(
 async fn publish_updated(state: &AppState, tenant_id: TenantId) {
     state
         .broker
-        .publish(Event {
-            tenant_id: tenant_id.0,
-            kind: EventKind::TenantUpdated,
-        })
+        .publish(Event::new(tenant_id, &TenantChanged))
         .await;
 }
 

@@ -8,7 +8,8 @@ use tempfile::TempDir;
 use uuid::Uuid;
 use waba_bot::{
     config::Settings,
-    domains::auth::{model::Role, service::provision_user},
+    domains::auth::service::provision_user,
+    kernel::viewer::Role,
     startup::{Application, Shutdown},
     state::AppState,
 };
@@ -124,8 +125,8 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         .unwrap_or_else(|| format!("test-{}", Uuid::now_v7().simple()));
     let secrets = options.secrets.clone().unwrap_or_else(|| {
         let key = base64::engine::general_purpose::STANDARD
-            .encode(waba_bot::crypto::random_bytes::<32>());
-        (waba_bot::crypto::random_token(), key)
+            .encode(waba_bot::kernel::crypto::random_bytes::<32>());
+        (waba_bot::kernel::crypto::random_token(), key)
     });
     let smtp = MockSmtp::start().await;
     let google = google::start().await;

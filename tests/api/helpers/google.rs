@@ -87,7 +87,7 @@ pub async fn expect_token_exchange(
                 && form.get("grant_type").map(String::as_str) == Some("authorization_code")
                 && form
                     .get("code_verifier")
-                    .is_some_and(|v| waba_bot::crypto::sha256_base64url(v) == challenge)
+                    .is_some_and(|v| waba_bot::kernel::crypto::sha256_base64url(v) == challenge)
         })
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "access_token": "ya29.test",

@@ -113,6 +113,10 @@ pub fn sha256_base64url(value: &str) -> String {
 }
 
 /// Hex HMAC-SHA256 of `message` under `key`.
+#[expect(
+    clippy::expect_used,
+    reason = "HMAC is defined for keys of any length: new_from_slice cannot fail"
+)]
 pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key)
         .expect("HMAC accepts keys of any length");

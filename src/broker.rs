@@ -1,5 +1,5 @@
-//! The broker: tenant-scoped live events published by services after commit and delivered to
-//! GraphQL subscriptions.
+//! The broker: tenant-scoped live events ([`Event`] envelopes; each domain owns its payloads)
+//! published by services after commit and delivered to GraphQL subscriptions. It knows no domain.
 //!
 //! With Redis configured, events are published on one Redis channel and every instance (this one
 //! included) receives them through its subscriber, so a WebSocket client sees changes made on any
@@ -12,31 +12,9 @@ use fred::{
     clients::{Client, SubscriberClient},
     interfaces::{ClientLike, EventInterface, PubsubInterface},
 };
-use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
-use uuid::Uuid;
 
-use crate::domains::appointments::model::AppointmentEventKind;
-
-/// One live event, always scoped to a tenant.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Event {
-    pub tenant_id: Uuid,
-    pub kind: EventKind,
-}
-
-/// What happened.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(tag = "type")]
-pub enum EventKind {
-    /// The tenant's profile or settings changed.
-    TenantUpdated,
-    /// An appointment was created or changed.
-    Appointment {
-        kind: AppointmentEventKind,
-        appointment_id: Uuid,
-    },
-}
+use crate::kernel::events::Event;
 
 /// Publishes and fans out events; cheap to clone.
 #[derive(Clone)]
@@ -103,7 +81,13 @@ impl Broker {
     /// Publishes `event`. Call it after the transaction that caused it has committed.
     pub async fn publish(&self, event: Event) {
         if let Some(redis) = self.redis.as_ref().filter(|r| r.publisher.is_connected()) {
-            let payload = serde_json::to_string(&event).expect("events serialize");
+            let payload = match serde_json::to_string(&event) {
+                Ok(payload) => payload,
+                Err(err) => {
+                    tracing::error!(%err, kind = event.kind, "event does not serialize; dropped");
+                    return;
+                }
+            };
             match redis
                 .publisher
                 .publish::<(), _, _>(&redis.channel, payload)

@@ -1,9 +1,10 @@
 //! Value types shared by several domains, each parsing its input once: money in integer cents,
-//! E.164 phone numbers (with the Brazilian normalisation rules), IANA time zones.
+//! E.164 phone numbers (with the Brazilian normalisation rules), e-mail addresses, IANA time
+//! zones, billing intervals and bounded text.
 
 use std::{fmt, str::FromStr};
 
-use crate::error::AppError;
+use super::error::AppError;
 
 /// An exact amount of money in cents (BRL has two decimal places).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -48,6 +49,86 @@ impl fmt::Display for MoneyCents {
         let sign = if self.0 < 0 { "-" } else { "" };
         let abs = self.0.unsigned_abs();
         write!(f, "{sign}{}.{:02}", abs / 100, abs % 100)
+    }
+}
+
+/// A validated price (zero or more).
+pub fn parse_price(price: MoneyCents) -> Result<MoneyCents, AppError> {
+    if price.is_negative() {
+        return Err(AppError::bad_input("price", "price must not be negative"));
+    }
+    Ok(price)
+}
+
+/// A normalised (trimmed, lower-case), syntactically valid e-mail address.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let value = raw.trim().to_lowercase();
+        let valid = value.len() <= 254
+            && value.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains("..")
+            })
+            && value.matches('@').count() == 1
+            && !value.chars().any(char::is_whitespace);
+        if valid {
+            Ok(Self(value))
+        } else {
+            Err(AppError::bad_input("email", "invalid e-mail address"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The text form of enums stored in the database and shown in the API (`"PAST_DUE"`), derived
+/// once with strum (`IntoStaticStr` + `EnumString`, `SCREAMING_SNAKE_CASE`).
+pub trait EnumStr: Copy + Into<&'static str> + FromStr {
+    fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Decodes a stored value; an unknown one is a bug or a newer schema, so INTERNAL.
+    fn parse_stored(raw: &str) -> Result<Self, AppError> {
+        raw.parse().map_err(|_| {
+            anyhow::anyhow!("unknown {} {raw:?}", std::any::type_name::<Self>()).into()
+        })
+    }
+}
+
+impl<T: Copy + Into<&'static str> + FromStr> EnumStr for T {}
+
+/// Billing interval of a plan.
+#[derive(
+    async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString,
+)]
+#[graphql(name = "BillingInterval")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+pub enum BillingInterval {
+    /// Every month.
+    Monthly,
+    /// Every three months.
+    Quarterly,
+    /// Every twelve months.
+    Yearly,
+}
+
+impl BillingInterval {
+    /// Calendar months per cycle.
+    pub fn months(self) -> u32 {
+        match self {
+            Self::Monthly => 1,
+            Self::Quarterly => 3,
+            Self::Yearly => 12,
+        }
     }
 }
 
@@ -195,6 +276,26 @@ pub fn parse_in_range(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse("  Ana@Salon.COM ").unwrap().as_str(),
+            "ana@salon.com"
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@salon.com",
+            "ana@salon",
+            "a b@salon.com",
+            "a@@b.com",
+            "a@b..com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
 
     #[test]
     fn money_parses_exactly() {

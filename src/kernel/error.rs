@@ -13,7 +13,8 @@ use axum::{
 use sea_orm::{DbErr, SqlErr};
 
 /// Stable machine-readable error codes (`extensions.code`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     Unauthenticated,
     TokenExpired,
@@ -26,19 +27,6 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Unauthenticated => "UNAUTHENTICATED",
-            Self::TokenExpired => "TOKEN_EXPIRED",
-            Self::Forbidden => "FORBIDDEN",
-            Self::NotFound => "NOT_FOUND",
-            Self::BadUserInput => "BAD_USER_INPUT",
-            Self::Conflict => "CONFLICT",
-            Self::RateLimited => "RATE_LIMITED",
-            Self::Internal => "INTERNAL",
-        }
-    }
-
     fn status(self) -> StatusCode {
         match self {
             Self::Unauthenticated | Self::TokenExpired => StatusCode::UNAUTHORIZED,
@@ -99,6 +87,18 @@ impl From<std::sync::Arc<AppError>> for AppError {
 impl From<anyhow::Error> for AppError {
     fn from(err: anyhow::Error) -> Self {
         Self::Internal(err)
+    }
+}
+
+impl From<AppError> for anyhow::Error {
+    /// For jobs and the CLI: keeps the cause chain of internal errors (logged with `{:?}`), and
+    /// the public message with its code for the others.
+    fn from(err: AppError) -> Self {
+        match err {
+            AppError::Internal(err) => err,
+            AppError::Db(err) => err.into(),
+            other => anyhow::anyhow!("{}: {}", <&str>::from(other.code()), other.public_message()),
+        }
     }
 }
 
@@ -176,7 +176,7 @@ impl From<AppError> for async_graphql::Error {
             _ => None,
         };
         async_graphql::Error::new(err.public_message()).extend_with(|_, ext| {
-            ext.set("code", code.as_str());
+            ext.set("code", <&str>::from(code));
             if let Some(field) = field {
                 ext.set("field", field);
             }
@@ -191,7 +191,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log_if_internal();
         let code = self.code();
-        let body = serde_json::json!({ "error": { "code": code.as_str(), "message": self.public_message() } });
+        let body = serde_json::json!({ "error": { "code": <&str>::from(code), "message": self.public_message() } });
         (code.status(), Json(body)).into_response()
     }
 }

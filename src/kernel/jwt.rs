@@ -10,8 +10,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::model::{Role, UserId};
-use crate::{domains::tenants::model::TenantId, error::AppError};
+use super::{
+    error::AppError,
+    ids::{TenantId, UserId},
+    values::EnumStr,
+    viewer::Role,
+};
 
 /// The claims of an access token.
 #[derive(Debug, Serialize, Deserialize)]

@@ -1,0 +1,80 @@
+//! Schema assembly: every domain's Query/Mutation/Subscription parts merged into the three root
+//! types, with the depth/complexity limits and introspection policy from settings. One of the two
+//! modules that name every domain (with `app`); no logic here.
+
+use async_graphql::{MergedObject, MergedSubscription, Schema};
+
+use crate::{
+    domains::{
+        appointments, auth, customers, operating_hours, plans, saas_plans, services, tenants,
+    },
+    state::AppState,
+};
+
+/// All queries.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(
+    appointments::graphql::AppointmentQuery,
+    auth::graphql::AuthQuery,
+    customers::graphql::CustomerQuery,
+    operating_hours::graphql::OperatingHoursQuery,
+    plans::graphql::PlanQuery,
+    saas_plans::graphql::SaasPlanQuery,
+    services::graphql::ServiceQuery,
+    customers::graphql::SubscriptionQuery,
+    tenants::graphql::TenantQuery,
+);
+
+/// All mutations.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(
+    appointments::graphql::AppointmentMutation,
+    auth::graphql::AuthMutation,
+    customers::graphql::CustomerMutation,
+    operating_hours::graphql::OperatingHoursMutation,
+    plans::graphql::PlanMutation,
+    saas_plans::graphql::SaasPlanMutation,
+    services::graphql::ServiceMutation,
+    customers::graphql::SubscriptionMutation,
+    tenants::graphql::TenantMutation,
+);
+
+/// All subscriptions.
+#[derive(MergedSubscription, Default)]
+pub struct SubscriptionRoot(
+    appointments::graphql::AppointmentSubscription,
+    tenants::graphql::TenantSubscription,
+);
+
+/// The application's GraphQL schema.
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// Builds the schema served by the HTTP layer. It installs no extensions: list nodes resolve
+/// through [`Inline`](crate::graphql::inline::Inline), which does not run field-level extension
+/// hooks, and any extension would wrap every field resolution.
+pub fn build(state: &AppState) -> AppSchema {
+    let settings = &state.settings.graphql;
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot::default(),
+    )
+    .data(state.clone())
+    .limit_depth(settings.max_depth)
+    .limit_complexity(settings.max_complexity);
+    if !settings.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot::default(),
+    )
+    .finish()
+    .sdl()
+}
