@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    ActiveValue, ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
     DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait, sqlx,
 };
 use secrecy::ExposeSecret;
@@ -106,4 +106,11 @@ fn sqlite_file_path(url: &str) -> Option<String> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then(|| path.to_owned())
+}
+
+/// Sets a column of a partial update when its change is given (`None` leaves it as it is).
+pub fn set_some<V: Into<sea_orm::Value>>(column: &mut ActiveValue<V>, change: Option<V>) {
+    if let Some(value) = change {
+        *column = ActiveValue::Set(value);
+    }
 }

@@ -230,3 +230,20 @@ impl<T> DbResultExt<T> for Result<T, DbErr> {
         })
     }
 }
+
+impl<T> DbResultExt<T> for AppResult<T> {
+    /// For repos that return domain types: the database error inside, mapped the same way.
+    fn on_unique_violation(self, message: impl FnOnce(&str) -> String) -> AppResult<T> {
+        match self {
+            Err(AppError::Db(err)) => Err(err).on_unique_violation(message),
+            other => other,
+        }
+    }
+
+    fn on_foreign_key_violation(self, message: impl FnOnce() -> String) -> AppResult<T> {
+        match self {
+            Err(AppError::Db(err)) => Err(err).on_foreign_key_violation(message),
+            other => other,
+        }
+    }
+}

@@ -379,3 +379,49 @@ async fn login_is_rate_limited_per_ip() {
         "RATE_LIMITED"
     );
 }
+
+#[tokio::test]
+async fn the_hourly_cron_purges_expired_credentials_only() {
+    use waba_bot::{domains::auth::jobs::PurgeExpiredCredentials, jobs::CronJob};
+    let app = spawn_app().await;
+    let session = app.user_session("ana@salon.test", Role::Tenant, true).await;
+    let live = app.login("ana@salon.test", "correct horse battery").await;
+
+    // An hour from now nothing has expired: both sessions still refresh.
+    PurgeExpiredCredentials::run(
+        app.state.clone(),
+        chrono::Utc::now() + chrono::Duration::hours(1),
+    )
+    .await
+    .unwrap();
+    assert!(
+        app.gql(None, REFRESH, json!({"t": live["refreshToken"]}))
+            .await
+            .body["errors"]
+            .is_null()
+    );
+
+    // Past the refresh-token lifetime the rows are gone, so even a token that was still unused
+    // cannot be presented any more.
+    let ttl = app.state.settings.auth.refresh_token_ttl;
+    let later =
+        chrono::Utc::now() + chrono::Duration::from_std(ttl).unwrap() + chrono::Duration::hours(1);
+    PurgeExpiredCredentials::run(app.state.clone(), later)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.gql(None, REFRESH, json!({"t": session["refreshToken"]}))
+            .await
+            .code(),
+        "UNAUTHENTICATED"
+    );
+    let remaining = entity::refresh_tokens::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert!(
+        remaining.is_empty(),
+        "{} refresh tokens survived",
+        remaining.len()
+    );
+}

@@ -317,8 +317,8 @@ fn shared<K: Eq + Hash, V, N>(loaded: HashMap<K, V>, node: impl Fn(V) -> N) -> H
 }
 
 async fn tenant_zone(ctx: &Context<'_>) -> async_graphql::Result<TimeZone> {
-    let viewer = viewer(ctx)?;
-    Ok(tenants::service::current(state(ctx), &viewer)
+    let tenant = viewer(ctx)?.tenant()?;
+    Ok(tenants::service::find(&state(ctx).db, tenant)
         .await?
         .time_zone)
 }

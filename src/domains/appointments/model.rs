@@ -137,6 +137,19 @@ impl TryFrom<entity::appointments::Model> for Appointment {
     }
 }
 
+/// A booking to insert, checked by the service.
+pub struct NewAppointmentRow {
+    pub tenant_id: TenantId,
+    pub customer_id: CustomerId,
+    pub service_id: ServiceId,
+    pub subscription_id: Option<SubscriptionId>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub status: AppointmentStatus,
+    pub price: MoneyCents,
+    pub notes: Option<String>,
+}
+
 /// Filter of the appointment list.
 #[derive(Clone, Debug, Default)]
 pub struct ListFilter {

@@ -1,8 +1,9 @@
-//! Queries for `appointments`, all scoped by tenant.
+//! Queries for `appointments`, all scoped by tenant; rows go in and out as domain types.
 
 use chrono::{DateTime, Utc};
 use entity::appointments;
 use sea_orm::{
+    ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
     QueryFilter, QueryOrder, QueryResult, QuerySelect,
     sea_query::{Expr, Func},
@@ -10,14 +11,27 @@ use sea_orm::{
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use uuid::Uuid;
 
-use super::model::{AppointmentStatus, ListFilter};
+use super::model::{Appointment, AppointmentStatus, ListFilter, NewAppointmentRow};
 use crate::kernel::{
-    ids::{AppointmentId, CustomerId, ServiceId, SubscriptionId, TenantId},
+    error::AppResult,
+    ids::{AppointmentId, CustomerId, SubscriptionId, TenantId},
     values::EnumStr,
 };
 
 /// Statuses that hold a slot.
-pub const ACTIVE_STATUSES: [&str; 2] = ["PENDING", "CONFIRMED"];
+const ACTIVE_STATUSES: [AppointmentStatus; 2] =
+    [AppointmentStatus::Pending, AppointmentStatus::Confirmed];
+
+fn is_active() -> sea_orm::sea_query::SimpleExpr {
+    appointments::Column::Status.is_in(ACTIVE_STATUSES.map(EnumStr::as_str))
+}
+
+fn first_appointment(rows: Vec<appointments::Model>) -> AppResult<Option<Appointment>> {
+    rows.into_iter()
+        .next()
+        .map(Appointment::try_from)
+        .transpose()
+}
 
 /// Whether the customer has an active appointment starting after `now`.
 pub async fn exists_future_active_for_customer(
@@ -29,46 +43,54 @@ pub async fn exists_future_active_for_customer(
     Ok(appointments::Entity::find()
         .filter(appointments::Column::TenantId.eq(tenant.0))
         .filter(appointments::Column::CustomerId.eq(customer.0))
-        .filter(appointments::Column::Status.is_in(ACTIVE_STATUSES))
+        .filter(is_active())
         .filter(appointments::Column::StartsAt.gt(now))
         .count(conn)
         .await?
         > 0)
 }
 
-/// Whether any appointment (in any status) references the service.
-pub async fn exists_for_service(
-    conn: &impl ConnectionTrait,
-    tenant: TenantId,
-    service: ServiceId,
-) -> Result<bool, DbErr> {
-    Ok(appointments::Entity::find()
-        .filter(appointments::Column::TenantId.eq(tenant.0))
-        .filter(appointments::Column::ServiceId.eq(service.0))
-        .count(conn)
-        .await?
-        > 0)
-}
-
+/// Inserts a booking. A Postgres exclusion violation (`appointments_no_overlap`) comes back as
+/// the database error, for the caller to name the booking that won.
 pub async fn insert(
     conn: &impl ConnectionTrait,
-    appointment: appointments::ActiveModel,
-) -> Result<appointments::Model, DbErr> {
-    appointments::Entity::insert(appointment)
-        .exec_with_returning(conn)
-        .await
+    row: NewAppointmentRow,
+    now: DateTime<Utc>,
+) -> AppResult<Appointment> {
+    appointments::Entity::insert(appointments::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(row.tenant_id.0),
+        customer_id: Set(row.customer_id.0),
+        service_id: Set(row.service_id.0),
+        subscription_id: Set(row.subscription_id.map(|s| s.0)),
+        starts_at: Set(row.starts_at),
+        ends_at: Set(row.ends_at),
+        status: Set(row.status.as_str().to_owned()),
+        price_cents: Set(row.price.0),
+        notes: Set(row.notes),
+        confirmed_at: Set((row.status == AppointmentStatus::Confirmed).then_some(now)),
+        canceled_at: Set(None),
+        cancellation_reason: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_with_returning(conn)
+    .await?
+    .try_into()
 }
 
 pub async fn find(
     conn: &impl ConnectionTrait,
     tenant: TenantId,
     id: AppointmentId,
-) -> Result<Option<appointments::Model>, DbErr> {
+) -> AppResult<Option<Appointment>> {
     appointments::Entity::find()
         .filter(appointments::Column::TenantId.eq(tenant.0))
         .filter(appointments::Column::Id.eq(id.0))
         .one(conn)
-        .await
+        .await?
+        .map(Appointment::try_from)
+        .transpose()
 }
 
 /// The first active appointment overlapping `[start, end)`, other than `except`.
@@ -78,10 +100,10 @@ pub async fn find_overlapping_active(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     except: Option<AppointmentId>,
-) -> Result<Option<appointments::Model>, DbErr> {
+) -> AppResult<Option<Appointment>> {
     let mut query = appointments::Entity::find()
         .filter(appointments::Column::TenantId.eq(tenant.0))
-        .filter(appointments::Column::Status.is_in(ACTIVE_STATUSES))
+        .filter(is_active())
         .filter(appointments::Column::StartsAt.lt(end))
         .filter(appointments::Column::EndsAt.gt(start));
     if let Some(except) = except {
@@ -90,7 +112,9 @@ pub async fn find_overlapping_active(
     query
         .order_by_asc(appointments::Column::StartsAt)
         .one(conn)
-        .await
+        .await?
+        .map(Appointment::try_from)
+        .transpose()
 }
 
 /// `[start, end)` of the active appointments overlapping the window, sorted by start.
@@ -105,7 +129,7 @@ pub async fn list_busy(
         .column(appointments::Column::StartsAt)
         .column(appointments::Column::EndsAt)
         .filter(appointments::Column::TenantId.eq(tenant.0))
-        .filter(appointments::Column::Status.is_in(ACTIVE_STATUSES))
+        .filter(is_active())
         .filter(appointments::Column::StartsAt.lt(to))
         .filter(appointments::Column::EndsAt.gt(from))
         .order_by_asc(appointments::Column::StartsAt)
@@ -126,7 +150,7 @@ pub async fn count_for_subscription_cycle(
     let mut query = appointments::Entity::find()
         .filter(appointments::Column::TenantId.eq(tenant.0))
         .filter(appointments::Column::SubscriptionId.eq(subscription.0))
-        .filter(appointments::Column::Status.ne("CANCELED"))
+        .filter(appointments::Column::Status.ne(AppointmentStatus::Canceled.as_str()))
         .filter(appointments::Column::StartsAt.gte(from))
         .filter(appointments::Column::StartsAt.lt(to));
     if let Some(except) = except {
@@ -142,17 +166,17 @@ pub async fn update_times(
     id: AppointmentId,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> Result<Option<appointments::Model>, DbErr> {
-    appointments::Entity::update_many()
+) -> AppResult<Option<Appointment>> {
+    let rows = appointments::Entity::update_many()
         .col_expr(appointments::Column::StartsAt, Expr::value(start))
         .col_expr(appointments::Column::EndsAt, Expr::value(end))
         .col_expr(appointments::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(appointments::Column::TenantId.eq(tenant.0))
         .filter(appointments::Column::Id.eq(id.0))
-        .filter(appointments::Column::Status.is_in(ACTIVE_STATUSES))
+        .filter(is_active())
         .exec_with_returning(conn)
-        .await
-        .map(|rows| rows.into_iter().next())
+        .await?;
+    first_appointment(rows)
 }
 
 /// Applies a status change only if the appointment is still in one of `from` (so concurrent
@@ -164,7 +188,7 @@ pub async fn transition(
     from: &[AppointmentStatus],
     to: AppointmentStatus,
     reason: Option<String>,
-) -> Result<Option<appointments::Model>, DbErr> {
+) -> AppResult<Option<Appointment>> {
     let now = Utc::now();
     let mut update = appointments::Entity::update_many()
         .col_expr(appointments::Column::Status, Expr::value(to.as_str()))
@@ -183,13 +207,13 @@ pub async fn transition(
         }
         _ => {}
     }
-    update
+    let rows = update
         .filter(appointments::Column::TenantId.eq(tenant.0))
         .filter(appointments::Column::Id.eq(id.0))
         .filter(appointments::Column::Status.is_in(from.iter().map(|s| s.as_str())))
         .exec_with_returning(conn)
-        .await
-        .map(|rows| rows.into_iter().next())
+        .await?;
+    first_appointment(rows)
 }
 
 fn filtered(tenant: TenantId, filter: &ListFilter) -> sea_orm::Select<appointments::Entity> {
@@ -221,7 +245,7 @@ pub async fn list_page(
     filter: &ListFilter,
     after: Option<(DateTime<Utc>, uuid::Uuid)>,
     limit: u64,
-) -> Result<Vec<appointments::Model>, DbErr> {
+) -> AppResult<Vec<Appointment>> {
     let mut query = filtered(tenant, filter);
     if let Some((at, id)) = after {
         query = query.filter(
@@ -241,7 +265,9 @@ pub async fn list_page(
         .into_model::<PageRow>()
         .all(conn)
         .await?;
-    Ok(rows.into_iter().map(|row| row.0).collect())
+    rows.into_iter()
+        .map(|row| Appointment::try_from(row.0))
+        .collect()
 }
 
 /// A row of the appointment page, decoded by position from the driver's row.
@@ -313,8 +339,8 @@ pub async fn count_by_status(
     tenant: TenantId,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<(String, i64)>, DbErr> {
-    appointments::Entity::find()
+) -> AppResult<Vec<(AppointmentStatus, u64)>> {
+    let rows: Vec<(String, i64)> = appointments::Entity::find()
         .select_only()
         .column(appointments::Column::Status)
         .column_as(appointments::Column::Id.count(), "n")
@@ -324,7 +350,15 @@ pub async fn count_by_status(
         .group_by(appointments::Column::Status)
         .into_tuple()
         .all(conn)
-        .await
+        .await?;
+    rows.into_iter()
+        .map(|(status, n)| {
+            Ok((
+                AppointmentStatus::parse_stored(&status)?,
+                u64::try_from(n).unwrap_or(0),
+            ))
+        })
+        .collect()
 }
 
 /// Sum of the price snapshots of confirmed and completed appointments starting in `[from, to)`.
@@ -345,7 +379,9 @@ pub async fn sum_expected_revenue(
             "total",
         )
         .filter(appointments::Column::TenantId.eq(tenant.0))
-        .filter(appointments::Column::Status.is_in(["CONFIRMED", "COMPLETED"]))
+        .filter(appointments::Column::Status.is_in(
+            [AppointmentStatus::Confirmed, AppointmentStatus::Completed].map(EnumStr::as_str),
+        ))
         .filter(appointments::Column::StartsAt.gte(from))
         .filter(appointments::Column::StartsAt.lt(to))
         .into_tuple()
@@ -361,10 +397,13 @@ pub async fn expire_pending_created_before(
     tenant: TenantId,
     cutoff: DateTime<Utc>,
     reason: &str,
-) -> Result<Vec<appointments::Model>, DbErr> {
+) -> AppResult<Vec<Appointment>> {
     let now = Utc::now();
     appointments::Entity::update_many()
-        .col_expr(appointments::Column::Status, Expr::value("CANCELED"))
+        .col_expr(
+            appointments::Column::Status,
+            Expr::value(AppointmentStatus::Canceled.as_str()),
+        )
         .col_expr(appointments::Column::CanceledAt, Expr::value(now))
         .col_expr(
             appointments::Column::CancellationReason,
@@ -372,8 +411,11 @@ pub async fn expire_pending_created_before(
         )
         .col_expr(appointments::Column::UpdatedAt, Expr::value(now))
         .filter(appointments::Column::TenantId.eq(tenant.0))
-        .filter(appointments::Column::Status.eq("PENDING"))
+        .filter(appointments::Column::Status.eq(AppointmentStatus::Pending.as_str()))
         .filter(appointments::Column::CreatedAt.lt(cutoff))
         .exec_with_returning(conn)
-        .await
+        .await?
+        .into_iter()
+        .map(Appointment::try_from)
+        .collect()
 }

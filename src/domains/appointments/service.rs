@@ -1,14 +1,15 @@
 //! Booking rules, the status machine, availability and dashboard figures.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::{ActiveValue::Set, DbErr};
+use futures_util::TryFutureExt;
+use sea_orm::DbErr;
 use uuid::Uuid;
 
 use super::{
     availability::{self, Slot, SlotQuery},
     model::{
         Appointment, AppointmentChanged, AppointmentEventKind, AppointmentStatus, ListFilter,
-        Transition,
+        NewAppointmentRow, Transition,
     },
     repo,
 };
@@ -28,7 +29,7 @@ use crate::{
         error::{AppError, AppResult},
         events::Event,
         ids::{AppointmentId, CustomerId, ServiceId, SubscriptionId, TenantId},
-        values::{EnumStr, MoneyCents, TimeZone, parse_optional_text},
+        values::{MoneyCents, TimeZone, parse_optional_text},
         viewer::Viewer,
     },
     state::AppState,
@@ -122,35 +123,25 @@ pub async fn create(
     } else {
         AppointmentStatus::Pending
     };
-    let inserted = repo::insert(
-        &txn,
-        entity::appointments::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(tenant.id.0),
-            customer_id: Set(customer.id.0),
-            service_id: Set(service.id.0),
-            subscription_id: Set(input.subscription_id.map(|s| s.0)),
-            starts_at: Set(input.starts_at),
-            ends_at: Set(ends_at),
-            status: Set(status.as_str().to_owned()),
-            price_cents: Set(price.0),
-            notes: Set(notes),
-            confirmed_at: Set((status == AppointmentStatus::Confirmed).then_some(now)),
-            canceled_at: Set(None),
-            cancellation_reason: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        },
-    )
-    .await;
-    let model = match inserted {
-        Ok(model) => model,
-        Err(err) => {
+    let row = NewAppointmentRow {
+        tenant_id: tenant.id,
+        customer_id: customer.id,
+        service_id: service.id,
+        subscription_id: input.subscription_id,
+        starts_at: input.starts_at,
+        ends_at,
+        status,
+        price,
+        notes,
+    };
+    let appointment = match repo::insert(&txn, row, now).await {
+        Ok(appointment) => appointment,
+        Err(AppError::Db(err)) => {
             return Err(overlap_or(state, &tenant, input.starts_at, ends_at, None, err).await);
         }
+        Err(err) => return Err(err),
     };
     txn.commit().await?;
-    let appointment = Appointment::try_from(model)?;
     publish(state, &appointment, AppointmentEventKind::Created).await;
     Ok(appointment)
 }
@@ -199,15 +190,15 @@ pub async fn reschedule(
     }
     let updated = match repo::update_times(&txn, tenant.id, id, starts_at, ends_at).await {
         Ok(updated) => updated,
-        Err(err) => {
+        Err(AppError::Db(err)) => {
             return Err(overlap_or(state, &tenant, starts_at, ends_at, Some(id), err).await);
         }
+        Err(err) => return Err(err),
     };
-    let model = updated.ok_or_else(|| {
+    let appointment = updated.ok_or_else(|| {
         AppError::bad_request("Só é possível reagendar agendamentos pendentes ou confirmados")
     })?;
     txn.commit().await?;
-    let appointment = Appointment::try_from(model)?;
     publish(state, &appointment, AppointmentEventKind::Rescheduled).await;
     Ok(appointment)
 }
@@ -225,7 +216,7 @@ pub async fn change_status(
     let target = transition.check(current.status)?;
     let reason = parse_optional_text("reason", reason, 500)?;
     let (allowed, _) = transition.rule();
-    let model = repo::transition(&state.db, tenant_id, id, allowed, target, reason)
+    let appointment = repo::transition(&state.db, tenant_id, id, allowed, target, reason)
         .await?
         // Someone changed it between the read and the write.
         .ok_or_else(|| {
@@ -233,7 +224,6 @@ pub async fn change_status(
                 "O agendamento foi alterado por outra pessoa; atualize a página".into(),
             )
         })?;
-    let appointment = Appointment::try_from(model)?;
     let kind = match target {
         AppointmentStatus::Confirmed => AppointmentEventKind::Confirmed,
         AppointmentStatus::Canceled => AppointmentEventKind::Canceled,
@@ -251,11 +241,9 @@ pub async fn find(state: &AppState, viewer: &Viewer, id: AppointmentId) -> AppRe
 }
 
 async fn find_in(state: &AppState, tenant: TenantId, id: AppointmentId) -> AppResult<Appointment> {
-    Appointment::try_from(
-        repo::find(&state.db, tenant, id)
-            .await?
-            .ok_or(AppError::NotFound("appointment"))?,
-    )
+    repo::find(&state.db, tenant, id)
+        .await?
+        .ok_or(AppError::NotFound("appointment"))
 }
 
 /// One page of appointments ordered by start, whether there are more, and the total count.
@@ -270,17 +258,11 @@ pub async fn list(
     // Independent reads on separate pool connections: the page's latency is the slower of them.
     let (mut rows, total) = futures_util::try_join!(
         repo::list_page(&state.db, tenant, filter, after, limit + 1),
-        repo::count(&state.db, tenant, filter),
+        repo::count(&state.db, tenant, filter).err_into(),
     )?;
     let has_next = rows.len() as u64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    Ok((
-        rows.into_iter()
-            .map(Appointment::try_from)
-            .collect::<AppResult<_>>()?,
-        has_next,
-        total,
-    ))
+    Ok((rows, has_next, total))
 }
 
 /// Free slots for a service in `[from, to)`; subscriber-only hours count when `customer` holds
@@ -365,10 +347,10 @@ pub async fn dashboard_stats(
     );
     let today = repo::count_by_status(&state.db, tenant.id, today_start, today_end).await?;
     let in_range = repo::count_by_status(&state.db, tenant.id, from, to).await?;
-    let not_canceled = |rows: &[(String, i64)]| -> u64 {
+    let not_canceled = |rows: &[(AppointmentStatus, u64)]| -> u64 {
         rows.iter()
-            .filter(|(s, _)| s != "CANCELED")
-            .map(|(_, n)| u64::try_from(*n).unwrap_or(0))
+            .filter(|(s, _)| *s != AppointmentStatus::Canceled)
+            .map(|(_, n)| n)
             .sum()
     };
     let by_status = AppointmentStatus::ALL
@@ -376,8 +358,8 @@ pub async fn dashboard_stats(
         .map(|status| {
             let n = in_range
                 .iter()
-                .find(|(s, _)| s == status.as_str())
-                .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0));
+                .find(|(s, _)| *s == status)
+                .map_or(0, |(_, n)| *n);
             (status, n)
         })
         .collect();
@@ -417,18 +399,13 @@ pub async fn delete_customer(
 /// Idempotent and safe on several instances at once. Returns how many were canceled.
 pub async fn expire_unpaid_holds(state: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
     let mut expired = 0;
-    for (tenant, window) in tenants::service::unpaid_hold_windows(state).await? {
+    for (tenant, window) in tenants::service::unpaid_hold_windows(&state.db).await? {
         let rows =
             repo::expire_pending_created_before(&state.db, tenant, now - window, UNPAID_REASON)
                 .await?;
         expired += rows.len();
-        for row in rows {
-            publish(
-                state,
-                &Appointment::try_from(row)?,
-                AppointmentEventKind::Expired,
-            )
-            .await;
+        for appointment in rows {
+            publish(state, &appointment, AppointmentEventKind::Expired).await;
         }
     }
     Ok(expired)
@@ -488,7 +465,7 @@ async fn check_hours(
         .map_err(|outside| AppError::bad_input("startsAt", outside.message()))
 }
 
-fn slot_taken(taken: &entity::appointments::Model, zone: TimeZone) -> AppError {
+fn slot_taken(taken: &Appointment, zone: TimeZone) -> AppError {
     let start = taken.starts_at.with_timezone(&zone.0);
     let end = taken.ends_at.with_timezone(&zone.0);
     AppError::Conflict(format!(

@@ -12,18 +12,18 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use chrono::{Duration, Utc};
-use sea_orm::{ActiveValue::Set, IntoActiveModel};
 use serde::Deserialize;
-use uuid::Uuid;
 
-use super::{repo, service};
+use super::{
+    model::{NewUser, UserUpdate},
+    repo, service,
+};
 use crate::{
     clients::google_oauth::GoogleIdentity,
     kernel::{
         crypto,
         error::{AppError, AppResult},
         ids::UserId,
-        values::EnumStr,
         viewer::Role,
     },
     state::AppState,
@@ -120,14 +120,15 @@ async fn link_or_create(
     let now = Utc::now();
     let existing = match repo::find_user_by_google_sub(&txn, &identity.sub)
         .await
-        .map_err(|e| internal(e.into()))?
+        .map_err(internal)?
     {
         Some(user) => Some(user),
         None => match identity.email.as_deref() {
             Some(email) => {
                 let by_email = repo::find_user_by_email(&txn, email)
                     .await
-                    .map_err(|e| internal(e.into()))?;
+                    .map_err(internal)?
+                    .map(|(user, _)| user);
                 if by_email.is_some() && !identity.email_verified {
                     return Err("email_not_verified");
                 }
@@ -140,45 +141,34 @@ async fn link_or_create(
         if !user.is_active {
             return Err("account_disabled");
         }
-        let id = UserId(user.id);
-        let mut active = user.clone().into_active_model();
-        active.google_sub = Set(Some(identity.sub.clone()));
-        if user.name.is_none() {
-            active.name = Set(identity.name.clone());
-        }
-        if user.avatar_url.is_none() {
-            active.avatar_url = Set(identity.picture.clone());
-        }
-        if identity.email_verified && identity.email.as_deref() == Some(user.email.as_str()) {
-            active.email_verified = Set(true);
-        }
-        active.updated_at = Set(now);
-        repo::update_user(&txn, active)
+        let update = UserUpdate {
+            google_sub: Some(identity.sub.clone()),
+            name: user.name.is_none().then(|| identity.name.clone()),
+            avatar_url: user.avatar_url.is_none().then(|| identity.picture.clone()),
+            email_verified: (identity.email_verified
+                && identity.email.as_deref() == Some(user.email.as_str()))
+            .then_some(true),
+            updated_at: now,
+            ..Default::default()
+        };
+        repo::update_user(&txn, user.id, update)
             .await
-            .map_err(|e| internal(e.into()))?;
-        id
+            .map_err(internal)?;
+        user.id
     } else {
-        let id = Uuid::now_v7();
-        repo::insert_user(
-            &txn,
-            entity::users::ActiveModel {
-                id: Set(id),
-                email: Set(identity.email.clone().unwrap_or_default()),
-                password_hash: Set(None),
-                role: Set(Role::Tenant.as_str().to_owned()),
-                name: Set(identity.name.clone()),
-                avatar_url: Set(identity.picture.clone()),
-                google_sub: Set(Some(identity.sub.clone())),
-                email_verified: Set(identity.email_verified),
-                is_active: Set(true),
-                tenant_id: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-            },
-        )
-        .await
-        .map_err(|e| internal(e.into()))?;
-        UserId(id)
+        let user = NewUser {
+            email: identity.email.clone().unwrap_or_default(),
+            password_hash: None,
+            role: Role::Tenant,
+            name: identity.name.clone(),
+            avatar_url: identity.picture.clone(),
+            google_sub: Some(identity.sub.clone()),
+            email_verified: identity.email_verified,
+        };
+        repo::insert_user(&txn, user, now)
+            .await
+            .map_err(internal)?
+            .id
     };
     txn.commit().await.map_err(|e| internal(e.into()))?;
     Ok(user_id)

@@ -9,7 +9,6 @@ use super::{model::CODE_TTL_MINUTES, repo, service};
 use crate::{
     clients::mailer::Email,
     jobs::{CronJob, Job},
-    kernel::ids::UserId,
     state::AppState,
 };
 
@@ -36,7 +35,7 @@ impl Job for SendVerificationEmail {
         {
             return Ok(());
         }
-        let Some(user) = repo::find_user(&state.db, UserId(verification.user_id)).await? else {
+        let Some(user) = repo::find_user(&state.db, verification.user_id).await? else {
             return Ok(());
         };
         let code = state.cipher.decrypt(&verification.code_enc)?;

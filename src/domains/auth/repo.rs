@@ -10,48 +10,98 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::kernel::ids::TenantId;
-use crate::kernel::ids::UserId;
+use super::model::{EmailVerification, NewUser, PendingSignIn, RefreshToken, User, UserUpdate};
+use crate::{
+    db::set_some,
+    kernel::{
+        error::AppResult,
+        ids::{TenantId, UserId},
+        values::EnumStr,
+    },
+};
 
-pub async fn find_user(
-    conn: &impl ConnectionTrait,
-    id: UserId,
-) -> Result<Option<users::Model>, DbErr> {
-    users::Entity::find_by_id(id.0).one(conn).await
+pub async fn find_user(conn: &impl ConnectionTrait, id: UserId) -> AppResult<Option<User>> {
+    users::Entity::find_by_id(id.0)
+        .one(conn)
+        .await?
+        .map(User::try_from)
+        .transpose()
 }
 
+/// The user with this (normalised) e-mail, and their password hash.
 pub async fn find_user_by_email(
     conn: &impl ConnectionTrait,
     email: &str,
-) -> Result<Option<users::Model>, DbErr> {
+) -> AppResult<Option<(User, Option<String>)>> {
     users::Entity::find()
         .filter(users::Column::Email.eq(email))
         .one(conn)
-        .await
+        .await?
+        .map(|m| {
+            let hash = m.password_hash.clone();
+            Ok((User::try_from(m)?, hash))
+        })
+        .transpose()
 }
 
 pub async fn find_user_by_google_sub(
     conn: &impl ConnectionTrait,
     sub: &str,
-) -> Result<Option<users::Model>, DbErr> {
+) -> AppResult<Option<User>> {
     users::Entity::find()
         .filter(users::Column::GoogleSub.eq(sub))
         .one(conn)
-        .await
+        .await?
+        .map(User::try_from)
+        .transpose()
 }
 
 pub async fn insert_user(
     conn: &impl ConnectionTrait,
-    user: users::ActiveModel,
-) -> Result<users::Model, DbErr> {
-    users::Entity::insert(user).exec_with_returning(conn).await
+    user: NewUser,
+    now: DateTime<Utc>,
+) -> AppResult<User> {
+    users::Entity::insert(users::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(user.email),
+        password_hash: Set(user.password_hash),
+        role: Set(user.role.as_str().to_owned()),
+        name: Set(user.name),
+        avatar_url: Set(user.avatar_url),
+        google_sub: Set(user.google_sub),
+        email_verified: Set(user.email_verified),
+        is_active: Set(true),
+        tenant_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_with_returning(conn)
+    .await?
+    .try_into()
 }
 
+/// Writes `changes` to user `id` and returns the row as stored.
 pub async fn update_user(
     conn: &impl ConnectionTrait,
-    user: users::ActiveModel,
-) -> Result<users::Model, DbErr> {
-    users::Entity::update(user).exec(conn).await
+    id: UserId,
+    changes: UserUpdate,
+) -> AppResult<User> {
+    let mut row = users::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(id.0),
+        updated_at: Set(changes.updated_at),
+        ..Default::default()
+    };
+    set_some(&mut row.password_hash, changes.password_hash.map(Some));
+    set_some(
+        &mut row.role,
+        changes.role.map(|role| role.as_str().to_owned()),
+    );
+    set_some(&mut row.name, changes.name);
+    set_some(&mut row.avatar_url, changes.avatar_url);
+    set_some(&mut row.google_sub, changes.google_sub.map(Some));
+    set_some(&mut row.email_verified, changes.email_verified);
+    set_some(&mut row.is_active, changes.is_active);
+    users::Entity::update(row).exec(conn).await?.try_into()
 }
 
 /// Links a user without a tenant to `tenant`; false when the user already had one.
@@ -95,11 +145,12 @@ pub async fn insert_refresh_token(
 pub async fn find_refresh_token(
     conn: &impl ConnectionTrait,
     token_hash: &str,
-) -> Result<Option<refresh_tokens::Model>, DbErr> {
-    refresh_tokens::Entity::find()
+) -> Result<Option<RefreshToken>, DbErr> {
+    Ok(refresh_tokens::Entity::find()
         .filter(refresh_tokens::Column::TokenHash.eq(token_hash))
         .one(conn)
-        .await
+        .await?
+        .map(RefreshToken::from))
 }
 
 /// Marks a live token used; false if it was already used or revoked (a replay).
@@ -191,7 +242,7 @@ pub async fn insert_oauth_state(
 pub async fn take_oauth_state(
     conn: &impl ConnectionTrait,
     state_hash: &str,
-) -> Result<Option<oauth_states::Model>, DbErr> {
+) -> Result<Option<PendingSignIn>, DbErr> {
     let Some(state) = oauth_states::Entity::find()
         .filter(oauth_states::Column::StateHash.eq(state_hash))
         .one(conn)
@@ -202,7 +253,12 @@ pub async fn take_oauth_state(
     let deleted = oauth_states::Entity::delete_by_id(state.id)
         .exec(conn)
         .await?;
-    Ok((deleted.rows_affected == 1 && state.expires_at > Utc::now()).then_some(state))
+    Ok(
+        (deleted.rows_affected == 1 && state.expires_at > Utc::now()).then_some(PendingSignIn {
+            nonce: state.nonce,
+            code_verifier: state.code_verifier,
+        }),
+    )
 }
 
 /// Removes expired single-use records (housekeeping; safe to run anywhere, any time).
@@ -258,20 +314,24 @@ pub async fn replace_email_verification(
 pub async fn find_email_verification(
     conn: &impl ConnectionTrait,
     id: Uuid,
-) -> Result<Option<email_verifications::Model>, DbErr> {
-    email_verifications::Entity::find_by_id(id).one(conn).await
+) -> Result<Option<EmailVerification>, DbErr> {
+    Ok(email_verifications::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .map(EmailVerification::from))
 }
 
 pub async fn find_pending_email_verification(
     conn: &impl ConnectionTrait,
     user: UserId,
-) -> Result<Option<email_verifications::Model>, DbErr> {
-    email_verifications::Entity::find()
+) -> Result<Option<EmailVerification>, DbErr> {
+    Ok(email_verifications::Entity::find()
         .filter(email_verifications::Column::UserId.eq(user.0))
         .filter(email_verifications::Column::ConsumedAt.is_null())
         .order_by_desc(email_verifications::Column::CreatedAt)
         .one(conn)
-        .await
+        .await?
+        .map(EmailVerification::from))
 }
 
 /// Counts one failed attempt; returns the attempts made so far (atomic increment).

@@ -1,11 +1,11 @@
 //! Sign-in, sessions and viewer resolution.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, IntoActiveModel};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::{
-    model::{NewPassword, Session, User},
+    model::{NewPassword, NewUser, Session, User, UserUpdate},
     password, repo,
 };
 use crate::{
@@ -13,7 +13,7 @@ use crate::{
         crypto,
         error::{AppError, AppResult},
         ids::{TenantId, UserId},
-        values::{Email, EnumStr},
+        values::Email,
         viewer::{Role, Viewer},
     },
     state::AppState,
@@ -53,12 +53,11 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Viewer> {
             "this account is deactivated".into(),
         ));
     }
-    if claims.tid.is_some() && claims.tid != user.tenant_id {
+    if claims.tid.is_some() && claims.tid != user.tenant_id.map(|t| t.0) {
         return Err(AppError::Unauthenticated(
             "invalid token: the account's tenant changed".into(),
         ));
     }
-    let user = User::try_from(user)?;
     Ok(Viewer {
         user_id: user.id,
         role: user.role,
@@ -97,8 +96,9 @@ pub async fn login(
     let Ok(email) = Email::parse(email) else {
         return Err(invalid_credentials());
     };
-    let user = repo::find_user_by_email(&state.db, email.as_str()).await?;
-    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+    let (user, stored) = repo::find_user_by_email(&state.db, email.as_str())
+        .await?
+        .map_or((None, None), |(user, hash)| (Some(user), hash));
     let candidate = password_input.to_owned();
     let hash = stored
         .clone()
@@ -115,14 +115,16 @@ pub async fn login(
     }
     let user = if password::needs_rehash(&stored) {
         let rehashed = password::hash(password_input)?;
-        let mut active = user.into_active_model();
-        active.password_hash = Set(Some(rehashed));
-        active.updated_at = Set(Utc::now());
-        repo::update_user(&state.db, active).await?
+        let update = UserUpdate {
+            password_hash: Some(rehashed),
+            updated_at: Utc::now(),
+            ..Default::default()
+        };
+        repo::update_user(&state.db, user.id, update).await?
     } else {
         user
     };
-    start_session(state, &state.db, User::try_from(user)?).await
+    start_session(state, &state.db, user).await
 }
 
 /// Issues an access token and the first refresh token of a new family.
@@ -179,14 +181,14 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<Session
     if token.expires_at <= Utc::now() {
         return Err(rejected());
     }
-    let user = repo::find_user(&state.db, UserId(token.user_id))
+    let user = repo::find_user(&state.db, token.user_id)
         .await?
         .ok_or_else(rejected)?;
     if !user.is_active {
         repo::revoke_refresh_family(&state.db, token.family_id).await?;
         return Err(rejected());
     }
-    issue_session(state, &state.db, User::try_from(user)?, token.family_id).await
+    issue_session(state, &state.db, user, token.family_id).await
 }
 
 /// Revokes the session the refresh token belongs to. Unknown tokens are ignored (idempotent).
@@ -210,7 +212,7 @@ pub async fn exchange_login_code(state: &AppState, code: &str) -> AppResult<Sess
         .await?
         .filter(|u| u.is_active)
         .ok_or_else(rejected)?;
-    let session = start_session(state, &txn, User::try_from(user)?).await?;
+    let session = start_session(state, &txn, user).await?;
     txn.commit().await?;
     Ok(session)
 }
@@ -230,10 +232,14 @@ pub async fn create_login_code(conn: &impl ConnectionTrait, user: UserId) -> App
 
 /// The current user.
 pub async fn me(state: &AppState, viewer: &Viewer) -> AppResult<User> {
-    let user = repo::find_user(&state.db, viewer.user_id)
+    find(&state.db, viewer.user_id).await
+}
+
+/// A user by id.
+pub async fn find(conn: &impl ConnectionTrait, id: UserId) -> AppResult<User> {
+    repo::find_user(conn, id)
         .await?
-        .ok_or(AppError::NotFound("user"))?;
-    User::try_from(user)
+        .ok_or(AppError::NotFound("user"))
 }
 
 /// Whether a user was created or an existing one had its password reset.
@@ -256,36 +262,27 @@ pub async fn provision_user(
     let password = NewPassword::parse(password)?;
     let hash = password::hash(password.expose())?;
     let now = Utc::now();
-    if let Some(existing) = repo::find_user_by_email(db, email.as_str()).await? {
-        let id = UserId(existing.id);
-        let was_verified = existing.email_verified;
-        let mut active = existing.into_active_model();
-        active.password_hash = Set(Some(hash));
-        active.role = Set(role.as_str().to_owned());
-        active.email_verified = Set(verified || was_verified);
-        active.is_active = Set(true);
-        active.updated_at = Set(now);
-        repo::update_user(db, active).await?;
-        return Ok(Provisioned::PasswordReset(id));
+    if let Some((existing, _)) = repo::find_user_by_email(db, email.as_str()).await? {
+        let update = UserUpdate {
+            password_hash: Some(hash),
+            role: Some(role),
+            email_verified: Some(verified || existing.email_verified),
+            is_active: Some(true),
+            updated_at: now,
+            ..Default::default()
+        };
+        repo::update_user(db, existing.id, update).await?;
+        return Ok(Provisioned::PasswordReset(existing.id));
     }
-    let id = Uuid::now_v7();
-    repo::insert_user(
-        db,
-        entity::users::ActiveModel {
-            id: Set(id),
-            email: Set(email.as_str().to_owned()),
-            password_hash: Set(Some(hash)),
-            role: Set(role.as_str().to_owned()),
-            name: Set(None),
-            avatar_url: Set(None),
-            google_sub: Set(None),
-            email_verified: Set(verified),
-            is_active: Set(true),
-            tenant_id: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        },
-    )
-    .await?;
-    Ok(Provisioned::Created(UserId(id)))
+    let user = NewUser {
+        email: email.as_str().to_owned(),
+        password_hash: Some(hash),
+        role,
+        name: None,
+        avatar_url: None,
+        google_sub: None,
+        email_verified: verified,
+    };
+    let created = repo::insert_user(db, user, now).await?;
+    Ok(Provisioned::Created(created.id))
 }

@@ -101,6 +101,15 @@ impl CustomerSearch {
     }
 }
 
+/// A validated change of a customer row; `None` leaves a column as it is.
+pub struct CustomerUpdate {
+    pub name: Option<String>,
+    /// E.164.
+    pub phone: Option<String>,
+    pub email: Option<Option<String>>,
+    pub updated_at: DateTime<Utc>,
+}
+
 /// State of a customer's subscription.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
@@ -120,6 +129,16 @@ impl SubscriptionStatus {
     pub fn is_current(self) -> bool {
         matches!(self, Self::Active | Self::PastDue)
     }
+}
+
+/// A new ACTIVE subscription, its first cycle computed.
+pub struct NewSubscriptionRow {
+    pub tenant_id: TenantId,
+    pub customer_id: CustomerId,
+    pub plan_id: PlanId,
+    pub starts_at: DateTime<Utc>,
+    pub period_start: DateTime<Utc>,
+    pub period_end: DateTime<Utc>,
 }
 
 /// A customer's subscription to a plan.

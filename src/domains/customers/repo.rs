@@ -1,4 +1,5 @@
-//! Queries for `customers` and `subscriptions`, all scoped by tenant.
+//! Queries for `customers` and `subscriptions`, all scoped by tenant; rows go in and out as
+//! domain types.
 
 use std::collections::HashMap;
 
@@ -10,10 +11,19 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::model::{CustomerSearch, SubscriptionStatus};
-use crate::kernel::{
-    ids::{CustomerId, SubscriptionId, TenantId},
-    values::EnumStr,
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::{Set, Unchanged};
+
+use super::model::{
+    Customer, CustomerSearch, CustomerUpdate, NewSubscriptionRow, Subscription, SubscriptionStatus,
+};
+use crate::{
+    db::set_some,
+    kernel::{
+        error::AppResult,
+        ids::{CustomerId, SubscriptionId, TenantId},
+        values::EnumStr,
+    },
 };
 
 /// The row `id` of `tenant`.
@@ -27,25 +37,26 @@ pub async fn find(
     conn: &impl ConnectionTrait,
     tenant: TenantId,
     id: CustomerId,
-) -> Result<Option<customers::Model>, DbErr> {
-    customers::Entity::find()
+) -> Result<Option<Customer>, DbErr> {
+    Ok(customers::Entity::find()
         .filter(one(tenant, id))
         .one(conn)
-        .await
+        .await?
+        .map(Customer::from))
 }
 
 pub async fn find_many(
     conn: &impl ConnectionTrait,
     tenant: TenantId,
     ids: &[CustomerId],
-) -> Result<HashMap<CustomerId, customers::Model>, DbErr> {
+) -> Result<HashMap<CustomerId, Customer>, DbErr> {
     Ok(customers::Entity::find()
         .filter(customers::Column::TenantId.eq(tenant.0))
         .filter(customers::Column::Id.is_in(ids.iter().map(|i| i.0)))
         .all(conn)
         .await?
         .into_iter()
-        .map(|m| (CustomerId(m.id), m))
+        .map(|m| (CustomerId(m.id), m.into()))
         .collect())
 }
 
@@ -97,14 +108,19 @@ pub async fn list_page(
     search: Option<&CustomerSearch>,
     after: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<customers::Model>, DbErr> {
+) -> Result<Vec<Customer>, DbErr> {
     let mut query = matching(tenant, search)
         .order_by_asc(customers::Column::Id)
         .limit(limit);
     if let Some(after) = after {
         query = query.filter(customers::Column::Id.gt(after));
     }
-    query.all(conn).await
+    Ok(query
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(Customer::from)
+        .collect())
 }
 
 pub async fn count(
@@ -133,24 +149,47 @@ pub async fn exists_with_phone(
 
 pub async fn insert(
     conn: &impl ConnectionTrait,
-    customer: customers::ActiveModel,
-) -> Result<customers::Model, DbErr> {
-    customers::Entity::insert(customer)
-        .exec_with_returning(conn)
-        .await
+    tenant: TenantId,
+    name: String,
+    phone: &str,
+    email: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Customer, DbErr> {
+    customers::Entity::insert(customers::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant.0),
+        name: Set(name),
+        phone: Set(phone.to_owned()),
+        email: Set(email),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_with_returning(conn)
+    .await
+    .map(Customer::from)
 }
 
-/// Writes the changed columns of `customer`, a row of `tenant`.
+/// Writes `changes` to customer `id` of `tenant` and returns the row as stored.
 pub async fn update(
     conn: &impl ConnectionTrait,
     tenant: TenantId,
-    customer: customers::ActiveModel,
-) -> Result<customers::Model, DbErr> {
-    customers::Entity::update(customer)
+    id: CustomerId,
+    changes: CustomerUpdate,
+) -> Result<Customer, DbErr> {
+    let mut row = customers::ActiveModel {
+        id: Unchanged(id.0),
+        updated_at: Set(changes.updated_at),
+        ..Default::default()
+    };
+    set_some(&mut row.name, changes.name);
+    set_some(&mut row.phone, changes.phone);
+    set_some(&mut row.email, changes.email);
+    customers::Entity::update(row)
         .validate()?
         .filter(customers::Column::TenantId.eq(tenant.0))
         .exec(conn)
         .await
+        .map(Customer::from)
 }
 
 /// Deletes the customer; whether a row was deleted.
@@ -189,33 +228,36 @@ pub async fn lock(
 }
 
 /// Statuses in which a subscription holds its plan (at most one per customer).
-pub const CURRENT_STATUSES: [&str; 2] = ["ACTIVE", "PAST_DUE"];
+const CURRENT_STATUSES: [SubscriptionStatus; 2] =
+    [SubscriptionStatus::Active, SubscriptionStatus::PastDue];
 
 pub async fn find_subscription(
     conn: &impl ConnectionTrait,
     tenant: TenantId,
     id: SubscriptionId,
-) -> Result<Option<subscriptions::Model>, DbErr> {
+) -> AppResult<Option<Subscription>> {
     subscriptions::Entity::find()
         .filter(subscriptions::Column::TenantId.eq(tenant.0))
         .filter(subscriptions::Column::Id.eq(id.0))
         .one(conn)
-        .await
+        .await?
+        .map(Subscription::try_from)
+        .transpose()
 }
 
 pub async fn find_subscriptions(
     conn: &impl ConnectionTrait,
     tenant: TenantId,
     ids: &[SubscriptionId],
-) -> Result<HashMap<SubscriptionId, subscriptions::Model>, DbErr> {
-    Ok(subscriptions::Entity::find()
+) -> AppResult<HashMap<SubscriptionId, Subscription>> {
+    subscriptions::Entity::find()
         .filter(subscriptions::Column::TenantId.eq(tenant.0))
         .filter(subscriptions::Column::Id.is_in(ids.iter().map(|i| i.0)))
         .all(conn)
         .await?
         .into_iter()
-        .map(|m| (SubscriptionId(m.id), m))
-        .collect())
+        .map(|m| Ok((SubscriptionId(m.id), Subscription::try_from(m)?)))
+        .collect()
 }
 
 /// The customer's active subscription, if any (the most recent one).
@@ -223,14 +265,16 @@ pub async fn find_active_for_customer(
     conn: &impl ConnectionTrait,
     tenant: TenantId,
     customer: CustomerId,
-) -> Result<Option<subscriptions::Model>, DbErr> {
+) -> AppResult<Option<Subscription>> {
     subscriptions::Entity::find()
         .filter(subscriptions::Column::TenantId.eq(tenant.0))
         .filter(subscriptions::Column::CustomerId.eq(customer.0))
         .filter(subscriptions::Column::Status.eq(SubscriptionStatus::Active.as_str()))
         .order_by_desc(subscriptions::Column::StartsAt)
         .one(conn)
-        .await
+        .await?
+        .map(Subscription::try_from)
+        .transpose()
 }
 
 /// Customers holding an ACTIVE subscription.
@@ -243,7 +287,7 @@ pub async fn count_active_subscribers(
         .column(subscriptions::Column::CustomerId)
         .distinct()
         .filter(subscriptions::Column::TenantId.eq(tenant.0))
-        .filter(subscriptions::Column::Status.eq("ACTIVE"))
+        .filter(subscriptions::Column::Status.eq(SubscriptionStatus::Active.as_str()))
         .count(conn)
         .await
 }
@@ -253,7 +297,7 @@ pub async fn find_for_update(
     conn: &impl ConnectionTrait,
     tenant: TenantId,
     id: SubscriptionId,
-) -> Result<Option<subscriptions::Model>, DbErr> {
+) -> AppResult<Option<Subscription>> {
     use sea_orm::{DatabaseBackend, QuerySelect};
     let mut query = subscriptions::Entity::find()
         .filter(subscriptions::Column::TenantId.eq(tenant.0))
@@ -261,7 +305,11 @@ pub async fn find_for_update(
     if conn.get_database_backend() == DatabaseBackend::Postgres {
         query = query.lock_exclusive();
     }
-    query.one(conn).await
+    query
+        .one(conn)
+        .await?
+        .map(Subscription::try_from)
+        .transpose()
 }
 
 /// Every subscription of the given customers, in any status.
@@ -269,12 +317,15 @@ pub async fn list_for_customers(
     conn: &impl ConnectionTrait,
     tenant: TenantId,
     customers: &[CustomerId],
-) -> Result<Vec<subscriptions::Model>, DbErr> {
+) -> AppResult<Vec<Subscription>> {
     subscriptions::Entity::find()
         .filter(subscriptions::Column::TenantId.eq(tenant.0))
         .filter(subscriptions::Column::CustomerId.is_in(customers.iter().map(|c| c.0)))
         .all(conn)
-        .await
+        .await?
+        .into_iter()
+        .map(Subscription::try_from)
+        .collect()
 }
 
 /// Whether the customer holds an ACTIVE or PAST_DUE subscription.
@@ -286,7 +337,7 @@ pub async fn exists_current_for_customer(
     Ok(subscriptions::Entity::find()
         .filter(subscriptions::Column::TenantId.eq(tenant.0))
         .filter(subscriptions::Column::CustomerId.eq(customer.0))
-        .filter(subscriptions::Column::Status.is_in(CURRENT_STATUSES))
+        .filter(subscriptions::Column::Status.is_in(CURRENT_STATUSES.map(EnumStr::as_str)))
         .count(conn)
         .await?
         > 0)
@@ -294,22 +345,45 @@ pub async fn exists_current_for_customer(
 
 pub async fn insert_subscription(
     conn: &impl ConnectionTrait,
-    subscription: subscriptions::ActiveModel,
-) -> Result<subscriptions::Model, DbErr> {
-    subscriptions::Entity::insert(subscription)
-        .exec_with_returning(conn)
-        .await
+    subscription: NewSubscriptionRow,
+    now: DateTime<Utc>,
+) -> AppResult<Subscription> {
+    subscriptions::Entity::insert(subscriptions::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(subscription.tenant_id.0),
+        customer_id: Set(subscription.customer_id.0),
+        plan_id: Set(subscription.plan_id.0),
+        status: Set(SubscriptionStatus::Active.as_str().to_owned()),
+        starts_at: Set(subscription.starts_at),
+        current_period_start: Set(subscription.period_start),
+        current_period_end: Set(subscription.period_end),
+        canceled_at: Set(None),
+        external_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_with_returning(conn)
+    .await?
+    .try_into()
 }
 
-/// Writes the changed columns of `subscription`, a row of `tenant`.
-pub async fn update_subscription(
+/// Marks subscription `id` of `tenant` CANCELED at `now` and returns the row as stored.
+pub async fn cancel_subscription(
     conn: &impl ConnectionTrait,
     tenant: TenantId,
-    subscription: subscriptions::ActiveModel,
-) -> Result<subscriptions::Model, DbErr> {
-    subscriptions::Entity::update(subscription)
-        .validate()?
-        .filter(subscriptions::Column::TenantId.eq(tenant.0))
-        .exec(conn)
-        .await
+    id: SubscriptionId,
+    now: DateTime<Utc>,
+) -> AppResult<Subscription> {
+    subscriptions::Entity::update(subscriptions::ActiveModel {
+        id: Unchanged(id.0),
+        status: Set(SubscriptionStatus::Canceled.as_str().to_owned()),
+        canceled_at: Set(Some(now)),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .validate()?
+    .filter(subscriptions::Column::TenantId.eq(tenant.0))
+    .exec(conn)
+    .await?
+    .try_into()
 }

@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, IntoActiveModel};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::{
     model::{
-        Customer, CustomerSearch, Subscription, SubscriptionStatus, current, cycle_containing,
-        parse_email, parse_name,
+        Customer, CustomerSearch, CustomerUpdate, NewSubscriptionRow, Subscription, current,
+        cycle_containing, parse_email, parse_name,
     },
     repo,
 };
@@ -21,7 +21,7 @@ use crate::{
     kernel::{
         error::{AppError, AppResult, DbResultExt},
         ids::{CustomerId, PlanId, SubscriptionId, TenantId},
-        values::{E164Phone, EnumStr},
+        values::E164Phone,
         viewer::Viewer,
     },
     state::AppState,
@@ -37,10 +37,9 @@ pub async fn find(
     tenant: TenantId,
     id: CustomerId,
 ) -> AppResult<Customer> {
-    Ok(repo::find(conn, tenant, id)
+    repo::find(conn, tenant, id)
         .await?
-        .ok_or(AppError::NotFound("customer"))?
-        .into())
+        .ok_or(AppError::NotFound("customer"))
 }
 
 /// The tenant's customers among `ids` (unknown ids and other tenants' ids are left out).
@@ -49,11 +48,7 @@ pub async fn find_many(
     tenant: TenantId,
     ids: &[CustomerId],
 ) -> AppResult<HashMap<CustomerId, Customer>> {
-    Ok(repo::find_many(conn, tenant, ids)
-        .await?
-        .into_iter()
-        .map(|(id, m)| (id, m.into()))
-        .collect())
+    Ok(repo::find_many(conn, tenant, ids).await?)
 }
 
 /// Serializes the rest of the transaction `conn` for this customer (call it first in the
@@ -80,11 +75,7 @@ pub async fn list(
     let has_next = rows.len() as u64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     let total = repo::count(&state.db, tenant, search).await?;
-    Ok((
-        rows.into_iter().map(Customer::from).collect(),
-        has_next,
-        total,
-    ))
+    Ok((rows, has_next, total))
 }
 
 /// Fields of a new customer.
@@ -102,23 +93,17 @@ pub async fn create(state: &AppState, viewer: &Viewer, input: NewCustomer) -> Ap
     if repo::exists_with_phone(&state.db, tenant, input.phone.as_str(), None).await? {
         return Err(AppError::Conflict(PHONE_TAKEN.into()));
     }
-    let now = Utc::now();
-    let model = repo::insert(
+    repo::insert(
         &state.db,
-        entity::customers::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(tenant.0),
-            name: Set(name),
-            phone: Set(input.phone.as_str().to_owned()),
-            email: Set(email),
-            created_at: Set(now),
-            updated_at: Set(now),
-        },
+        tenant,
+        name,
+        input.phone.as_str(),
+        email,
+        Utc::now(),
     )
     .await
     // Two requests racing past the check: the unique index decides.
-    .on_unique_violation(|_| PHONE_TAKEN.into())?;
-    Ok(model.into())
+    .on_unique_violation(|_| PHONE_TAKEN.into())
 }
 
 /// Changes to a customer; `None` leaves a field as it is, `Some(None)` clears the e-mail.
@@ -137,27 +122,21 @@ pub async fn update(
     changes: CustomerChanges,
 ) -> AppResult<Customer> {
     let tenant = viewer.tenant()?;
-    let model = repo::find(&state.db, tenant, id)
-        .await?
-        .ok_or(AppError::NotFound("customer"))?;
-    let mut active = model.into_active_model();
-    if let Some(name) = changes.name {
-        active.name = Set(parse_name(&name)?);
+    find(&state.db, tenant, id).await?;
+    let update = CustomerUpdate {
+        name: changes.name.as_deref().map(parse_name).transpose()?,
+        email: changes.email.map(parse_email).transpose()?,
+        phone: changes.phone.map(|p| p.as_str().to_owned()),
+        updated_at: Utc::now(),
+    };
+    if let Some(phone) = &update.phone
+        && repo::exists_with_phone(&state.db, tenant, phone, Some(id)).await?
+    {
+        return Err(AppError::Conflict(PHONE_TAKEN.into()));
     }
-    if let Some(email) = changes.email {
-        active.email = Set(parse_email(email)?);
-    }
-    if let Some(phone) = changes.phone {
-        if repo::exists_with_phone(&state.db, tenant, phone.as_str(), Some(id)).await? {
-            return Err(AppError::Conflict(PHONE_TAKEN.into()));
-        }
-        active.phone = Set(phone.as_str().to_owned());
-    }
-    active.updated_at = Set(Utc::now());
-    Ok(repo::update(&state.db, tenant, active)
+    repo::update(&state.db, tenant, id, update)
         .await
-        .on_unique_violation(|_| PHONE_TAKEN.into())?
-        .into())
+        .on_unique_violation(|_| PHONE_TAKEN.into())
 }
 
 /// Deletes a customer and their subscriptions. Refused (CONFLICT) when any appointment references
@@ -197,11 +176,9 @@ pub async fn find_subscription(
     tenant: TenantId,
     id: SubscriptionId,
 ) -> AppResult<Subscription> {
-    Subscription::try_from(
-        repo::find_subscription(conn, tenant, id)
-            .await?
-            .ok_or(AppError::NotFound("subscription"))?,
-    )
+    repo::find_subscription(conn, tenant, id)
+        .await?
+        .ok_or(AppError::NotFound("subscription"))
 }
 
 /// The customer's ACTIVE subscription, if any.
@@ -210,10 +187,7 @@ pub async fn active_for_customer(
     tenant: TenantId,
     customer: CustomerId,
 ) -> AppResult<Option<Subscription>> {
-    repo::find_active_for_customer(conn, tenant, customer)
-        .await?
-        .map(Subscription::try_from)
-        .transpose()
+    repo::find_active_for_customer(conn, tenant, customer).await
 }
 
 /// The subscription, locked until the end of the transaction on Postgres so that concurrent
@@ -223,11 +197,9 @@ pub async fn lock_for_booking(
     tenant: TenantId,
     id: SubscriptionId,
 ) -> AppResult<Subscription> {
-    Subscription::try_from(
-        repo::find_for_update(conn, tenant, id)
-            .await?
-            .ok_or(AppError::NotFound("subscription"))?,
-    )
+    repo::find_for_update(conn, tenant, id)
+        .await?
+        .ok_or(AppError::NotFound("subscription"))
 }
 
 /// The current subscription of each of `customers` that ever subscribed (see
@@ -238,8 +210,7 @@ pub async fn current_for_customers(
     customers: &[CustomerId],
 ) -> AppResult<HashMap<CustomerId, Subscription>> {
     let mut by_customer: HashMap<CustomerId, Vec<Subscription>> = HashMap::new();
-    for model in repo::list_for_customers(conn, tenant, customers).await? {
-        let subscription = Subscription::try_from(model)?;
+    for subscription in repo::list_for_customers(conn, tenant, customers).await? {
         by_customer
             .entry(subscription.customer_id)
             .or_default()
@@ -293,26 +264,17 @@ pub async fn subscribe(
     }
     let (period_start, period_end) =
         cycle_containing(starts_at, plan.interval, tenant.time_zone, now);
-    let model = repo::insert_subscription(
-        &txn,
-        entity::subscriptions::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(tenant.id.0),
-            customer_id: Set(input.customer_id.0),
-            plan_id: Set(plan.id.0),
-            status: Set(SubscriptionStatus::Active.as_str().to_owned()),
-            starts_at: Set(starts_at),
-            current_period_start: Set(period_start),
-            current_period_end: Set(period_end),
-            canceled_at: Set(None),
-            external_id: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        },
-    )
-    .await?;
+    let row = NewSubscriptionRow {
+        tenant_id: tenant.id,
+        customer_id: input.customer_id,
+        plan_id: plan.id,
+        starts_at,
+        period_start,
+        period_end,
+    };
+    let subscription = repo::insert_subscription(&txn, row, now).await?;
     txn.commit().await?;
-    Subscription::try_from(model)
+    Ok(subscription)
 }
 
 /// Cancels a subscription now. A subscription that no longer holds its plan (already CANCELED,
@@ -323,18 +285,11 @@ pub async fn cancel(
     id: SubscriptionId,
 ) -> AppResult<Subscription> {
     let tenant = viewer.tenant()?;
-    let model = repo::find_subscription(&state.db, tenant, id)
-        .await?
-        .ok_or(AppError::NotFound("subscription"))?;
-    if !SubscriptionStatus::parse_stored(&model.status)?.is_current() {
-        return Subscription::try_from(model);
+    let subscription = find_subscription(&state.db, tenant, id).await?;
+    if !subscription.status.is_current() {
+        return Ok(subscription);
     }
-    let now = Utc::now();
-    let mut active = model.into_active_model();
-    active.status = Set(SubscriptionStatus::Canceled.as_str().to_owned());
-    active.canceled_at = Set(Some(now));
-    active.updated_at = Set(now);
-    Subscription::try_from(repo::update_subscription(&state.db, tenant, active).await?)
+    repo::cancel_subscription(&state.db, tenant, id, Utc::now()).await
 }
 
 /// Subscriptions of the tenant by id (the ones that exist).
@@ -343,9 +298,5 @@ pub async fn find_subscriptions(
     tenant: TenantId,
     ids: &[SubscriptionId],
 ) -> AppResult<HashMap<SubscriptionId, Subscription>> {
-    repo::find_subscriptions(conn, tenant, ids)
-        .await?
-        .into_iter()
-        .map(|(id, model)| Ok((id, Subscription::try_from(model)?)))
-        .collect()
+    repo::find_subscriptions(conn, tenant, ids).await
 }

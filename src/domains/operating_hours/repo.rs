@@ -1,4 +1,5 @@
-//! Queries for `opening_hours` and `date_exceptions`, all scoped by tenant.
+//! Queries for `opening_hours` and `date_exceptions`, all scoped by tenant; rows go in and out as
+//! domain types.
 
 use chrono::{NaiveDate, Utc};
 use entity::{date_exceptions, opening_hours};
@@ -9,8 +10,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::model::{TimeRange, WeeklyRange};
-use crate::kernel::ids::{DateExceptionId, OpeningRangeId, TenantId};
+use super::model::{DateException, OpeningRange, TimeRange, WeeklyRange};
+use crate::kernel::{
+    error::AppResult,
+    ids::{DateExceptionId, OpeningRangeId, TenantId},
+};
 
 /// Starts a transaction that changes the tenant's hours, serialized with every other such
 /// transaction of the same tenant, so a check read inside it still holds at commit. SQLite takes
@@ -35,24 +39,29 @@ pub async fn begin_write(
 pub async fn list_ranges(
     conn: &impl ConnectionTrait,
     tenant: TenantId,
-) -> Result<Vec<opening_hours::Model>, DbErr> {
+) -> AppResult<Vec<OpeningRange>> {
     opening_hours::Entity::find()
         .filter(opening_hours::Column::TenantId.eq(tenant.0))
         .order_by_asc(opening_hours::Column::Weekday)
         .order_by_asc(opening_hours::Column::StartMinute)
         .all(conn)
-        .await
+        .await?
+        .into_iter()
+        .map(OpeningRange::try_from)
+        .collect()
 }
 
 pub async fn find_range(
     conn: &impl ConnectionTrait,
     tenant: TenantId,
     id: OpeningRangeId,
-) -> Result<Option<opening_hours::Model>, DbErr> {
+) -> AppResult<Option<OpeningRange>> {
     opening_hours::Entity::find_by_id(id.0)
         .filter(opening_hours::Column::TenantId.eq(tenant.0))
         .one(conn)
-        .await
+        .await?
+        .map(OpeningRange::try_from)
+        .transpose()
 }
 
 fn range_columns(range: &WeeklyRange) -> opening_hours::ActiveModel {
@@ -80,10 +89,11 @@ pub async fn insert_range(
     conn: &impl ConnectionTrait,
     tenant: TenantId,
     range: &WeeklyRange,
-) -> Result<opening_hours::Model, DbErr> {
+) -> AppResult<OpeningRange> {
     opening_hours::Entity::insert(new_range(tenant, range))
         .exec_with_returning(conn)
-        .await
+        .await?
+        .try_into()
 }
 
 /// Inserts every range of `week` in one statement (none when it is empty).
@@ -107,7 +117,7 @@ pub async fn update_range(
     tenant: TenantId,
     id: OpeningRangeId,
     range: &WeeklyRange,
-) -> Result<opening_hours::Model, DbErr> {
+) -> AppResult<OpeningRange> {
     opening_hours::Entity::update(opening_hours::ActiveModel {
         id: Unchanged(id.0),
         ..range_columns(range)
@@ -115,7 +125,8 @@ pub async fn update_range(
     .validate()?
     .filter(opening_hours::Column::TenantId.eq(tenant.0))
     .exec(conn)
-    .await
+    .await?
+    .try_into()
 }
 
 /// Deletes the row `id` of `E` if it belongs to `tenant`; false when there is no such row.
@@ -159,14 +170,17 @@ pub async fn list_exceptions(
     tenant: TenantId,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<Vec<date_exceptions::Model>, DbErr> {
-    date_exceptions::Entity::find()
+) -> Result<Vec<DateException>, DbErr> {
+    Ok(date_exceptions::Entity::find()
         .filter(date_exceptions::Column::TenantId.eq(tenant.0))
         .filter(date_exceptions::Column::Date.gte(from))
         .filter(date_exceptions::Column::Date.lte(to))
         .order_by_asc(date_exceptions::Column::Date)
         .all(conn)
-        .await
+        .await?
+        .into_iter()
+        .map(DateException::from)
+        .collect())
 }
 
 /// Inserts a closure (`hours` `None`) or special hours on `date`.
@@ -176,7 +190,7 @@ pub async fn insert_exception(
     date: NaiveDate,
     hours: Option<TimeRange>,
     reason: Option<String>,
-) -> Result<date_exceptions::Model, DbErr> {
+) -> Result<DateException, DbErr> {
     date_exceptions::Entity::insert(date_exceptions::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant.0),
@@ -188,6 +202,7 @@ pub async fn insert_exception(
     })
     .exec_with_returning(conn)
     .await
+    .map(DateException::from)
 }
 
 /// Deletes one of the tenant's exceptions; false when it has no such exception.

@@ -33,20 +33,12 @@ pub async fn schedule(
     to: NaiveDate,
 ) -> AppResult<Schedule> {
     let ranges = week(conn, tenant).await?;
-    let exceptions = repo::list_exceptions(conn, tenant, from, to)
-        .await?
-        .into_iter()
-        .map(DateException::from)
-        .collect();
+    let exceptions = repo::list_exceptions(conn, tenant, from, to).await?;
     Ok(Schedule { ranges, exceptions })
 }
 
 async fn week(conn: &impl ConnectionTrait, tenant: TenantId) -> AppResult<Vec<OpeningRange>> {
-    repo::list_ranges(conn, tenant)
-        .await?
-        .into_iter()
-        .map(OpeningRange::try_from)
-        .collect()
+    repo::list_ranges(conn, tenant).await
 }
 
 /// The viewer's weekly ranges, by weekday then start.
@@ -122,9 +114,9 @@ pub async fn create_range(
     let range = input.validate()?;
     let txn = repo::begin_write(&state.db, tenant).await?;
     check_weekday(&txn, tenant, &range, None).await?;
-    let model = repo::insert_range(&txn, tenant, &range).await?;
+    let stored = repo::insert_range(&txn, tenant, &range).await?;
     txn.commit().await?;
-    OpeningRange::try_from(model)
+    Ok(stored)
 }
 
 /// Changes to a weekly range; `None` keeps the stored value.
@@ -146,11 +138,9 @@ pub async fn update_range(
 ) -> AppResult<OpeningRange> {
     let tenant = viewer.tenant()?;
     let txn = repo::begin_write(&state.db, tenant).await?;
-    let stored = OpeningRange::try_from(
-        repo::find_range(&txn, tenant, id)
-            .await?
-            .ok_or(AppError::NotFound("opening range"))?,
-    )?;
+    let stored = repo::find_range(&txn, tenant, id)
+        .await?
+        .ok_or(AppError::NotFound("opening range"))?;
     let range = RangeInput {
         weekday: changes.weekday.unwrap_or(stored.weekday),
         start: changes.start.unwrap_or(stored.start),
@@ -161,15 +151,15 @@ pub async fn update_range(
     }
     .validate()?;
     check_weekday(&txn, tenant, &range, Some(id)).await?;
-    let model = repo::update_range(&txn, tenant, id, &range)
+    let stored = repo::update_range(&txn, tenant, id, &range)
         .await
         .map_err(|err| match err {
             // Deleted between the read and the write (deletions do not wait for the lock).
-            DbErr::RecordNotUpdated => AppError::NotFound("opening range"),
-            other => AppError::Db(other),
+            AppError::Db(DbErr::RecordNotUpdated) => AppError::NotFound("opening range"),
+            other => other,
         })?;
     txn.commit().await?;
-    OpeningRange::try_from(model)
+    Ok(stored)
 }
 
 /// Deletes one weekly range.
@@ -194,11 +184,7 @@ pub async fn list_exceptions(
 ) -> AppResult<Vec<DateException>> {
     let tenant = viewer.tenant()?;
     check_date_window(from, to)?;
-    let mut exceptions: Vec<DateException> = repo::list_exceptions(&state.db, tenant, from, to)
-        .await?
-        .into_iter()
-        .map(DateException::from)
-        .collect();
+    let mut exceptions = repo::list_exceptions(&state.db, tenant, from, to).await?;
     exceptions.sort_by_key(|e| (e.date, e.hours));
     Ok(exceptions)
 }
@@ -241,15 +227,11 @@ async fn add_exception(
     let tenant = viewer.tenant()?;
     let reason = parse_reason(reason.as_deref())?;
     let txn = repo::begin_write(&state.db, tenant).await?;
-    let that_day: Vec<DateException> = repo::list_exceptions(&txn, tenant, date, date)
-        .await?
-        .into_iter()
-        .map(DateException::from)
-        .collect();
+    let that_day = repo::list_exceptions(&txn, tenant, date, date).await?;
     check_exception(hours, &that_day)?;
-    let model = repo::insert_exception(&txn, tenant, date, hours, reason).await?;
+    let exception = repo::insert_exception(&txn, tenant, date, hours, reason).await?;
     txn.commit().await?;
-    Ok(DateException::from(model))
+    Ok(exception)
 }
 
 /// Removes a closure or special hours.

@@ -2,10 +2,13 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::kernel::{
-    error::AppError,
-    ids::{PlanId, TenantId},
-    values::{BillingInterval, EnumStr, MoneyCents},
+use crate::{
+    domains::services::model::ListingUpdate,
+    kernel::{
+        error::AppError,
+        ids::{PlanId, TenantId},
+        values::{BillingInterval, EnumStr, MoneyCents},
+    },
 };
 
 /// A plan a tenant sells to its customers.
@@ -41,6 +44,15 @@ impl TryFrom<entity::plans::Model> for Plan {
             updated_at: m.updated_at,
         })
     }
+}
+
+/// A validated change of a plan row; `None` leaves a column as it is.
+pub struct PlanUpdate {
+    pub listing: ListingUpdate,
+    pub interval: Option<BillingInterval>,
+    pub max_appointments_per_cycle: Option<Option<i32>>,
+    pub archived_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// A validated limit of appointments per cycle: `None` (unlimited) or at least 1.

@@ -4,12 +4,10 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::Utc;
-use entity::plans;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, IntoActiveModel};
-use uuid::Uuid;
+use sea_orm::ConnectionTrait;
 
 use super::{
-    model::{Plan, parse_max_appointments},
+    model::{Plan, PlanUpdate, parse_max_appointments},
     repo,
 };
 use crate::{
@@ -21,7 +19,7 @@ use crate::{
     kernel::{
         error::{AppError, AppResult},
         ids::{PlanId, ServiceId, TenantId},
-        values::{BillingInterval, EnumStr, MoneyCents},
+        values::{BillingInterval, MoneyCents},
         viewer::Viewer,
     },
     state::AppState,
@@ -29,11 +27,9 @@ use crate::{
 
 /// A plan of the tenant (NOT_FOUND for another tenant's id).
 pub async fn find(conn: &impl ConnectionTrait, tenant: TenantId, id: PlanId) -> AppResult<Plan> {
-    Plan::try_from(
-        repo::find(conn, tenant, id)
-            .await?
-            .ok_or(AppError::NotFound("plan"))?,
-    )
+    repo::find(conn, tenant, id)
+        .await?
+        .ok_or(AppError::NotFound("plan"))
 }
 
 /// Whether the plan covers the service.
@@ -52,11 +48,7 @@ pub async fn find_many(
     tenant: TenantId,
     ids: &[PlanId],
 ) -> AppResult<HashMap<PlanId, Plan>> {
-    repo::find_many(conn, tenant, ids)
-        .await?
-        .into_iter()
-        .map(|(id, m)| Ok((id, Plan::try_from(m)?)))
-        .collect()
+    repo::find_many(conn, tenant, ids).await
 }
 
 /// A plan customers can subscribe to now: it exists for the tenant and is not archived.
@@ -105,11 +97,7 @@ pub async fn covered_services(
 
 /// The viewer's plans that are not archived, by name.
 pub async fn list(state: &AppState, viewer: &Viewer) -> AppResult<Vec<Plan>> {
-    repo::list(&state.db, viewer.tenant()?)
-        .await?
-        .into_iter()
-        .map(Plan::try_from)
-        .collect()
+    repo::list(&state.db, viewer.tenant()?).await
 }
 
 /// Fields of a new plan.
@@ -128,28 +116,12 @@ pub async fn create(state: &AppState, viewer: &Viewer, input: NewPlan) -> AppRes
     let tenant = viewer.tenant()?;
     let listing = Listing::parse(&input.name, input.description, input.price)?;
     let max = parse_max_appointments(input.max_appointments_per_cycle)?;
-    let now = Utc::now();
     let txn = db::begin_write(&state.db).await?;
     let services = coverable_services(&txn, tenant, &input.service_ids).await?;
-    let model = repo::insert(
-        &txn,
-        plans::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(tenant.0),
-            name: Set(listing.name),
-            description: Set(listing.description),
-            price_cents: Set(listing.price.0),
-            interval: Set(input.interval.as_str().to_owned()),
-            max_appointments_per_cycle: Set(max),
-            archived_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        },
-    )
-    .await?;
-    repo::replace_services(&txn, tenant, PlanId(model.id), &services).await?;
+    let plan = repo::insert(&txn, tenant, listing, input.interval, max, Utc::now()).await?;
+    repo::replace_services(&txn, tenant, plan.id, &services).await?;
     txn.commit().await?;
-    Plan::try_from(model)
+    Ok(plan)
 }
 
 /// Changes to a plan; `None` leaves a field as it is, `Some(None)` clears a nullable one.
@@ -171,48 +143,42 @@ pub async fn update(
 ) -> AppResult<Plan> {
     let tenant = viewer.tenant()?;
     let txn = db::begin_write(&state.db).await?;
-    let model = repo::find(&txn, tenant, id)
-        .await?
-        .ok_or(AppError::NotFound("plan"))?;
-    let mut active = model.into_active_model();
-    changes.listing.apply(
-        &mut active,
-        [
-            plans::Column::Name,
-            plans::Column::Description,
-            plans::Column::PriceCents,
-        ],
-    )?;
-    if let Some(interval) = changes.interval {
-        active.interval = Set(interval.as_str().to_owned());
-    }
-    if let Some(max) = changes.max_appointments_per_cycle {
-        active.max_appointments_per_cycle = Set(parse_max_appointments(max)?);
-    }
+    find(&txn, tenant, id).await?;
+    let update = PlanUpdate {
+        listing: changes.listing.validate()?,
+        interval: changes.interval,
+        max_appointments_per_cycle: changes
+            .max_appointments_per_cycle
+            .map(parse_max_appointments)
+            .transpose()?,
+        archived_at: None,
+        updated_at: Utc::now(),
+    };
     if let Some(ids) = changes.service_ids {
         let services = coverable_services(&txn, tenant, &ids).await?;
         repo::replace_services(&txn, tenant, id, &services).await?;
     }
-    active.updated_at = Set(Utc::now());
-    let model = repo::update(&txn, tenant, active).await?;
+    let plan = repo::update(&txn, tenant, id, update).await?;
     txn.commit().await?;
-    Plan::try_from(model)
+    Ok(plan)
 }
 
 /// Takes a plan off sale; current subscriptions keep it. Archiving twice is a no-op.
 pub async fn archive(state: &AppState, viewer: &Viewer, id: PlanId) -> AppResult<Plan> {
     let tenant = viewer.tenant()?;
-    let model = repo::find(&state.db, tenant, id)
-        .await?
-        .ok_or(AppError::NotFound("plan"))?;
-    if model.archived_at.is_some() {
-        return Plan::try_from(model);
+    let current = find(&state.db, tenant, id).await?;
+    if current.archived_at.is_some() {
+        return Ok(current);
     }
     let now = Utc::now();
-    let mut active = model.into_active_model();
-    active.archived_at = Set(Some(now));
-    active.updated_at = Set(now);
-    Plan::try_from(repo::update(&state.db, tenant, active).await?)
+    let update = PlanUpdate {
+        listing: Default::default(),
+        interval: None,
+        max_appointments_per_cycle: None,
+        archived_at: Some(now),
+        updated_at: now,
+    };
+    repo::update(&state.db, tenant, id, update).await
 }
 
 /// The distinct ids, checked: each must be a service of the tenant (NOT_FOUND otherwise) that is

@@ -40,6 +40,30 @@ impl TryFrom<entity::saas_plans::Model> for SaasPlan {
     }
 }
 
+/// A validated new plan.
+pub struct NewSaasPlanRow {
+    pub name: String,
+    pub description: Option<String>,
+    pub price: MoneyCents,
+    pub interval: BillingInterval,
+}
+
+/// A validated change of a plan row; `None` leaves a column as it is.
+#[derive(Default)]
+pub struct SaasPlanUpdate {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub price: Option<MoneyCents>,
+    pub interval: Option<BillingInterval>,
+    pub archived_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A plan description: trimmed, blank means none.
+pub fn parse_description(raw: Option<String>) -> Option<String> {
+    raw.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty())
+}
+
 /// A validated plan name (1 to 100 characters after trimming).
 pub fn parse_name(raw: &str) -> Result<String, AppError> {
     parse_required_text("name", raw, 100)

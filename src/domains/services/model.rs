@@ -88,23 +88,51 @@ pub struct ListingChanges {
 }
 
 impl ListingChanges {
-    /// Validates the changes and sets them on `active`, whose name, description and price
-    /// (cents) columns are `columns`.
-    pub fn apply<A: ActiveModelTrait>(
+    /// Validates the changes (the same rules as [`Listing::parse`]).
+    pub fn validate(self) -> Result<ListingUpdate, AppError> {
+        Ok(ListingUpdate {
+            name: self.name.as_deref().map(parse_name).transpose()?,
+            description: self.description.map(parse_description).transpose()?,
+            price: self.price.map(parse_price).transpose()?,
+        })
+    }
+}
+
+/// Validated [`ListingChanges`], ready to be written.
+#[derive(Default)]
+pub struct ListingUpdate {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub price: Option<MoneyCents>,
+}
+
+impl ListingUpdate {
+    /// Sets the changed columns on `row` (for the repos of services and plans, whose name,
+    /// description and price columns are `columns`).
+    pub fn write<A: ActiveModelTrait>(
         self,
-        active: &mut A,
+        row: &mut A,
         columns: [<A::Entity as EntityTrait>::Column; 3],
-    ) -> Result<(), AppError> {
+    ) -> Result<(), sea_orm::DbErr> {
         let [name_column, description_column, price_column] = columns;
         if let Some(name) = self.name {
-            active.try_set(name_column, parse_name(&name)?.into())?;
+            row.try_set(name_column, name.into())?;
         }
         if let Some(description) = self.description {
-            active.try_set(description_column, parse_description(description)?.into())?;
+            row.try_set(description_column, description.into())?;
         }
         if let Some(price) = self.price {
-            active.try_set(price_column, parse_price(price)?.0.into())?;
+            row.try_set(price_column, price.0.into())?;
         }
         Ok(())
     }
+}
+
+/// A validated change of a service row; `None` leaves a column as it is.
+pub struct ServiceUpdate {
+    pub listing: ListingUpdate,
+    pub duration_minutes: Option<i32>,
+    pub active: Option<bool>,
+    pub archived_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
 }

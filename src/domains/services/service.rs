@@ -3,12 +3,10 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use entity::services;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, IntoActiveModel};
-use uuid::Uuid;
+use sea_orm::ConnectionTrait;
 
 use super::{
-    model::{Listing, ListingChanges, Service, parse_duration},
+    model::{Listing, ListingChanges, Service, ServiceUpdate, parse_duration},
     repo,
 };
 use crate::{
@@ -27,10 +25,9 @@ pub async fn find(
     tenant: TenantId,
     id: ServiceId,
 ) -> AppResult<Service> {
-    Ok(repo::find(conn, tenant, id)
+    repo::find(conn, tenant, id)
         .await?
-        .ok_or(AppError::NotFound("service"))?
-        .into())
+        .ok_or(AppError::NotFound("service"))
 }
 
 /// A service that can be booked now: it exists for the tenant and is active.
@@ -55,11 +52,7 @@ pub async fn find_many(
     tenant: TenantId,
     ids: &[ServiceId],
 ) -> AppResult<HashMap<ServiceId, Service>> {
-    Ok(repo::find_many(conn, tenant, ids)
-        .await?
-        .into_iter()
-        .map(|(id, m)| (id, m.into()))
-        .collect())
+    Ok(repo::find_many(conn, tenant, ids).await?)
 }
 
 /// The viewer's services that are not archived, by name; inactive ones only when asked.
@@ -68,11 +61,7 @@ pub async fn list(
     viewer: &Viewer,
     include_inactive: bool,
 ) -> AppResult<Vec<Service>> {
-    Ok(repo::list(&state.db, viewer.tenant()?, include_inactive)
-        .await?
-        .into_iter()
-        .map(Service::from)
-        .collect())
+    Ok(repo::list(&state.db, viewer.tenant()?, include_inactive).await?)
 }
 
 /// Fields of a new service.
@@ -87,24 +76,8 @@ pub struct NewService {
 pub async fn create(state: &AppState, viewer: &Viewer, input: NewService) -> AppResult<Service> {
     let tenant = viewer.tenant()?;
     let listing = Listing::parse(&input.name, input.description, input.price)?;
-    let now = Utc::now();
-    let model = repo::insert(
-        &state.db,
-        services::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(tenant.0),
-            name: Set(listing.name),
-            description: Set(listing.description),
-            price_cents: Set(listing.price.0),
-            duration_minutes: Set(parse_duration(input.duration_minutes)?),
-            active: Set(true),
-            archived_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        },
-    )
-    .await?;
-    Ok(model.into())
+    let duration = parse_duration(input.duration_minutes)?;
+    Ok(repo::insert(&state.db, tenant, listing, duration, Utc::now()).await?)
 }
 
 /// Changes to a service; `None` leaves a field as it is.
@@ -123,48 +96,38 @@ pub async fn update(
     changes: ServiceChanges,
 ) -> AppResult<Service> {
     let tenant = viewer.tenant()?;
-    let model = repo::find(&state.db, tenant, id)
-        .await?
-        .ok_or(AppError::NotFound("service"))?;
-    if changes.active == Some(true) && model.archived_at.is_some() {
+    let current = find(&state.db, tenant, id).await?;
+    if changes.active == Some(true) && current.archived_at.is_some() {
         return Err(AppError::bad_input(
             "active",
             "Um serviço arquivado não pode ser reativado",
         ));
     }
-    let mut active = model.into_active_model();
-    changes.listing.apply(
-        &mut active,
-        [
-            services::Column::Name,
-            services::Column::Description,
-            services::Column::PriceCents,
-        ],
-    )?;
-    if let Some(minutes) = changes.duration_minutes {
-        active.duration_minutes = Set(parse_duration(minutes)?);
-    }
-    if let Some(is_active) = changes.active {
-        active.active = Set(is_active);
-    }
-    active.updated_at = Set(Utc::now());
-    Ok(repo::update(&state.db, tenant, active).await?.into())
+    let update = ServiceUpdate {
+        listing: changes.listing.validate()?,
+        duration_minutes: changes.duration_minutes.map(parse_duration).transpose()?,
+        active: changes.active,
+        archived_at: None,
+        updated_at: Utc::now(),
+    };
+    Ok(repo::update(&state.db, tenant, id, update).await?)
 }
 
 /// Archives a service: inactive and hidden from lists, kept for the appointments and plans that
 /// reference it. Archiving twice is a no-op.
 pub async fn archive(state: &AppState, viewer: &Viewer, id: ServiceId) -> AppResult<Service> {
     let tenant = viewer.tenant()?;
-    let model = repo::find(&state.db, tenant, id)
-        .await?
-        .ok_or(AppError::NotFound("service"))?;
-    if model.archived_at.is_some() {
-        return Ok(model.into());
+    let current = find(&state.db, tenant, id).await?;
+    if current.archived_at.is_some() {
+        return Ok(current);
     }
     let now = Utc::now();
-    let mut active = model.into_active_model();
-    active.active = Set(false);
-    active.archived_at = Set(Some(now));
-    active.updated_at = Set(now);
-    Ok(repo::update(&state.db, tenant, active).await?.into())
+    let update = ServiceUpdate {
+        listing: Default::default(),
+        duration_minutes: None,
+        active: Some(false),
+        archived_at: Some(now),
+        updated_at: now,
+    };
+    Ok(repo::update(&state.db, tenant, id, update).await?)
 }

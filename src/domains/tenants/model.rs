@@ -46,6 +46,42 @@ impl EventPayload for TenantChanged {
     const KIND: &'static str = "tenant.changed";
 }
 
+/// A new tenant, validated.
+pub struct NewTenantRow {
+    pub name: String,
+    /// E.164.
+    pub phone: String,
+    pub email: String,
+    pub time_zone: TimeZone,
+    pub saas_plan_id: SaasPlanId,
+}
+
+/// The WhatsApp Cloud API connection of a tenant, its token encrypted.
+pub struct WhatsAppConnection {
+    pub waba_id: String,
+    pub phone_number_id: String,
+    pub token_enc: String,
+}
+
+/// A validated change of a tenant row; `None` leaves a column as it is, `Some(None)` clears it.
+#[derive(Default)]
+pub struct TenantUpdate {
+    pub name: Option<String>,
+    /// E.164.
+    pub phone: Option<String>,
+    pub time_zone: Option<TimeZone>,
+    pub ai_enabled: Option<bool>,
+    pub ai_custom_prompt: Option<Option<String>>,
+    pub preferred_payment_provider: Option<Option<PaymentProvider>>,
+    pub infinite_pay_tag: Option<Option<String>>,
+    pub slot_step_minutes: Option<i32>,
+    pub min_notice_minutes: Option<i32>,
+    pub booking_horizon_days: Option<i32>,
+    pub unpaid_hold_minutes: Option<Option<i32>>,
+    pub whatsapp: Option<Option<WhatsAppConnection>>,
+    pub updated_at: DateTime<Utc>,
+}
+
 /// A tenant as the rest of the application sees it (no secrets, only whether they exist).
 #[derive(Clone, Debug)]
 pub struct Tenant {

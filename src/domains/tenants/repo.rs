@@ -1,35 +1,42 @@
 //! Queries for `tenants`. The tenant row is the scope itself, so every function takes the
-//! `TenantId` it acts on.
+//! `TenantId` it acts on. Rows go in and out as domain types.
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use entity::tenants;
 use sea_orm::{
+    ActiveValue::{Set, Unchanged},
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
 use uuid::Uuid;
 
-use crate::kernel::ids::TenantId;
+use super::model::{NewTenantRow, SaasStatus, Tenant, TenantUpdate};
+use crate::{
+    db::set_some,
+    kernel::{error::AppResult, ids::TenantId, values::EnumStr},
+};
 
-pub async fn find(
-    conn: &impl ConnectionTrait,
-    id: TenantId,
-) -> Result<Option<tenants::Model>, DbErr> {
-    tenants::Entity::find_by_id(id.0).one(conn).await
+pub async fn find(conn: &impl ConnectionTrait, id: TenantId) -> AppResult<Option<Tenant>> {
+    tenants::Entity::find_by_id(id.0)
+        .one(conn)
+        .await?
+        .map(Tenant::try_from)
+        .transpose()
 }
 
 pub async fn find_many(
     conn: &impl ConnectionTrait,
     ids: &[TenantId],
-) -> Result<HashMap<TenantId, tenants::Model>, DbErr> {
-    Ok(tenants::Entity::find()
+) -> AppResult<HashMap<TenantId, Tenant>> {
+    tenants::Entity::find()
         .filter(tenants::Column::Id.is_in(ids.iter().map(|t| t.0)))
         .all(conn)
         .await?
         .into_iter()
-        .map(|m| (TenantId(m.id), m))
-        .collect())
+        .map(|m| Ok((TenantId(m.id), Tenant::try_from(m)?)))
+        .collect()
 }
 
 /// One page of tenants ordered by id (creation order, ids are UUID v7), after `after`.
@@ -37,14 +44,19 @@ pub async fn list_page(
     conn: &impl ConnectionTrait,
     after: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<tenants::Model>, DbErr> {
+) -> AppResult<Vec<Tenant>> {
     let mut query = tenants::Entity::find()
         .order_by_asc(tenants::Column::Id)
         .limit(limit);
     if let Some(after) = after {
         query = query.filter(tenants::Column::Id.gt(after));
     }
-    query.all(conn).await
+    query
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(Tenant::try_from)
+        .collect()
 }
 
 /// Tenants whose unpaid bookings expire, with their window in minutes.
@@ -90,21 +102,82 @@ pub async fn exists_with_email(conn: &impl ConnectionTrait, email: &str) -> Resu
         > 0)
 }
 
+/// Inserts a PENDING tenant with the default scheduling settings.
 pub async fn insert(
     conn: &impl ConnectionTrait,
-    tenant: tenants::ActiveModel,
-) -> Result<tenants::Model, DbErr> {
-    tenants::Entity::insert(tenant)
-        .exec_with_returning(conn)
-        .await
+    tenant: NewTenantRow,
+    now: DateTime<Utc>,
+) -> AppResult<Tenant> {
+    tenants::Entity::insert(tenants::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(tenant.name),
+        phone: Set(tenant.phone),
+        email: Set(tenant.email),
+        time_zone: Set(tenant.time_zone.name().to_owned()),
+        saas_plan_id: Set(tenant.saas_plan_id.0),
+        saas_status: Set(SaasStatus::Pending.as_str().to_owned()),
+        saas_next_billing: Set(None),
+        ai_enabled: Set(true),
+        ai_custom_prompt: Set(None),
+        preferred_payment_provider: Set(None),
+        infinite_pay_tag: Set(None),
+        waba_id: Set(None),
+        phone_number_id: Set(None),
+        whatsapp_token_enc: Set(None),
+        mp_access_token_enc: Set(None),
+        mp_refresh_token_enc: Set(None),
+        mp_public_key: Set(None),
+        mp_user_id: Set(None),
+        slot_step_minutes: Set(30),
+        min_notice_minutes: Set(60),
+        booking_horizon_days: Set(60),
+        unpaid_hold_minutes: Set(Some(60)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_with_returning(conn)
+    .await?
+    .try_into()
 }
 
-/// Writes the changed columns of `tenant` (whose id must be `id`).
+/// Writes `changes` to tenant `id` and returns the row as stored.
 pub async fn update(
     conn: &impl ConnectionTrait,
     id: TenantId,
-    mut tenant: tenants::ActiveModel,
-) -> Result<tenants::Model, DbErr> {
-    tenant.id = sea_orm::ActiveValue::Unchanged(id.0);
-    tenants::Entity::update(tenant).exec(conn).await
+    changes: TenantUpdate,
+) -> AppResult<Tenant> {
+    let mut row = tenants::ActiveModel {
+        id: Unchanged(id.0),
+        updated_at: Set(changes.updated_at),
+        ..Default::default()
+    };
+    set_some(&mut row.name, changes.name);
+    set_some(&mut row.phone, changes.phone);
+    set_some(
+        &mut row.time_zone,
+        changes.time_zone.map(|zone| zone.name().to_owned()),
+    );
+    set_some(&mut row.ai_enabled, changes.ai_enabled);
+    set_some(&mut row.ai_custom_prompt, changes.ai_custom_prompt);
+    set_some(
+        &mut row.preferred_payment_provider,
+        changes
+            .preferred_payment_provider
+            .map(|provider| provider.map(|p| p.as_str().to_owned())),
+    );
+    set_some(&mut row.infinite_pay_tag, changes.infinite_pay_tag);
+    set_some(&mut row.slot_step_minutes, changes.slot_step_minutes);
+    set_some(&mut row.min_notice_minutes, changes.min_notice_minutes);
+    set_some(&mut row.booking_horizon_days, changes.booking_horizon_days);
+    set_some(&mut row.unpaid_hold_minutes, changes.unpaid_hold_minutes);
+    if let Some(whatsapp) = changes.whatsapp {
+        let (waba_id, phone_number_id, token_enc) = match whatsapp {
+            Some(c) => (Some(c.waba_id), Some(c.phone_number_id), Some(c.token_enc)),
+            None => (None, None, None),
+        };
+        row.waba_id = Set(waba_id);
+        row.phone_number_id = Set(phone_number_id);
+        row.whatsapp_token_enc = Set(token_enc);
+    }
+    tenants::Entity::update(row).exec(conn).await?.try_into()
 }

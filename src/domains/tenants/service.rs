@@ -3,12 +3,13 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, IntoActiveModel};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::{
     model::{
-        PaymentProvider, SaasStatus, Tenant, TenantChanged, parse_infinite_pay_tag, parse_name,
+        NewTenantRow, PaymentProvider, Tenant, TenantChanged, TenantUpdate, WhatsAppConnection,
+        parse_infinite_pay_tag, parse_name,
     },
     repo,
 };
@@ -19,7 +20,7 @@ use crate::{
         error::{AppError, AppResult, DbResultExt},
         events::Event,
         ids::{SaasPlanId, TenantId},
-        values::{E164Phone, EnumStr, TimeZone, parse_in_range, parse_optional_text},
+        values::{E164Phone, TimeZone, parse_in_range, parse_optional_text},
         viewer::Viewer,
     },
     state::AppState,
@@ -42,7 +43,7 @@ pub struct Onboarding {
 /// payments domain adds the Mercado Pago subscription as the step after the commit (never an
 /// external call inside the transaction); a failure there leaves a PENDING tenant that can retry.
 pub async fn onboard(state: &AppState, viewer: &Viewer, input: Onboarding) -> AppResult<Tenant> {
-    let user = auth::service::me(state, viewer).await?;
+    let user = auth::service::find(&state.db, viewer.user_id).await?;
     if !user.email_verified {
         return Err(AppError::bad_request(
             "Email não verificado. Por favor, verifique seu email antes de continuar.",
@@ -63,50 +64,23 @@ pub async fn onboard(state: &AppState, viewer: &Viewer, input: Onboarding) -> Ap
     if repo::exists_with_phone(&txn, input.phone.as_str(), None).await? {
         return Err(AppError::Conflict(PHONE_TAKEN.into()));
     }
-    let now = Utc::now();
-    let model = repo::insert(
-        &txn,
-        entity::tenants::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            name: Set(name),
-            phone: Set(input.phone.as_str().to_owned()),
-            email: Set(user.email.clone()),
-            time_zone: Set(input
-                .time_zone
-                .unwrap_or(TimeZone::DEFAULT)
-                .name()
-                .to_owned()),
-            saas_plan_id: Set(input.saas_plan_id.0),
-            saas_status: Set(SaasStatus::Pending.as_str().to_owned()),
-            saas_next_billing: Set(None),
-            ai_enabled: Set(true),
-            ai_custom_prompt: Set(None),
-            preferred_payment_provider: Set(None),
-            infinite_pay_tag: Set(None),
-            waba_id: Set(None),
-            phone_number_id: Set(None),
-            whatsapp_token_enc: Set(None),
-            mp_access_token_enc: Set(None),
-            mp_refresh_token_enc: Set(None),
-            mp_public_key: Set(None),
-            mp_user_id: Set(None),
-            slot_step_minutes: Set(30),
-            min_notice_minutes: Set(60),
-            booking_horizon_days: Set(60),
-            unpaid_hold_minutes: Set(Some(60)),
-            created_at: Set(now),
-            updated_at: Set(now),
-        },
-    )
-    .await
-    .on_unique_violation(conflict_message)?;
-    if !auth::service::link_user_to_tenant(&txn, viewer.user_id, TenantId(model.id)).await? {
+    let row = NewTenantRow {
+        name,
+        phone: input.phone.as_str().to_owned(),
+        email: user.email.clone(),
+        time_zone: input.time_zone.unwrap_or(TimeZone::DEFAULT),
+        saas_plan_id: input.saas_plan_id,
+    };
+    let tenant = repo::insert(&txn, row, Utc::now())
+        .await
+        .on_unique_violation(conflict_message)?;
+    if !auth::service::link_user_to_tenant(&txn, viewer.user_id, tenant.id).await? {
         return Err(AppError::Conflict(
             "Esta conta já possui um estabelecimento".into(),
         ));
     }
     txn.commit().await?;
-    Tenant::try_from(model)
+    Ok(tenant)
 }
 
 /// Which unique column a violation hit, from the database's message.
@@ -125,11 +99,9 @@ pub async fn current(state: &AppState, viewer: &Viewer) -> AppResult<Tenant> {
 
 /// A tenant by id; only for ids the caller may see (its own, or any for ADMIN).
 pub async fn find(conn: &impl ConnectionTrait, id: TenantId) -> AppResult<Tenant> {
-    Tenant::try_from(
-        repo::find(conn, id)
-            .await?
-            .ok_or(AppError::NotFound("tenant"))?,
-    )
+    repo::find(conn, id)
+        .await?
+        .ok_or(AppError::NotFound("tenant"))
 }
 
 /// Tenants by id (for loaders).
@@ -137,16 +109,14 @@ pub async fn find_many(
     conn: &impl ConnectionTrait,
     ids: &[TenantId],
 ) -> AppResult<HashMap<TenantId, Tenant>> {
-    repo::find_many(conn, ids)
-        .await?
-        .into_iter()
-        .map(|(id, m)| Ok((id, Tenant::try_from(m)?)))
-        .collect()
+    repo::find_many(conn, ids).await
 }
 
 /// Tenants whose unpaid bookings expire, with their window.
-pub async fn unpaid_hold_windows(state: &AppState) -> AppResult<Vec<(TenantId, chrono::Duration)>> {
-    Ok(repo::list_unpaid_hold_windows(&state.db)
+pub async fn unpaid_hold_windows(
+    conn: &impl ConnectionTrait,
+) -> AppResult<Vec<(TenantId, chrono::Duration)>> {
+    Ok(repo::list_unpaid_hold_windows(conn)
         .await?
         .into_iter()
         .map(|(id, minutes)| (TenantId(id), chrono::Duration::minutes(i64::from(minutes))))
@@ -171,13 +141,7 @@ pub async fn list_for_admin(
     let has_next = rows.len() as u64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     let total = repo::count(&state.db).await?;
-    Ok((
-        rows.into_iter()
-            .map(Tenant::try_from)
-            .collect::<AppResult<_>>()?,
-        has_next,
-        total,
-    ))
+    Ok((rows, has_next, total))
 }
 
 /// Changes to the tenant's settings; `None` leaves a field as it is, `Some(None)` clears it.
@@ -204,55 +168,56 @@ pub async fn update(
 ) -> AppResult<Tenant> {
     let tenant_id = viewer.tenant()?;
     let txn = db::begin_write(&state.db).await?;
-    let model = repo::find(&txn, tenant_id)
-        .await?
-        .ok_or(AppError::NotFound("tenant"))?;
-    let mut active = model.into_active_model();
-    if let Some(name) = changes.name {
-        active.name = Set(parse_name(&name)?);
+    find(&txn, tenant_id).await?;
+    let name = changes.name.as_deref().map(parse_name).transpose()?;
+    let phone = changes.phone.map(|p| p.as_str().to_owned());
+    if let Some(phone) = &phone
+        && repo::exists_with_phone(&txn, phone, Some(tenant_id)).await?
+    {
+        return Err(AppError::Conflict(PHONE_TAKEN.into()));
     }
-    if let Some(phone) = changes.phone {
-        if repo::exists_with_phone(&txn, phone.as_str(), Some(tenant_id)).await? {
-            return Err(AppError::Conflict(PHONE_TAKEN.into()));
-        }
-        active.phone = Set(phone.as_str().to_owned());
-    }
-    if let Some(zone) = changes.time_zone {
-        active.time_zone = Set(zone.name().to_owned());
-    }
-    if let Some(enabled) = changes.ai_enabled {
-        active.ai_enabled = Set(enabled);
-    }
-    if let Some(prompt) = changes.ai_custom_prompt {
-        active.ai_custom_prompt = Set(parse_optional_text("aiCustomPrompt", prompt, 4000)?);
-    }
-    if let Some(provider) = changes.preferred_payment_provider {
-        active.preferred_payment_provider = Set(provider.map(|p| p.as_str().to_owned()));
-    }
-    if let Some(tag) = changes.infinite_pay_tag {
-        active.infinite_pay_tag = Set(parse_infinite_pay_tag(tag)?);
-    }
-    if let Some(step) = changes.slot_step_minutes {
-        active.slot_step_minutes = Set(parse_in_range("slotStepMinutes", step, 5..=240)?);
-    }
-    if let Some(notice) = changes.min_notice_minutes {
-        active.min_notice_minutes = Set(parse_in_range("minNoticeMinutes", notice, 0..=10_080)?);
-    }
-    if let Some(horizon) = changes.booking_horizon_days {
-        active.booking_horizon_days = Set(parse_in_range("bookingHorizonDays", horizon, 1..=365)?);
-    }
-    if let Some(hold) = changes.unpaid_hold_minutes {
-        active.unpaid_hold_minutes = Set(hold
-            .map(|h| parse_in_range("unpaidHoldMinutes", h, 5..=10_080))
-            .transpose()?);
-    }
-    active.updated_at = Set(Utc::now());
-    let model = repo::update(&txn, tenant_id, active)
+    let update = TenantUpdate {
+        name,
+        phone,
+        time_zone: changes.time_zone,
+        ai_enabled: changes.ai_enabled,
+        ai_custom_prompt: changes
+            .ai_custom_prompt
+            .map(|prompt| parse_optional_text("aiCustomPrompt", prompt, 4000))
+            .transpose()?,
+        preferred_payment_provider: changes.preferred_payment_provider,
+        infinite_pay_tag: changes
+            .infinite_pay_tag
+            .map(parse_infinite_pay_tag)
+            .transpose()?,
+        slot_step_minutes: changes
+            .slot_step_minutes
+            .map(|step| parse_in_range("slotStepMinutes", step, 5..=240))
+            .transpose()?,
+        min_notice_minutes: changes
+            .min_notice_minutes
+            .map(|notice| parse_in_range("minNoticeMinutes", notice, 0..=10_080))
+            .transpose()?,
+        booking_horizon_days: changes
+            .booking_horizon_days
+            .map(|horizon| parse_in_range("bookingHorizonDays", horizon, 1..=365))
+            .transpose()?,
+        unpaid_hold_minutes: changes
+            .unpaid_hold_minutes
+            .map(|hold| {
+                hold.map(|h| parse_in_range("unpaidHoldMinutes", h, 5..=10_080))
+                    .transpose()
+            })
+            .transpose()?,
+        whatsapp: None,
+        updated_at: Utc::now(),
+    };
+    let tenant = repo::update(&txn, tenant_id, update)
         .await
         .on_unique_violation(conflict_message)?;
     txn.commit().await?;
     publish_updated(state, tenant_id).await;
-    Tenant::try_from(model)
+    Ok(tenant)
 }
 
 async fn publish_updated(state: &AppState, tenant_id: TenantId) {
@@ -289,35 +254,35 @@ pub async fn connect_whatsapp(
     let waba_id = field("wabaId", &credentials.waba_id)?;
     let phone_number_id = field("phoneNumberId", &credentials.phone_number_id)?;
     let token = field("accessToken", &credentials.access_token)?;
-    let model = repo::find(&state.db, tenant_id)
-        .await?
-        .ok_or(AppError::NotFound("tenant"))?;
-    let mut active = model.into_active_model();
-    active.waba_id = Set(Some(waba_id));
-    active.phone_number_id = Set(Some(phone_number_id));
-    active.whatsapp_token_enc = Set(Some(state.cipher.encrypt(&token)?));
-    active.updated_at = Set(Utc::now());
-    let model = repo::update(&state.db, tenant_id, active)
+    find(&state.db, tenant_id).await?;
+    let update = TenantUpdate {
+        whatsapp: Some(Some(WhatsAppConnection {
+            waba_id,
+            phone_number_id,
+            token_enc: state.cipher.encrypt(&token)?,
+        })),
+        updated_at: Utc::now(),
+        ..Default::default()
+    };
+    let tenant = repo::update(&state.db, tenant_id, update)
         .await
         .on_unique_violation(|_| {
             "Este número do WhatsApp já está conectado a outro estabelecimento".into()
         })?;
     publish_updated(state, tenant_id).await;
-    Tenant::try_from(model)
+    Ok(tenant)
 }
 
 /// Forgets the tenant's WhatsApp credentials.
 pub async fn disconnect_whatsapp(state: &AppState, viewer: &Viewer) -> AppResult<Tenant> {
     let tenant_id = viewer.tenant()?;
-    let model = repo::find(&state.db, tenant_id)
-        .await?
-        .ok_or(AppError::NotFound("tenant"))?;
-    let mut active = model.into_active_model();
-    active.waba_id = Set(None);
-    active.phone_number_id = Set(None);
-    active.whatsapp_token_enc = Set(None);
-    active.updated_at = Set(Utc::now());
-    let model = repo::update(&state.db, tenant_id, active).await?;
+    find(&state.db, tenant_id).await?;
+    let update = TenantUpdate {
+        whatsapp: Some(None),
+        updated_at: Utc::now(),
+        ..Default::default()
+    };
+    let tenant = repo::update(&state.db, tenant_id, update).await?;
     publish_updated(state, tenant_id).await;
-    Tenant::try_from(model)
+    Ok(tenant)
 }
