@@ -2,10 +2,11 @@
 //! through its `Domain`; they are created per operation, so their caches never outlive it.
 //! Relations resolve through them: a list of N nodes costs one query per relation, not N.
 //!
-//! A loader batches the keys that arrive within its window (1 ms), so a long list whose resolution
-//! yields midway can split into several batches. Lists of unbounded length (`customers`, `plans`)
-//! therefore also load the relations their selection asks for up front with `load_many` and hand
-//! them to their nodes: a page costs the same number of statements whatever its length.
+//! A loader batches the keys registered before it runs (no batching window: see [`cached`]), so a
+//! long list whose resolution yields midway could split into several batches. Lists of unbounded
+//! length (`customers`, `plans`, `appointments`) therefore load the relations their selection asks
+//! for up front with `load_many` and hand them to their nodes: a page costs the same number of
+//! statements whatever its length.
 
 use std::{
     collections::{BTreeMap, HashMap},
