@@ -217,3 +217,29 @@ async fn verification_requires_authentication() {
         "UNAUTHENTICATED"
     );
 }
+
+#[tokio::test]
+async fn concurrent_wrong_codes_get_five_evaluations_at_most() {
+    let app = spawn_app().await;
+    let token = unverified_user(&app).await;
+    app.gql(Some(&token), SEND, json!({})).await.data();
+    app.drain_jobs().await;
+    let code = app.smtp.wait_for(1).await[0].six_digit_code().unwrap();
+    let wrong = if code == "123456" { "654321" } else { "123456" };
+
+    let attempts = (0..40).map(|_| app.gql(Some(&token), VERIFY, json!({"c": wrong})));
+    let answers = futures_util::future::join_all(attempts).await;
+    let evaluated = answers
+        .iter()
+        .filter(|a| a.message() == "Código inválido")
+        .count();
+    assert!(evaluated <= 5, "{evaluated} wrong codes were evaluated");
+    assert!(answers.iter().all(|a| a.code() == "BAD_USER_INPUT"));
+
+    // The attempts are spent: not even the right code gets through now.
+    let late = app.gql(Some(&token), VERIFY, json!({"c": code})).await;
+    assert_eq!(
+        late.message(),
+        "Muitas tentativas inválidas. Solicite um novo código."
+    );
+}

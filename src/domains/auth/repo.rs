@@ -335,22 +335,28 @@ pub async fn find_pending_email_verification(
 }
 
 /// Counts one failed attempt; returns the attempts made so far (atomic increment).
-pub async fn add_email_verification_attempt(
+/// Counts one attempt at the code, only while it is unconsumed and below `max_attempts`: the
+/// increment and the check are one statement, so concurrent attempts can never evaluate more than
+/// `max_attempts` codes. False when no attempt is left.
+pub async fn claim_email_verification_attempt(
     conn: &impl ConnectionTrait,
     id: Uuid,
-) -> Result<(), DbErr> {
-    email_verifications::Entity::update_many()
+    max_attempts: i32,
+) -> Result<bool, DbErr> {
+    let result = email_verifications::Entity::update_many()
         .col_expr(
             email_verifications::Column::Attempts,
             Expr::col(email_verifications::Column::Attempts).add(1),
         )
         .filter(email_verifications::Column::Id.eq(id))
+        .filter(email_verifications::Column::ConsumedAt.is_null())
+        .filter(email_verifications::Column::Attempts.lt(max_attempts))
         .exec(conn)
         .await?;
-    Ok(())
+    Ok(result.rows_affected == 1)
 }
 
-/// Consumes a code still below the attempt limit; false if someone else consumed it first.
+/// Consumes a code whose attempt was claimed; false if someone else consumed it first.
 pub async fn consume_email_verification(
     conn: &impl ConnectionTrait,
     id: Uuid,
@@ -363,7 +369,7 @@ pub async fn consume_email_verification(
         )
         .filter(email_verifications::Column::Id.eq(id))
         .filter(email_verifications::Column::ConsumedAt.is_null())
-        .filter(email_verifications::Column::Attempts.lt(max_attempts))
+        .filter(email_verifications::Column::Attempts.lte(max_attempts))
         .exec(conn)
         .await?;
     Ok(result.rows_affected == 1)

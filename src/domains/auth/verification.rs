@@ -93,7 +93,7 @@ pub async fn verify(state: &AppState, viewer: &Viewer, code: &str) -> AppResult<
             "Código expirado. Solicite um novo código.",
         ));
     }
-    if pending.attempts >= MAX_ATTEMPTS {
+    if !repo::claim_email_verification_attempt(&state.db, pending.id, MAX_ATTEMPTS).await? {
         return Err(AppError::bad_input(
             "code",
             "Muitas tentativas inválidas. Solicite um novo código.",
@@ -104,7 +104,6 @@ pub async fn verify(state: &AppState, viewer: &Viewer, code: &str) -> AppResult<
         pending.code_hash.as_bytes(),
     );
     if !matches {
-        repo::add_email_verification_attempt(&state.db, pending.id).await?;
         return Err(AppError::bad_input("code", "Código inválido"));
     }
     let txn = crate::db::begin_write(&state.db).await?;
