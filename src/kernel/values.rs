@@ -52,10 +52,20 @@ impl fmt::Display for MoneyCents {
     }
 }
 
-/// A validated price (zero or more).
+/// The largest amount a client may send: R$ 1,000,000.00, so sums of many amounts stay far
+/// inside 64-bit cents.
+pub const MAX_MONEY_INPUT: MoneyCents = MoneyCents(100_000_000);
+
+/// A validated price: zero to [`MAX_MONEY_INPUT`].
 pub fn parse_price(price: MoneyCents) -> Result<MoneyCents, AppError> {
     if price.is_negative() {
         return Err(AppError::bad_input("price", "price must not be negative"));
+    }
+    if price > MAX_MONEY_INPUT {
+        return Err(AppError::bad_input(
+            "price",
+            format!("price must be at most {MAX_MONEY_INPUT}"),
+        ));
     }
     Ok(price)
 }

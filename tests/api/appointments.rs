@@ -924,3 +924,68 @@ async fn page_rows_read_like_single_appointments() {
     assert_eq!(nodes[2]["cancellationReason"], "Chuva");
     assert!(nodes[2]["canceledAt"].is_string() && nodes[0]["canceledAt"].is_null());
 }
+
+#[tokio::test]
+async fn bookings_and_reschedules_stay_within_the_booking_horizon() {
+    let app = spawn_app().await;
+    let salon = salon(&app).await;
+    // The default horizon is 60 days; ten weeks out is an open Tuesday past it.
+    let beyond = next_local(&Sao_Paulo, Weekday::Tue, 10, 0) + Duration::weeks(10);
+    let refused = book(&app, &salon, beyond).await;
+    assert_eq!(refused.code(), "BAD_USER_INPUT");
+    assert_eq!(
+        refused.message(),
+        "Só é possível agendar com até 60 dias de antecedência."
+    );
+
+    let booked = book(&app, &salon, next_local(&Sao_Paulo, Weekday::Tue, 10, 0)).await;
+    let id = booked.data()["createAppointment"]["id"].clone();
+    let moved = app
+        .gql(
+            Some(&salon.token),
+            RESCHEDULE,
+            json!({"id": id, "at": beyond.to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(moved.code(), "BAD_USER_INPUT");
+    assert_eq!(
+        moved.message(),
+        "Só é possível agendar com até 60 dias de antecedência."
+    );
+
+    app.gql(
+        Some(&salon.token),
+        "mutation { updateTenant(input: {bookingHorizonDays: 120}) { bookingHorizonDays } }",
+        json!({}),
+    )
+    .await
+    .data();
+    assert_eq!(
+        book(&app, &salon, beyond).await.data()["createAppointment"]["status"],
+        "PENDING"
+    );
+}
+
+#[tokio::test]
+async fn a_status_filter_of_forty_thousand_items_is_bad_input() {
+    let app = spawn_app().await;
+    let salon = salon(&app).await;
+    let statuses = vec!["CONFIRMED"; 40_000];
+    let long = app
+        .gql(
+            Some(&salon.token),
+            LIST,
+            json!({"f": {"statuses": statuses}}),
+        )
+        .await;
+    assert_eq!(long.code(), "BAD_USER_INPUT");
+    assert!(long.message().contains("100"), "{}", long.message());
+    let repeated = app
+        .gql(
+            Some(&salon.token),
+            LIST,
+            json!({"f": {"statuses": vec!["CONFIRMED"; 100]}}),
+        )
+        .await;
+    assert_eq!(repeated.data()["appointments"]["totalCount"], 0);
+}

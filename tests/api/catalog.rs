@@ -527,3 +527,29 @@ async fn another_tenant_cannot_reach_the_catalog() {
     assert_eq!(a_plan["archived"], false);
     assert_eq!(names(&a_plan["services"]), ["Corte"]);
 }
+
+#[tokio::test]
+async fn prices_are_bounded_and_list_arguments_are_short() {
+    let app = spawn_app().await;
+    let (token, _) = app.tenant_owner().await;
+    let priced =
+        |amount: &str| json!({"name": "Corte", "price": {"amount": amount}, "durationMinutes": 30});
+    let refused = create_service(&app, &token, priced("1000000.01")).await;
+    assert_eq!(refused.code(), "BAD_USER_INPUT");
+    assert_eq!(refused.message(), "price must be at most 1000000.00");
+    // An amount that does not fit in 64-bit cents is refused the same way, not an INTERNAL.
+    let huge = create_service(&app, &token, priced("92233720368547758.07")).await;
+    assert_eq!(huge.code(), "BAD_USER_INPUT");
+    let top = create_service(&app, &token, priced("1000000.00")).await;
+    assert_eq!(top.data()["createService"]["price"]["amount"], "1000000.00");
+
+    let ids: Vec<String> = (0..101).map(|_| Uuid::now_v7().to_string()).collect();
+    let long = create_plan(
+        &app,
+        &token,
+        json!({"name": "Mensal", "price": {"amount": "99"}, "interval": "MONTHLY", "serviceIds": ids}),
+    )
+    .await;
+    assert_eq!(long.code(), "BAD_USER_INPUT");
+    assert!(long.message().contains("100"), "{}", long.message());
+}

@@ -238,6 +238,7 @@ pub struct AppointmentFilter {
     pub from: Option<DateTime<Utc>>,
     /// Appointments starting before this instant.
     pub to: Option<DateTime<Utc>>,
+    #[graphql(validator(max_items = 100))]
     pub statuses: Option<Vec<AppointmentStatus>>,
     pub customer_id: Option<ID>,
     pub service_id: Option<ID>,
@@ -352,7 +353,16 @@ impl AppointmentQuery {
         let list_filter = ListFilter {
             from: filter.from,
             to: filter.to,
-            statuses: filter.statuses.unwrap_or_default(),
+            // Each status once: the filter becomes one bound parameter per distinct status.
+            statuses: filter.statuses.unwrap_or_default().into_iter().fold(
+                Vec::new(),
+                |mut distinct, status| {
+                    if !distinct.contains(&status) {
+                        distinct.push(status);
+                    }
+                    distinct
+                },
+            ),
             customer: filter
                 .customer_id
                 .as_ref()

@@ -61,12 +61,7 @@ pub async fn create(
 ) -> AppResult<Appointment> {
     let tenant = tenants::service::find(&state.db, viewer.tenant()?).await?;
     let now = Utc::now();
-    if input.starts_at < now {
-        return Err(AppError::bad_input(
-            "startsAt",
-            "Não é possível agendar para datas passadas.",
-        ));
-    }
+    check_start(&tenant, input.starts_at, now)?;
     let notes = parse_optional_text("notes", input.notes, 2000)?;
     let customer = customers::service::find(&state.db, tenant.id, input.customer_id).await?;
     let service = services::service::find_bookable(&state.db, tenant.id, input.service_id).await?;
@@ -160,12 +155,7 @@ pub async fn reschedule(
             "Só é possível reagendar agendamentos pendentes ou confirmados",
         ));
     }
-    if starts_at < Utc::now() {
-        return Err(AppError::bad_input(
-            "startsAt",
-            "Não é possível agendar para datas passadas.",
-        ));
-    }
+    check_start(&tenant, starts_at, Utc::now())?;
     let duration = current.ends_at - current.starts_at;
     let ends_at = starts_at + duration;
     let subscriber =
@@ -463,6 +453,25 @@ async fn check_hours(
     let schedule = operating_hours::service::schedule(&state.db, tenant.id, date, date).await?;
     availability::check_within_hours(&schedule, tenant.time_zone, starts_at, minutes, subscriber)
         .map_err(|outside| AppError::bad_input("startsAt", outside.message()))
+}
+
+/// A booking (from the dashboard too) starts in the future and within the tenant's booking
+/// horizon; the opening hours are checked separately.
+fn check_start(tenant: &Tenant, starts_at: DateTime<Utc>, now: DateTime<Utc>) -> AppResult<()> {
+    if starts_at < now {
+        return Err(AppError::bad_input(
+            "startsAt",
+            "Não é possível agendar para datas passadas.",
+        ));
+    }
+    let horizon = tenant.scheduling.booking_horizon_days;
+    if starts_at > now + Duration::days(i64::from(horizon)) {
+        return Err(AppError::bad_input(
+            "startsAt",
+            format!("Só é possível agendar com até {horizon} dias de antecedência."),
+        ));
+    }
+    Ok(())
 }
 
 fn slot_taken(taken: &Appointment, zone: TimeZone) -> AppError {

@@ -117,6 +117,7 @@ impl OpeningRangeInput {
 pub struct SetOpeningHoursInput {
     /// Every range of the week (at most 10 per day, no overlaps within a day; touching ranges
     /// are fine). Empty: closed every day.
+    #[graphql(validator(max_items = 100))]
     pub ranges: Vec<OpeningRangeInput>,
 }
 

@@ -132,6 +132,7 @@ pub struct CreatePlanInput {
     /// Appointments per cycle, at least 1; null or omitted: unlimited.
     pub max_appointments_per_cycle: Option<i32>,
     /// The covered services: the caller's own, not archived.
+    #[graphql(validator(max_items = 100))]
     pub service_ids: Vec<ID>,
 }
 
@@ -149,6 +150,7 @@ pub struct UpdatePlanInput {
     /// At least 1; null: unlimited.
     pub max_appointments_per_cycle: MaybeUndefined<i32>,
     /// When given, replaces the covered services.
+    #[graphql(validator(max_items = 100))]
     pub service_ids: Option<Vec<ID>>,
 }
 
