@@ -40,8 +40,9 @@ pub struct Settings {
 pub struct HttpSettings {
     pub host: IpAddr,
     pub port: u16,
-    /// Take the client IP from the first `X-Forwarded-For` entry (behind a trusted load balancer).
-    pub trust_proxy: bool,
+    /// Proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`); empty: the header is
+    /// ignored and the client is the TCP peer.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub shutdown_timeout: Duration,
 }
 
@@ -191,7 +192,14 @@ impl Settings {
                     .parse()
                     .context("HOST must be an IP address")?,
                 port: u16::try_from(port).context("PORT is out of range")?,
-                trust_proxy: flag("TRUST_PROXY")?.unwrap_or(false),
+                trusted_proxies: match get("TRUSTED_PROXIES") {
+                    Some(list) => parse_networks(&list).context("TRUSTED_PROXIES")?,
+                    // The previous setting: a proxy on this machine.
+                    None if flag("TRUST_PROXY")?.unwrap_or(false) => {
+                        parse_networks("127.0.0.0/8, ::1")?
+                    }
+                    None => Vec::new(),
+                },
                 shutdown_timeout: Duration::from_secs(number("SHUTDOWN_TIMEOUT_SECONDS", 30)?),
             },
             database: DatabaseSettings {
@@ -270,6 +278,20 @@ impl Settings {
     }
 }
 
+/// A comma-separated list of networks (`10.0.0.0/8`) or single addresses (`::1`).
+fn parse_networks(list: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| anyhow::anyhow!("{entry:?} is not a network (CIDR) or an IP address"))
+        })
+        .collect()
+}
+
 fn random_secret() -> String {
     base64::engine::general_purpose::STANDARD.encode(crate::kernel::crypto::random_bytes::<32>())
 }
@@ -324,6 +346,29 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks_and_trust_proxy_means_this_machine() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_str().unwrap();
+        let proxies = |vars: &[(&str, &str)]| {
+            let mut vars = vars.to_vec();
+            vars.push(("DATA_DIR", data));
+            settings(&vars).map(|s| s.http.trusted_proxies)
+        };
+        assert!(proxies(&[]).unwrap().is_empty());
+        assert_eq!(
+            proxies(&[("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7 ,::1")]).unwrap(),
+            ["10.0.0.0/8", "192.168.1.7/32", "::1/128"]
+                .map(|n| n.parse::<ipnet::IpNet>().unwrap())
+        );
+        assert_eq!(
+            proxies(&[("TRUST_PROXY", "true")]).unwrap(),
+            ["127.0.0.0/8", "::1/128"].map(|n| n.parse::<ipnet::IpNet>().unwrap())
+        );
+        let err = proxies(&[("TRUSTED_PROXIES", "10.0.0.0/33")]).unwrap_err();
+        assert!(format!("{err:#}").contains("TRUSTED_PROXIES"), "{err:#}");
     }
 
     #[test]

@@ -135,9 +135,10 @@ async fn execute(
         None => RequestAuth::Anonymous,
     };
     request.data.insert(auth);
-    request
-        .data
-        .insert(ClientIp(client_ip(state, headers, peer)));
+    request.data.insert(ClientIp(
+        super::client_ip::client_ip(&state.settings.http.trusted_proxies, headers, peer.ip())
+            .to_string(),
+    ));
     app::attach_loaders(&mut request.data, state);
     let operation = request
         .operation_name
@@ -238,20 +239,6 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .or_else(|| value.strip_prefix("bearer "))?
         .trim();
     (!token.is_empty()).then_some(token)
-}
-
-fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
-    if state.settings.http.trust_proxy
-        && let Some(forwarded) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
-        && let Some(first) = forwarded
-            .split(',')
-            .next()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-    {
-        return first.to_owned();
-    }
-    peer.ip().to_string()
 }
 
 /// `GET /graphql/ws`

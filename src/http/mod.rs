@@ -2,6 +2,7 @@
 //! the outside world calls (OAuth redirects, health, metrics), and the cross-cutting layers
 //! (request ids, tracing, metrics, CORS, body limit).
 
+mod client_ip;
 mod graphql;
 mod health;
 mod middleware;

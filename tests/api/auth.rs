@@ -425,3 +425,61 @@ async fn the_hourly_cron_purges_expired_credentials_only() {
         remaining.len()
     );
 }
+
+/// Logs in with a wrong password through "a proxy" that forwards `forwarded_for`.
+async fn login_via(app: &crate::helpers::TestApp, forwarded_for: &str) -> serde_json::Value {
+    app.http
+        .post(format!("{}/graphql", app.address))
+        .header("X-Forwarded-For", forwarded_for)
+        .json(&json!({
+            "query": "mutation { login(email: \"x@salon.test\", password: \"nope\") { accessToken } }"
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_client_ip_is_the_right_most_address_no_trusted_proxy_added() {
+    // The test client connects from 127.0.0.1, the trusted proxy.
+    let app = spawn_app_with(TestOptions {
+        settings: vec![
+            ("LOGIN_MAX_ATTEMPTS_PER_IP", "3".into()),
+            ("LOGIN_MAX_ATTEMPTS_PER_EMAIL", "100".into()),
+            ("TRUSTED_PROXIES", "127.0.0.0/8, ::1".into()),
+        ],
+        ..TestOptions::default()
+    })
+    .await;
+    // A client forging the left of the header changes nothing: the proxy appended its address.
+    for forged in ["1.1.1.1", "2.2.2.2", "3.3.3.3"] {
+        let answer = login_via(&app, &format!("{forged}, 203.0.113.7")).await;
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    }
+    let limited = login_via(&app, "4.4.4.4, 203.0.113.7").await;
+    assert_eq!(limited["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+    // Another client behind the same proxy has its own budget.
+    let other = login_via(&app, "203.0.113.8").await;
+    assert_eq!(other["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_forwarded_for_is_ignored() {
+    let app = spawn_app_with(TestOptions {
+        settings: vec![
+            ("LOGIN_MAX_ATTEMPTS_PER_IP", "2".into()),
+            ("LOGIN_MAX_ATTEMPTS_PER_EMAIL", "100".into()),
+        ],
+        ..TestOptions::default()
+    })
+    .await;
+    for forged in ["1.1.1.1", "2.2.2.2"] {
+        let answer = login_via(&app, forged).await;
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    }
+    let limited = login_via(&app, "3.3.3.3").await;
+    assert_eq!(limited["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+}
