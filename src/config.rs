@@ -360,8 +360,7 @@ mod tests {
         assert!(proxies(&[]).unwrap().is_empty());
         assert_eq!(
             proxies(&[("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7 ,::1")]).unwrap(),
-            ["10.0.0.0/8", "192.168.1.7/32", "::1/128"]
-                .map(|n| n.parse::<ipnet::IpNet>().unwrap())
+            ["10.0.0.0/8", "192.168.1.7/32", "::1/128"].map(|n| n.parse::<ipnet::IpNet>().unwrap())
         );
         assert_eq!(
             proxies(&[("TRUST_PROXY", "true")]).unwrap(),

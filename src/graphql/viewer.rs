@@ -37,7 +37,7 @@ impl RequestAuth {
 
 /// The client's IP address, when known (rate limits).
 #[derive(Clone, Debug)]
-pub struct ClientIp(pub String);
+pub struct ClientIp(pub std::net::IpAddr);
 
 /// The application state.
 pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
@@ -56,6 +56,9 @@ pub fn viewer(ctx: &Context<'_>) -> Result<Viewer, AppError> {
     }
 }
 
-pub fn client_ip(ctx: &Context<'_>) -> Option<String> {
-    ctx.data_opt::<ClientIp>().map(|ip| ip.0.clone())
+/// The client's IP. The HTTP and WebSocket layers always attach it; an operation run without one
+/// (none today) shares the `unknown` bucket of every per-IP limit rather than skipping the limit.
+pub fn client_ip(ctx: &Context<'_>) -> String {
+    ctx.data_opt::<ClientIp>()
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.0.to_string())
 }

@@ -135,10 +135,11 @@ async fn execute(
         None => RequestAuth::Anonymous,
     };
     request.data.insert(auth);
-    request.data.insert(ClientIp(
-        super::client_ip::client_ip(&state.settings.http.trusted_proxies, headers, peer.ip())
-            .to_string(),
-    ));
+    request.data.insert(ClientIp(super::client_ip::client_ip(
+        &state.settings.http.trusted_proxies,
+        headers,
+        peer.ip(),
+    )));
     app::attach_loaders(&mut request.data, state);
     let operation = request
         .operation_name
@@ -245,6 +246,7 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 pub async fn websocket(
     State(state): State<AppState>,
     Extension(schema): Extension<AppSchema>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -263,7 +265,14 @@ pub async fn websocket(
     };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve_websocket(socket, schema, state, protocol))
+        .on_upgrade(move |socket| {
+            let ip = super::client_ip::client_ip(
+                &state.settings.http.trusted_proxies,
+                &headers,
+                peer.ip(),
+            );
+            serve_websocket(socket, schema, state, protocol, ClientIp(ip))
+        })
 }
 
 async fn serve_websocket(
@@ -271,6 +280,7 @@ async fn serve_websocket(
     schema: AppSchema,
     state: AppState,
     protocol: WebSocketProtocols,
+    client_ip: ClientIp,
 ) {
     let (mut sink, stream) = socket.split();
     let input = stream
@@ -285,10 +295,13 @@ async fn serve_websocket(
     let mut connection = GraphqlWebSocket::new(CodedSchema(schema), input, protocol)
         .on_connection_init(move |payload| {
             let state = state.clone();
+            let client_ip = client_ip.clone();
             async move {
-                connection_data(&state, &payload)
+                let mut data = connection_data(&state, &payload)
                     .await
-                    .map_err(|err| async_graphql::Error::new(err.public_message()))
+                    .map_err(|err| async_graphql::Error::new(err.public_message()))?;
+                data.insert(client_ip);
+                Ok(data)
             }
         });
     while let Some(message) = connection.next().await {

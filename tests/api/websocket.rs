@@ -179,3 +179,44 @@ async fn appointment_events_reach_the_tenant_only() {
         "CONFIRMED"
     );
 }
+
+#[tokio::test]
+async fn login_over_a_websocket_counts_against_the_ip_limit() {
+    use crate::helpers::{TestOptions, spawn_app_with};
+    let app = spawn_app_with(TestOptions {
+        settings: vec![
+            ("LOGIN_MAX_ATTEMPTS_PER_IP", "2".into()),
+            ("LOGIN_MAX_ATTEMPTS_PER_EMAIL", "100".into()),
+        ],
+        ..TestOptions::default()
+    })
+    .await;
+    let (token, _) = app.tenant_owner().await;
+    let mut client = WsClient::connect(&app.address, "graphql-transport-ws").await;
+    client
+        .init(json!({"Authorization": format!("Bearer {token}")}))
+        .await
+        .unwrap();
+    let mut codes = Vec::new();
+    for i in 0..3 {
+        let id = i.to_string();
+        client
+            .send(json!({"id": id, "type": "subscribe", "payload": {
+                "query": "mutation($e: String!) { login(email: $e, password: \"nope\") { accessToken } }",
+                "variables": {"e": format!("user{i}@salon.test")}
+            }}))
+            .await;
+        let answer = loop {
+            let message = client.next().await.unwrap();
+            if message["type"] == "next" {
+                break message;
+            }
+        };
+        assert_eq!(answer["id"], id.as_str());
+        codes.push(answer["payload"]["errors"][0]["extensions"]["code"].clone());
+    }
+    // Signing the owner in over HTTP spent part of the same IP's budget: the socket's logins
+    // share it, so it runs out within three.
+    assert_eq!(codes[0], "UNAUTHENTICATED");
+    assert_eq!(codes[2], "RATE_LIMITED", "{codes:?}");
+}

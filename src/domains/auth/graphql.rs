@@ -150,7 +150,7 @@ impl AuthMutation {
         password: String,
     ) -> async_graphql::Result<AuthPayload> {
         let ip = client_ip(ctx);
-        Ok(service::login(state(ctx), &email, &password, ip.as_deref())
+        Ok(service::login(state(ctx), &email, &password, &ip)
             .await?
             .into())
     }

@@ -70,20 +70,18 @@ pub async fn login(
     state: &AppState,
     email: &str,
     password_input: &str,
-    client_ip: Option<&str>,
+    client_ip: &str,
 ) -> AppResult<Session> {
     let auth = &state.settings.auth;
     let email_key = email.trim().to_lowercase();
-    if let Some(ip) = client_ip {
-        state
-            .rate_limiter
-            .hit(
-                &format!("login:ip:{ip}"),
-                auth.login_max_attempts_per_ip,
-                auth.login_rate_window,
-            )
-            .await?;
-    }
+    state
+        .rate_limiter
+        .hit(
+            &format!("login:ip:{client_ip}"),
+            auth.login_max_attempts_per_ip,
+            auth.login_rate_window,
+        )
+        .await?;
     state
         .rate_limiter
         .hit(
