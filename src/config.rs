@@ -67,6 +67,9 @@ pub struct AuthSettings {
     pub encryption_key: SecretString,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    /// How long after its rotation a refresh token may be presented again without revoking its
+    /// family (concurrent tabs, retried requests); zero is strict rotation.
+    pub refresh_reuse_grace: Duration,
     pub login_max_attempts_per_email: u32,
     pub login_max_attempts_per_ip: u32,
     pub login_rate_window: Duration,
@@ -217,6 +220,10 @@ impl Settings {
                 jwt_secret,
                 encryption_key,
                 access_token_ttl: Duration::from_secs(number("ACCESS_TOKEN_TTL_SECONDS", 900)?),
+                refresh_reuse_grace: Duration::from_secs(number(
+                    "REFRESH_REUSE_GRACE_SECONDS",
+                    30,
+                )?),
                 refresh_token_ttl: Duration::from_secs(
                     number("REFRESH_TOKEN_TTL_DAYS", 30)? * 24 * 3600,
                 ),

@@ -23,7 +23,7 @@ use crate::{
         JobStore, Jobs,
         worker::{WorkerEnv, build_monitor},
     },
-    kernel::{crypto::Cipher, jwt::JwtKeys},
+    kernel::{clock::Clock, crypto::Cipher, jwt::JwtKeys},
     metrics::Metrics,
     rate_limit::RateLimiter,
     schema,
@@ -101,6 +101,7 @@ impl Application {
             cipher: Cipher::from_setting(&settings.auth.encryption_key)?,
             jwt: JwtKeys::new(&settings.auth.jwt_secret, settings.auth.access_token_ttl),
             rate_limiter: RateLimiter::new(redis.clone(), &settings.redis.prefix),
+            clock: Clock::system(),
             jobs: Jobs::new(
                 store,
                 worker_db,

@@ -9,7 +9,7 @@ use crate::{
     clients::Clients,
     config::Settings,
     jobs::Jobs,
-    kernel::{crypto::Cipher, jwt::JwtKeys},
+    kernel::{clock::Clock, crypto::Cipher, jwt::JwtKeys},
     metrics::Metrics,
     rate_limit::RateLimiter,
 };
@@ -28,4 +28,6 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub clients: Clients,
     pub jobs: Jobs,
+    /// What time-dependent rules read as now (tests move it forward).
+    pub clock: Clock,
 }

@@ -1,8 +1,9 @@
 //! The kernel: the vocabulary every layer shares, importing nothing else of this crate. Typed ids
 //! and [`TypedId::parse`](ids::TypedId::parse), the [`Viewer`](viewer::Viewer), value types that
 //! parse input once (money, phone, e-mail, text, time zone), the one error type, crypto, access
-//! tokens and the event envelope.
+//! tokens, the clock and the event envelope.
 
+pub mod clock;
 pub mod crypto;
 pub mod error;
 pub mod events;

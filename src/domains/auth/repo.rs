@@ -154,9 +154,13 @@ pub async fn find_refresh_token(
 }
 
 /// Marks a live token used; false if it was already used or revoked (a replay).
-pub async fn use_refresh_token(conn: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr> {
+pub async fn use_refresh_token(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
     let result = refresh_tokens::Entity::update_many()
-        .col_expr(refresh_tokens::Column::UsedAt, Expr::value(Utc::now()))
+        .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now))
         .filter(refresh_tokens::Column::Id.eq(id))
         .filter(refresh_tokens::Column::UsedAt.is_null())
         .filter(refresh_tokens::Column::RevokedAt.is_null())

@@ -160,23 +160,42 @@ async fn issue_session(
     })
 }
 
-/// Rotates a refresh token. A token presented twice means it leaked: its whole family is revoked.
+/// Rotates a refresh token. Presented again within `REFRESH_REUSE_GRACE_SECONDS` of its rotation
+/// (two tabs refreshing at once, a retried request) it yields another successor in the same
+/// family; presented again later, it leaked, and its whole family is revoked.
 pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<Session> {
     let rejected = || AppError::Unauthenticated("invalid refresh token".into());
-    let Some(token) =
-        repo::find_refresh_token(&state.db, &crypto::sha256_hex(refresh_token)).await?
-    else {
+    let hash = crypto::sha256_hex(refresh_token);
+    let Some(mut token) = repo::find_refresh_token(&state.db, &hash).await? else {
         return Err(rejected());
     };
     if token.revoked_at.is_some() {
         return Err(rejected());
     }
-    if token.used_at.is_some() || !repo::use_refresh_token(&state.db, token.id).await? {
-        tracing::warn!(user = %token.user_id, family = %token.family_id, "refresh token reuse: revoking the family");
-        repo::revoke_refresh_family(&state.db, token.family_id).await?;
-        return Err(rejected());
+    let now = state.clock.now();
+    let first_use =
+        token.used_at.is_none() && repo::use_refresh_token(&state.db, token.id, now).await?;
+    if !first_use {
+        if token.used_at.is_none() {
+            // Used (or revoked) between the read and the update: read what happened.
+            token = repo::find_refresh_token(&state.db, &hash)
+                .await?
+                .filter(|t| t.revoked_at.is_none())
+                .ok_or_else(rejected)?;
+        }
+        let rotated_at = token.used_at.unwrap_or(now);
+        let grace = state.settings.auth.refresh_reuse_grace;
+        let within_grace = !grace.is_zero()
+            && (now - rotated_at)
+                .to_std()
+                .is_ok_and(|since| since <= grace);
+        if !within_grace {
+            tracing::warn!(user = %token.user_id, family = %token.family_id, "refresh token reuse: revoking the family");
+            repo::revoke_refresh_family(&state.db, token.family_id).await?;
+            return Err(rejected());
+        }
     }
-    if token.expires_at <= Utc::now() {
+    if token.expires_at <= now {
         return Err(rejected());
     }
     let user = repo::find_user(&state.db, token.user_id)
