@@ -231,7 +231,12 @@ async fn serve(app: Application, appointments: usize) -> anyhow::Result<()> {
         &app.state().settings.auth.jwt_secret,
         StdDuration::from_secs(24 * 3600),
     );
-    let (token, _) = keys.issue(seeded.viewer.user_id, Role::Tenant, seeded.viewer.tenant_id)?;
+    let (token, _) = keys.issue(
+        seeded.viewer.user_id,
+        Role::Tenant,
+        seeded.viewer.tenant_id,
+        None,
+    )?;
     println!("URL=http://127.0.0.1:{}/graphql", app.port());
     println!("TOKEN={token}");
     println!(

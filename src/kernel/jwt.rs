@@ -24,6 +24,9 @@ pub struct Claims {
     pub role: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tid: Option<Uuid>,
+    /// The session (refresh-token family) the token belongs to: revoking the family ends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
     pub iat: i64,
     pub exp: i64,
     pub jti: Uuid,
@@ -53,6 +56,7 @@ impl JwtKeys {
         user: UserId,
         role: Role,
         tenant: Option<TenantId>,
+        session: Option<Uuid>,
     ) -> anyhow::Result<(String, DateTime<Utc>)> {
         let now = Utc::now();
         let expires_at = now + chrono::Duration::from_std(self.ttl)?;
@@ -60,6 +64,7 @@ impl JwtKeys {
             sub: user.0,
             role: role.as_str().to_owned(),
             tid: tenant.map(|t| t.0),
+            sid: session,
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
             jti: Uuid::now_v7(),
@@ -97,7 +102,7 @@ mod tests {
     fn issues_and_verifies() {
         let keys = keys("a-secret-that-is-long-enough-for-hs256");
         let user = UserId(Uuid::now_v7());
-        let (token, _) = keys.issue(user, Role::Tenant, None).unwrap();
+        let (token, _) = keys.issue(user, Role::Tenant, None, None).unwrap();
         let claims = keys.verify(&token).unwrap();
         assert_eq!(claims.sub, user.0);
         assert_eq!(claims.role, "TENANT");
@@ -106,7 +111,7 @@ mod tests {
     #[test]
     fn rejects_other_keys_and_none() {
         let (token, _) = keys("key-one-key-one-key-one-key-one!")
-            .issue(UserId(Uuid::now_v7()), Role::Admin, None)
+            .issue(UserId(Uuid::now_v7()), Role::Admin, None, None)
             .unwrap();
         assert!(matches!(
             keys("key-two-key-two-key-two-key-two!").verify(&token),

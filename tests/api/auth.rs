@@ -505,3 +505,30 @@ async fn without_trusted_proxies_forwarded_for_is_ignored() {
     let limited = login_via(&app, "3.3.3.3").await;
     assert_eq!(limited["errors"][0]["extensions"]["code"], "RATE_LIMITED");
 }
+
+#[tokio::test]
+async fn logout_ends_the_access_token_of_that_session_only() {
+    let app = spawn_app().await;
+    let session = app.user_session("ana@salon.test", Role::Tenant, true).await;
+    let other = app.login("ana@salon.test", "correct horse battery").await;
+    let access = session["accessToken"].as_str();
+    assert!(app.gql(access, ME, json!({})).await.body["errors"].is_null());
+
+    app.gql(
+        None,
+        "mutation($t: String!) { logout(refreshToken: $t) }",
+        json!({"t": session["refreshToken"]}),
+    )
+    .await
+    .data();
+    let after = app.gql(access, ME, json!({})).await;
+    assert_eq!(after.code(), "UNAUTHENTICATED");
+    assert_eq!(after.message(), "this session has ended");
+    // The other sign-in is another session.
+    assert!(
+        app.gql(other["accessToken"].as_str(), ME, json!({}))
+            .await
+            .body["errors"]
+            .is_null()
+    );
+}

@@ -5,8 +5,10 @@
 use chrono::{DateTime, Utc};
 use entity::{email_verifications, login_codes, oauth_states, refresh_tokens, users};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter,
-    QueryOrder, sea_query::Expr,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait,
+    sea_query::{Expr, Query},
 };
 use uuid::Uuid;
 
@@ -26,6 +28,34 @@ pub async fn find_user(conn: &impl ConnectionTrait, id: UserId) -> AppResult<Opt
         .await?
         .map(User::try_from)
         .transpose()
+}
+
+/// The user, and whether the session `sid` (a refresh-token family) has been revoked, in one
+/// statement: it runs on every authenticated request.
+pub async fn find_user_in_session(
+    conn: &impl ConnectionTrait,
+    id: UserId,
+    sid: Option<Uuid>,
+) -> AppResult<Option<(User, bool)>> {
+    let revoked = match sid {
+        Some(family) => Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(refresh_tokens::Entity)
+                .and_where(refresh_tokens::Column::FamilyId.eq(family))
+                .and_where(refresh_tokens::Column::RevokedAt.is_not_null())
+                .to_owned(),
+        ),
+        None => Expr::val(false),
+    };
+    let statement = users::Entity::find_by_id(id.0)
+        .column_as(revoked, "session_revoked")
+        .build(conn.get_database_backend());
+    let Some(row) = conn.query_one_raw(statement).await? else {
+        return Ok(None);
+    };
+    let user = User::try_from(users::Model::from_query_result(&row, "")?)?;
+    Ok(Some((user, row.try_get::<bool>("", "session_revoked")?)))
 }
 
 /// The user with this (normalised) e-mail, and their password hash.

@@ -45,9 +45,14 @@ fn invalid_credentials() -> AppError {
 /// deactivated user (or one moved to another tenant) loses access at once.
 pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Viewer> {
     let claims = state.jwt.verify(token)?;
-    let user = repo::find_user(&state.db, UserId(claims.sub))
-        .await?
-        .ok_or_else(|| AppError::Unauthenticated("invalid token".into()))?;
+    // One statement: the user, and whether the token's session was revoked (logout, reuse).
+    let (user, session_ended) =
+        repo::find_user_in_session(&state.db, UserId(claims.sub), claims.sid)
+            .await?
+            .ok_or_else(|| AppError::Unauthenticated("invalid token".into()))?;
+    if session_ended {
+        return Err(AppError::Unauthenticated("this session has ended".into()));
+    }
     if !user.is_active {
         return Err(AppError::Unauthenticated(
             "this account is deactivated".into(),
@@ -140,7 +145,10 @@ async fn issue_session(
     user: User,
     family: Uuid,
 ) -> AppResult<Session> {
-    let (access_token, expires_at) = state.jwt.issue(user.id, user.role, user.tenant_id)?;
+    let (access_token, expires_at) =
+        state
+            .jwt
+            .issue(user.id, user.role, user.tenant_id, Some(family))?;
     let refresh_token = crypto::random_token();
     let refresh_ttl =
         Duration::from_std(state.settings.auth.refresh_token_ttl).map_err(anyhow::Error::from)?;
