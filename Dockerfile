@@ -1,26 +1,20 @@
+# syntax=docker/dockerfile:1
 # ---- build --------------------------------------------------------------------------------------------------
-FROM rust:1.95-bookworm AS builder
+# Base images are pinned to exact versions (bump them on purpose, together with rust-version).
+FROM rust:1.95.0-bookworm AS builder
 WORKDIR /build
 
-# Dependencies first, so this layer is reused while only our sources change. Cargo needs a target in
-# every package to read the manifests; empty stubs stand in for the sources until they are copied.
-COPY Cargo.toml Cargo.lock ./
-COPY entity/Cargo.toml entity/Cargo.toml
-COPY migration/Cargo.toml migration/Cargo.toml
-RUN mkdir -p src tests/api entity/src migration/src \
- && echo 'fn main() {}' > src/main.rs \
- && touch src/lib.rs entity/src/lib.rs migration/src/lib.rs \
- && echo 'fn main() {}' > migration/src/main.rs \
- && echo 'fn main() {}' > tests/api/main.rs \
- && cargo fetch --locked \
- && rm -rf src tests entity/src migration/src
-
 COPY . .
-RUN cargo build --release --locked --bin waba-bot \
+# BuildKit cache mounts keep the registry and the compiled dependencies between builds, so a change
+# to our sources recompiles only our crates.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/usr/local/cargo/git \
+    --mount=type=cache,target=/build/target \
+    cargo build --release --locked --bin waba-bot \
  && cp target/release/waba-bot /usr/local/bin/waba-bot
 
 # ---- runtime ------------------------------------------------------------------------------------------------
-FROM debian:bookworm-slim
+FROM debian:12.12-slim
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl tzdata \

@@ -24,9 +24,19 @@ pub fn init_from_env() {
     install(production);
 }
 
+/// The filter without `RUST_LOG`: INFO in production (one line per request, warnings, errors),
+/// our debug lines too in development.
+fn default_filter(production: bool) -> &'static str {
+    if production {
+        "info,sqlx=warn,sea_orm=warn"
+    } else {
+        "info,waba_bot=debug,sqlx=warn,sea_orm=warn"
+    }
+}
+
 fn install(production: bool) {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,waba_bot=debug,sqlx=warn,sea_orm=warn"));
+        .unwrap_or_else(|_| EnvFilter::new(default_filter(production)));
     let registry = tracing_subscriber::registry().with(filter);
     let _ = if production {
         registry
@@ -39,4 +49,16 @@ fn install(production: bool) {
             .with(fmt::layer().compact().with_ansi(ansi))
             .try_init()
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_logs_at_info_by_default() {
+        assert!(default_filter(true).starts_with("info,"));
+        assert!(!default_filter(true).contains("debug"));
+        assert!(default_filter(false).contains("waba_bot=debug"));
+    }
 }

@@ -1,4 +1,6 @@
-//! Request metrics and the tracing span (with the request id) of every request.
+//! Request metrics, the request log line, and the tracing span (with the request id) of every
+//! request. The log line carries method, route template, status and latency; never a header, a
+//! query string or a body, so tokens and codes cannot reach the logs.
 
 use std::time::Instant;
 
@@ -15,7 +17,7 @@ use crate::{
     state::AppState,
 };
 
-/// Counts requests by route and status and observes their latency.
+/// Counts requests by route and status, observes their latency and logs them (INFO).
 pub async fn record_metrics(
     State(state): State<AppState>,
     request: Request,
@@ -28,19 +30,28 @@ pub async fn record_metrics(
     let method = request.method().to_string();
     let started = Instant::now();
     let response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    tracing::info!(
+        method,
+        route,
+        status,
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        "request"
+    );
     let metrics = &state.metrics;
     metrics
         .http_requests
         .get_or_create(&HttpLabels {
             method,
             route: route.clone(),
-            status: response.status().as_u16(),
+            status,
         })
         .inc();
     metrics
         .http_duration
         .get_or_create(&RouteLabels { route })
-        .observe(started.elapsed().as_secs_f64());
+        .observe(elapsed.as_secs_f64());
     response
 }
 
