@@ -110,6 +110,15 @@ pub struct GraphqlSettings {
     pub introspection: bool,
     pub max_depth: usize,
     pub max_complexity: usize,
+    pub document: DocumentLimits,
+}
+
+/// Bounds on a GraphQL document, checked before validation (`graphql::limits`).
+#[derive(Clone, Copy, Debug)]
+pub struct DocumentLimits {
+    pub max_bytes: usize,
+    pub max_tokens: usize,
+    pub max_expanded_fields: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -264,6 +273,11 @@ impl Settings {
                     .unwrap_or(environment == Environment::Development),
                 max_depth: usize::try_from(number("GRAPHQL_MAX_DEPTH", 12)?)?,
                 max_complexity: usize::try_from(number("GRAPHQL_MAX_COMPLEXITY", 2000)?)?,
+                document: DocumentLimits {
+                    max_bytes: usize::try_from(number("GRAPHQL_MAX_DOCUMENT_BYTES", 32 * 1024)?)?,
+                    max_tokens: usize::try_from(number("GRAPHQL_MAX_TOKENS", 5_000)?)?,
+                    max_expanded_fields: number("GRAPHQL_MAX_EXPANDED_FIELDS", 5_000)?,
+                },
             },
             worker: WorkerSettings {
                 concurrency: usize::try_from(number("WORKER_CONCURRENCY", 4)?)?.max(1),

@@ -14,21 +14,38 @@ use async_graphql::{
 };
 use futures_util::StreamExt;
 
-use crate::kernel::{error::ErrorCode, values::EnumStr};
+use super::limits;
+use crate::{
+    config::DocumentLimits,
+    kernel::{error::ErrorCode, values::EnumStr},
+};
 
-/// A schema (any executor), with error codes filled in on every response (HTTP and WebSocket).
+/// A schema (any executor) for WebSocket operations: documents are bounded first
+/// ([`limits::check`]), and every response gets its error codes.
 #[derive(Clone)]
-pub struct CodedSchema<E>(pub E);
+pub struct CodedSchema<E> {
+    executor: E,
+    limits: DocumentLimits,
+}
+
+impl<E> CodedSchema<E> {
+    pub fn new(executor: E, limits: DocumentLimits) -> Self {
+        Self { executor, limits }
+    }
+}
 
 impl<E: Executor> Executor for CodedSchema<E> {
-    async fn execute(&self, request: Request) -> Response {
-        let mut response = self.0.execute(request).await;
+    async fn execute(&self, mut request: Request) -> Response {
+        let mut response = match limits::check(&mut request, self.limits) {
+            Ok(()) => self.executor.execute(request).await,
+            Err(refused) => Response::from_errors(vec![refused]),
+        };
         classify(&mut response);
         response
     }
 
     async fn execute_batch(&self, batch: BatchRequest) -> BatchResponse {
-        match self.0.execute_batch(batch).await {
+        match self.executor.execute_batch(batch).await {
             BatchResponse::Single(mut response) => {
                 classify(&mut response);
                 BatchResponse::Single(response)
@@ -42,10 +59,15 @@ impl<E: Executor> Executor for CodedSchema<E> {
 
     fn execute_stream(
         &self,
-        request: Request,
+        mut request: Request,
         session_data: Option<std::sync::Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        Executor::execute_stream(&self.0, request, session_data)
+        if let Err(refused) = limits::check(&mut request, self.limits) {
+            let mut response = Response::from_errors(vec![refused]);
+            classify(&mut response);
+            return futures_util::stream::once(async move { response }).boxed();
+        }
+        Executor::execute_stream(&self.executor, request, session_data)
             .map(|mut response| {
                 classify(&mut response);
                 response

@@ -35,6 +35,7 @@ use crate::{
     domains::auth::service::authenticate,
     graphql::{
         errors::{self, CodedSchema},
+        limits,
         viewer::{ClientIp, RequestAuth},
     },
     kernel::error::AppError,
@@ -147,7 +148,10 @@ async fn execute(
         .or_else(|| first_operation_name(&request.query))
         .unwrap_or_else(|| "anonymous".to_owned());
 
-    let mut response = schema.execute(request).await;
+    let mut response = match limits::check(&mut request, state.settings.graphql.document) {
+        Ok(()) => schema.execute(request).await,
+        Err(refused) => async_graphql::Response::from_errors(vec![refused]),
+    };
     errors::classify(&mut response);
 
     let outcome = if response.errors.is_empty() {
@@ -292,18 +296,22 @@ async fn serve_websocket(
                 _ => None,
             })
         });
-    let mut connection = GraphqlWebSocket::new(CodedSchema(schema), input, protocol)
-        .on_connection_init(move |payload| {
-            let state = state.clone();
-            let client_ip = client_ip.clone();
-            async move {
-                let mut data = connection_data(&state, &payload)
-                    .await
-                    .map_err(|err| async_graphql::Error::new(err.public_message()))?;
-                data.insert(client_ip);
-                Ok(data)
-            }
-        });
+    let mut connection = GraphqlWebSocket::new(
+        CodedSchema::new(schema, state.settings.graphql.document),
+        input,
+        protocol,
+    )
+    .on_connection_init(move |payload| {
+        let state = state.clone();
+        let client_ip = client_ip.clone();
+        async move {
+            let mut data = connection_data(&state, &payload)
+                .await
+                .map_err(|err| async_graphql::Error::new(err.public_message()))?;
+            data.insert(client_ip);
+            Ok(data)
+        }
+    });
     while let Some(message) = connection.next().await {
         let outgoing = match message {
             WsMessage::Text(text) => Message::Text(text.into()),

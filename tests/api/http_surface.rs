@@ -293,3 +293,53 @@ async fn every_response_carries_a_request_id() {
         .unwrap();
     assert_eq!(echoed.headers()["x-request-id"], "abc-123");
 }
+
+/// POSTs `query` anonymously and returns the JSON answer.
+async fn anonymous(app: &crate::helpers::TestApp, query: &str) -> serde_json::Value {
+    app.http
+        .post(format!("{}/graphql", app.address))
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn documents_are_bounded_before_validation() {
+    let app = spawn_app().await;
+    // Twenty levels of fragments that each spread the one below twice: under a kilobyte that
+    // expands to a million `__typename` fields.
+    let mut fan_out = String::from("query { ...F19 } fragment F0 on Query { __typename }");
+    for level in 1..20 {
+        let below = level - 1;
+        fan_out.push_str(&format!(
+            " fragment F{level} on Query {{ ...F{below} ...F{below} }}"
+        ));
+    }
+    assert!(fan_out.len() < 1024);
+    let refused = anonymous(&app, &fan_out).await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    let message = refused["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("GRAPHQL_MAX_EXPANDED_FIELDS"), "{message}");
+
+    let many_tokens = format!("{{ {} }}", "a ".repeat(5_001));
+    let refused = anonymous(&app, &many_tokens).await;
+    let message = refused["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("GRAPHQL_MAX_TOKENS"), "{message}");
+
+    let large = format!("{{ __typename }} # {}", "x".repeat(32 * 1024));
+    let refused = anonymous(&app, &large).await;
+    let message = refused["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("GRAPHQL_MAX_DOCUMENT_BYTES"), "{message}");
+
+    // Within the limits, fragments work as usual.
+    let fine = anonymous(
+        &app,
+        "query { ...A } fragment A on QueryRoot { ...B ...B } fragment B on QueryRoot { __typename }",
+    )
+    .await;
+    assert_eq!(fine["data"]["__typename"], "QueryRoot");
+}

@@ -220,3 +220,32 @@ async fn login_over_a_websocket_counts_against_the_ip_limit() {
     assert_eq!(codes[0], "UNAUTHENTICATED");
     assert_eq!(codes[2], "RATE_LIMITED", "{codes:?}");
 }
+
+#[tokio::test]
+async fn websocket_documents_are_bounded_too() {
+    let app = spawn_app().await;
+    let (token, _) = app.tenant_owner().await;
+    let mut client = WsClient::connect(&app.address, "graphql-transport-ws").await;
+    client
+        .init(json!({"Authorization": format!("Bearer {token}")}))
+        .await
+        .unwrap();
+    let mut fan_out = String::from("query { ...F19 } fragment F0 on QueryRoot { __typename }");
+    for level in 1..20 {
+        let below = level - 1;
+        fan_out.push_str(&format!(
+            " fragment F{level} on QueryRoot {{ ...F{below} ...F{below} }}"
+        ));
+    }
+    client.subscribe("1", &fan_out).await;
+    let answer = client.next().await.unwrap();
+    assert_eq!(answer["id"], "1");
+    let error = &answer["payload"]["errors"][0];
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{answer}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("GRAPHQL_MAX_EXPANDED_FIELDS")
+    );
+}
