@@ -29,6 +29,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub graphql: GraphqlSettings,
     pub worker: WorkerSettings,
+    pub metrics: MetricsSettings,
     /// Base URL of the dashboard: CORS origin and target of OAuth redirects.
     pub frontend_url: String,
     /// Public base URL of this server.
@@ -111,6 +112,15 @@ pub struct GraphqlSettings {
     pub max_depth: usize,
     pub max_complexity: usize,
     pub document: DocumentLimits,
+}
+
+/// Where `/metrics` is served. With `port`, on its own listener only; with `token`, only to
+/// `Authorization: Bearer <token>`; with neither, production serves no metrics (development does,
+/// on the main port).
+#[derive(Clone, Debug)]
+pub struct MetricsSettings {
+    pub port: Option<u16>,
+    pub token: Option<SecretString>,
 }
 
 /// Bounds on a GraphQL document, checked before validation (`graphql::limits`).
@@ -278,6 +288,13 @@ impl Settings {
                     max_tokens: usize::try_from(number("GRAPHQL_MAX_TOKENS", 5_000)?)?,
                     max_expanded_fields: number("GRAPHQL_MAX_EXPANDED_FIELDS", 5_000)?,
                 },
+            },
+            metrics: MetricsSettings {
+                port: get("METRICS_PORT")
+                    .map(|port| port.trim().parse::<u16>())
+                    .transpose()
+                    .context("METRICS_PORT must be a port number")?,
+                token: get("METRICS_TOKEN").map(SecretString::from),
             },
             worker: WorkerSettings {
                 concurrency: usize::try_from(number("WORKER_CONCURRENCY", 4)?)?.max(1),

@@ -1,7 +1,10 @@
 //! Prometheus metrics owned by one application instance (not process-global, so tests can run
 //! several instances in one process and read each one's figures).
 
-use std::sync::Arc;
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex, PoisonError},
+};
 
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
@@ -40,10 +43,15 @@ pub struct JobLabels {
     pub outcome: &'static str,
 }
 
+/// How many distinct GraphQL operation names get their own label; later names count as `other`,
+/// so clients cannot grow the metrics without bound.
+pub const MAX_OPERATION_LABELS: usize = 100;
+
 /// The application's metrics and the registry that renders them.
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
+    operation_names: Arc<Mutex<HashSet<String>>>,
     pub http_requests: Family<HttpLabels, Counter>,
     pub http_duration: Family<RouteLabels, Histogram>,
     pub graphql_operations: Family<GraphqlLabels, Counter>,
@@ -96,6 +104,7 @@ impl Metrics {
         );
         Self {
             registry: Arc::new(registry),
+            operation_names: Arc::default(),
             http_requests,
             http_duration,
             graphql_operations,
@@ -115,6 +124,26 @@ impl Metrics {
     /// The statement counter of one source.
     pub fn db_counter(&self, source: &'static str) -> Counter {
         self.db_queries.get_or_create(&DbLabels { source }).clone()
+    }
+
+    /// Counts a GraphQL operation under `name` (an operation the executed document defines), or
+    /// under `other` once [`MAX_OPERATION_LABELS`] names are in use.
+    pub fn record_graphql(&self, name: &str, outcome: &'static str) {
+        let operation = {
+            let mut names = self
+                .operation_names
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if names.contains(name) || names.len() < MAX_OPERATION_LABELS {
+                names.insert(name.to_owned());
+                name.to_owned()
+            } else {
+                "other".to_owned()
+            }
+        };
+        self.graphql_operations
+            .get_or_create(&GraphqlLabels { operation, outcome })
+            .inc();
     }
 
     pub fn record_job(&self, queue: &str, outcome: &'static str) {

@@ -34,6 +34,8 @@ use crate::{
 pub struct Application {
     listener: TcpListener,
     port: u16,
+    /// `/metrics` on its own port (`METRICS_PORT`).
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     shutdown: Shutdown,
 }
@@ -122,10 +124,25 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
         let port = listener.local_addr()?.port();
+        let metrics_listener = match state.settings.metrics.port {
+            Some(metrics_port) => {
+                let address = SocketAddr::new(state.settings.http.host, metrics_port);
+                Some(
+                    TcpListener::bind(address)
+                        .await
+                        .with_context(|| format!("cannot listen on {address} (METRICS_PORT)"))?,
+                )
+            }
+            None => None,
+        };
+        if !http::metrics_on_main_port_allowed(&state) && metrics_listener.is_none() {
+            tracing::warn!("METRICS_PORT and METRICS_TOKEN are unset: /metrics is not served");
+        }
         let (sender, _) = watch::channel(false);
         Ok(Self {
             listener,
             port,
+            metrics_listener,
             state,
             shutdown: Shutdown(sender),
         })
@@ -134,6 +151,14 @@ impl Application {
     /// The port the server listens on (useful with `PORT=0`).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the metrics listener, with `METRICS_PORT`.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
     }
 
     pub fn state(&self) -> &AppState {
@@ -149,6 +174,7 @@ impl Application {
         let Self {
             listener,
             port,
+            metrics_listener,
             state,
             shutdown,
         } = self;
@@ -193,6 +219,16 @@ impl Application {
                 .await
         });
 
+        if let Some(metrics_listener) = metrics_listener {
+            let metrics_stop = shutdown.0.subscribe();
+            let metrics = axum::serve(metrics_listener, http::metrics_router(state.clone()))
+                .with_graceful_shutdown(Shutdown::wait(metrics_stop));
+            tokio::spawn(async move {
+                if let Err(err) = metrics.await {
+                    tracing::error!(%err, "metrics listener failed");
+                }
+            });
+        }
         let server_stop = shutdown.0.subscribe();
         let server = axum::serve(
             listener,

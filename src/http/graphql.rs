@@ -10,6 +10,7 @@
 
 use std::net::SocketAddr;
 
+use async_graphql::parser::types::DocumentOperations;
 use async_graphql::{
     Data,
     http::{
@@ -39,7 +40,6 @@ use crate::{
         viewer::{ClientIp, RequestAuth},
     },
     kernel::error::AppError,
-    metrics::GraphqlLabels,
     schema::AppSchema,
     state::AppState,
 };
@@ -142,16 +142,11 @@ async fn execute(
         peer.ip(),
     )));
     app::attach_loaders(&mut request.data, state);
-    let operation = request
-        .operation_name
-        .clone()
-        .or_else(|| first_operation_name(&request.query))
-        .unwrap_or_else(|| "anonymous".to_owned());
-
-    let mut response = match limits::check(&mut request, state.settings.graphql.document) {
-        Ok(()) => schema.execute(request).await,
-        Err(refused) => async_graphql::Response::from_errors(vec![refused]),
-    };
+    let (operation, mut response) =
+        match limits::check(&mut request, state.settings.graphql.document) {
+            Ok(()) => (operation_name(&mut request), schema.execute(request).await),
+            Err(refused) => (None, async_graphql::Response::from_errors(vec![refused])),
+        };
     errors::classify(&mut response);
 
     let outcome = if response.errors.is_empty() {
@@ -161,9 +156,7 @@ async fn execute(
     };
     state
         .metrics
-        .graphql_operations
-        .get_or_create(&GraphqlLabels { operation, outcome })
-        .inc();
+        .record_graphql(operation.as_deref().unwrap_or("anonymous"), outcome);
     let request_failed = !response.errors.is_empty()
         && response.data == async_graphql::Value::Null
         && response.errors.iter().all(|e| e.path.is_empty());
@@ -219,22 +212,24 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
 }
 
 /// The name of the document's first operation (`query Name { … }`), read without a full parse.
-fn first_operation_name(query: &str) -> Option<String> {
-    let mut words = query
-        .split(|c: char| c.is_whitespace() || "({@$".contains(c))
-        .filter(|w| !w.is_empty());
-    while let Some(word) = words.next() {
-        if matches!(word, "query" | "mutation" | "subscription") {
-            return words
-                .next()
-                .filter(|name| name.chars().all(|c| c.is_alphanumeric() || c == '_'))
-                .map(str::to_owned);
-        }
-        if word.starts_with('{') || word.starts_with('#') {
-            return None;
-        }
+/// The name of the operation that runs, when the document defines it: a name the client merely
+/// claims in `operationName` is not trusted as a metrics label.
+fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
+    let wanted = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
+        return None;
+    };
+    match &document.operations {
+        DocumentOperations::Single(_) => None,
+        DocumentOperations::Multiple(operations) => match wanted {
+            Some(name) => operations
+                .keys()
+                .find(|defined| defined.as_str() == name)
+                .map(|defined| defined.to_string()),
+            None if operations.len() == 1 => operations.keys().next().map(|n| n.to_string()),
+            None => None,
+        },
     }
-    None
 }
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {

@@ -29,6 +29,28 @@ pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Whether `/metrics` is served on the main port: not when it has its own listener, and in
+/// production only behind `METRICS_TOKEN`.
+pub fn metrics_on_main_port_allowed(state: &AppState) -> bool {
+    let metrics = &state.settings.metrics;
+    metrics.port.is_none() && (metrics.token.is_some() || !state.settings.is_production())
+}
+
+fn metrics_on_main_port(state: &AppState) -> Router<AppState> {
+    if metrics_on_main_port_allowed(state) {
+        Router::new().route("/metrics", get(health::metrics))
+    } else {
+        Router::new()
+    }
+}
+
+/// The router of the `METRICS_PORT` listener: `/metrics` only.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .with_state(state)
+}
+
 /// Builds the application's router.
 pub fn router(state: AppState, schema: AppSchema) -> Router {
     let cors = CorsLayer::new()
@@ -51,7 +73,7 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
         .route("/graphql/ws", get(graphql::websocket))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
+        .merge(metrics_on_main_port(&state))
         .merge(app::routes())
         .layer(axum::Extension(schema))
         .layer(axum::middleware::from_fn_with_state(

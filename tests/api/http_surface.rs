@@ -343,3 +343,90 @@ async fn documents_are_bounded_before_validation() {
     .await;
     assert_eq!(fine["data"]["__typename"], "QueryRoot");
 }
+
+async fn get_metrics(address: &str, token: Option<&str>) -> reqwest::Response {
+    let mut request = reqwest::Client::new().get(format!("{address}/metrics"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn operation_labels_are_bounded_and_come_from_the_document() {
+    let app = spawn_app().await;
+    for i in 0..120 {
+        anonymous(&app, &format!("query Op{i} {{ __typename }}")).await;
+    }
+    // A name the client claims but the document does not define is no label.
+    app.http
+        .post(format!("{}/graphql", app.address))
+        .json(&json!({"query": "{ __typename }", "operationName": "Invented"}))
+        .send()
+        .await
+        .unwrap();
+    let text = get_metrics(&app.address, None).await.text().await.unwrap();
+    let labels: std::collections::HashSet<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("waba_graphql_operations_total{"))
+        .filter_map(|l| l.split("operation=\"").nth(1)?.split('"').next())
+        .collect();
+    assert!(labels.len() <= 102, "{} labels", labels.len());
+    assert!(
+        labels.contains("Op0") && labels.contains("other"),
+        "{labels:?}"
+    );
+    assert!(!labels.contains("Invented"), "{labels:?}");
+}
+
+#[tokio::test]
+async fn metrics_need_a_token_or_their_own_port_in_production() {
+    let production = spawn_app_with(TestOptions {
+        settings: vec![("APP_ENV", "production".into())],
+        ..TestOptions::default()
+    })
+    .await;
+    assert_eq!(get_metrics(&production.address, None).await.status(), 404);
+
+    let with_token = spawn_app_with(TestOptions {
+        settings: vec![
+            ("APP_ENV", "production".into()),
+            ("METRICS_TOKEN", "scrape-secret".into()),
+        ],
+        ..TestOptions::default()
+    })
+    .await;
+    assert_eq!(get_metrics(&with_token.address, None).await.status(), 401);
+    assert_eq!(
+        get_metrics(&with_token.address, Some("wrong"))
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        get_metrics(&with_token.address, Some("scrape-secret"))
+            .await
+            .status(),
+        200
+    );
+
+    let own_port = spawn_app_with(TestOptions {
+        settings: vec![("METRICS_PORT", "0".into())],
+        ..TestOptions::default()
+    })
+    .await;
+    assert_eq!(get_metrics(&own_port.address, None).await.status(), 404);
+    let metrics_address = own_port
+        .metrics_address
+        .clone()
+        .expect("a metrics listener");
+    let scraped = get_metrics(&metrics_address, None).await;
+    assert_eq!(scraped.status(), 200);
+    assert!(
+        scraped
+            .text()
+            .await
+            .unwrap()
+            .contains("waba_db_queries_total")
+    );
+}

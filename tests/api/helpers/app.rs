@@ -58,6 +58,8 @@ pub struct TestOptions {
 
 pub struct TestApp {
     pub address: String,
+    /// The separate metrics listener, with `METRICS_PORT`.
+    pub metrics_address: Option<String>,
     pub state: AppState,
     pub http: reqwest::Client,
     pub smtp: MockSmtp,
@@ -176,12 +178,16 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         .await
         .expect("application builds");
     let port = application.port();
+    let metrics_address = application
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     let state = application.state().clone();
     let shutdown = application.shutdown_handle();
     let server = tokio::spawn(application.run_until_stopped());
 
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
+        metrics_address,
         state,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
