@@ -1,10 +1,11 @@
 //! Shared GraphQL scalars and value objects: `Decimal` (exact amounts as strings), `Money`,
 //! `MoneyInput`, `CurrencyCode` and `Date` (a calendar date).
 
+use async_graphql::CustomValidator;
 use async_graphql::{
     Enum, InputObject, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value,
 };
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::kernel::values::MoneyCents;
 
@@ -38,6 +39,35 @@ impl ScalarType for Decimal {
     }
 }
 
+/// The first and last calendar days a client may send (dates and instants alike): no rule of this
+/// product reaches beyond them, and date arithmetic near chrono's limits would overflow.
+pub const EARLIEST_DATE: NaiveDate = date(2000, 1, 1);
+pub const LATEST_DATE: NaiveDate = date(2200, 12, 31);
+
+/// A constant date (an invalid one fails the build, not a request).
+const fn date(year: i32, month: u32, day: u32) -> NaiveDate {
+    match NaiveDate::from_ymd_opt(year, month, day) {
+        Some(date) => date,
+        None => panic!("invalid constant date"),
+    }
+}
+
+const OUT_OF_RANGE: &str = "dates must be from 2000-01-01 through 2200-12-31";
+
+/// Validates `DateTime` inputs (`#[graphql(validator(custom = "InstantRange"))]`): the instant's
+/// UTC date is within [`EARLIEST_DATE`]..=[`LATEST_DATE`].
+pub struct InstantRange;
+
+impl CustomValidator<DateTime<Utc>> for InstantRange {
+    fn check(&self, value: &DateTime<Utc>) -> Result<(), InputValueError<DateTime<Utc>>> {
+        if (EARLIEST_DATE..=LATEST_DATE).contains(&value.date_naive()) {
+            Ok(())
+        } else {
+            Err(InputValueError::custom(OUT_OF_RANGE))
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Date(pub NaiveDate);
 
@@ -47,9 +77,15 @@ pub struct Date(pub NaiveDate);
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
-            Value::String(text) if text.len() == 10 => NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map(Date)
-                .map_err(|_| InputValueError::custom("expected a date as YYYY-MM-DD")),
+            Value::String(text) if text.len() == 10 => {
+                let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .map_err(|_| InputValueError::custom("expected a date as YYYY-MM-DD"))?;
+                if (EARLIEST_DATE..=LATEST_DATE).contains(&date) {
+                    Ok(Date(date))
+                } else {
+                    Err(InputValueError::custom(OUT_OF_RANGE))
+                }
+            }
             Value::String(_) => Err(InputValueError::custom("expected a date as YYYY-MM-DD")),
             _ => Err(InputValueError::expected_type(value)),
         }

@@ -989,3 +989,56 @@ async fn a_status_filter_of_forty_thousand_items_is_bad_input() {
         .await;
     assert_eq!(repeated.data()["appointments"]["totalCount"], 0);
 }
+
+#[tokio::test]
+async fn dates_outside_2000_to_2200_are_bad_input_never_a_panic() {
+    let app = spawn_app().await;
+    let salon = salon(&app).await;
+    let slots = "query($s: ID!, $from: DateTime!, $to: DateTime!) { availableSlots(serviceId: $s, from: $from, to: $to) { startsAt } }";
+    let stats = "query($from: DateTime!, $to: DateTime!) { dashboardStats(from: $from, to: $to) { appointmentsInRange } }";
+    for (from, to) in [
+        ("9999-12-30T00:00:00Z", "9999-12-31T23:59:59Z"),
+        ("1999-12-31T00:00:00Z", "2000-01-02T00:00:00Z"),
+        ("2200-12-31T00:00:00Z", "2201-01-01T00:00:01Z"),
+    ] {
+        let answer = app
+            .gql(
+                Some(&salon.token),
+                slots,
+                json!({"s": salon.service, "from": from, "to": to}),
+            )
+            .await;
+        assert_eq!(
+            answer.code(),
+            "BAD_USER_INPUT",
+            "{from}..{to}: {:?}",
+            answer.body
+        );
+        let answer = app
+            .gql(Some(&salon.token), stats, json!({"from": from, "to": to}))
+            .await;
+        assert_eq!(
+            answer.code(),
+            "BAD_USER_INPUT",
+            "{from}..{to}: {:?}",
+            answer.body
+        );
+    }
+    let far = book(
+        &app,
+        &salon,
+        DateTime::parse_from_rfc3339("9999-12-31T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc),
+    )
+    .await;
+    assert_eq!(far.code(), "BAD_USER_INPUT");
+    let closure = app
+        .gql(
+            Some(&salon.token),
+            "mutation { addClosure(input: {date: \"2201-01-01\"}) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(closure.code(), "BAD_USER_INPUT");
+}

@@ -27,7 +27,7 @@ use crate::{
         inline::Inline,
         loaders::loader,
         pagination::{Cursor, Page, decode_keyset_cursor, page_with_cursors, parse_first},
-        scalars::Money,
+        scalars::{InstantRange, Money},
         viewer::{state, viewer},
     },
     kernel::{
@@ -224,6 +224,7 @@ pub struct CreateAppointmentInput {
     pub customer_id: ID,
     pub service_id: ID,
     /// RFC 3339 instant (any offset).
+    #[graphql(validator(custom = "InstantRange"))]
     pub starts_at: DateTime<Utc>,
     /// Book under this subscription: free when its plan covers the service, counted against the
     /// cycle's limit.
@@ -235,8 +236,10 @@ pub struct CreateAppointmentInput {
 #[derive(InputObject, Default)]
 pub struct AppointmentFilter {
     /// Appointments starting at or after this instant.
+    #[graphql(validator(custom = "InstantRange"))]
     pub from: Option<DateTime<Utc>>,
     /// Appointments starting before this instant.
+    #[graphql(validator(custom = "InstantRange"))]
     pub to: Option<DateTime<Utc>>,
     #[graphql(validator(max_items = 100))]
     pub statuses: Option<Vec<AppointmentStatus>>,
@@ -392,8 +395,8 @@ impl AppointmentQuery {
         &self,
         ctx: &Context<'_>,
         service_id: ID,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        #[graphql(validator(custom = "InstantRange"))] from: DateTime<Utc>,
+        #[graphql(validator(custom = "InstantRange"))] to: DateTime<Utc>,
         customer_id: Option<ID>,
     ) -> async_graphql::Result<Vec<SlotNode>> {
         let viewer = viewer(ctx)?;
@@ -412,8 +415,8 @@ impl AppointmentQuery {
     async fn dashboard_stats(
         &self,
         ctx: &Context<'_>,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        #[graphql(validator(custom = "InstantRange"))] from: DateTime<Utc>,
+        #[graphql(validator(custom = "InstantRange"))] to: DateTime<Utc>,
     ) -> async_graphql::Result<DashboardStatsNode> {
         let viewer = viewer(ctx)?;
         Ok(service::dashboard_stats(state(ctx), &viewer, from, to)
@@ -470,7 +473,7 @@ impl AppointmentMutation {
         &self,
         ctx: &Context<'_>,
         id: ID,
-        starts_at: DateTime<Utc>,
+        #[graphql(validator(custom = "InstantRange"))] starts_at: DateTime<Utc>,
     ) -> async_graphql::Result<AppointmentNode> {
         let viewer = viewer(ctx)?;
         let id = AppointmentId::parse(&id)?;

@@ -21,6 +21,7 @@ use crate::{
     graphql::{
         loaders::loader,
         pagination::{Page, PageArgs, page},
+        scalars::InstantRange,
         viewer::{state, viewer},
     },
     kernel::{
@@ -385,6 +386,7 @@ pub struct SubscribeCustomerInput {
     /// One of the caller's plans that is not archived.
     pub plan_id: ID,
     /// When the first cycle starts; now when omitted. At most a year ahead and ten years back.
+    #[graphql(validator(custom = "InstantRange"))]
     pub starts_at: Option<DateTime<Utc>>,
 }
 
