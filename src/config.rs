@@ -30,6 +30,7 @@ pub struct Settings {
     pub graphql: GraphqlSettings,
     pub worker: WorkerSettings,
     pub metrics: MetricsSettings,
+    pub ws: WsSettings,
     /// Base URL of the dashboard: CORS origin and target of OAuth redirects.
     pub frontend_url: String,
     /// Public base URL of this server.
@@ -112,6 +113,16 @@ pub struct GraphqlSettings {
     pub max_depth: usize,
     pub max_complexity: usize,
     pub document: DocumentLimits,
+}
+
+/// Limits of GraphQL WebSocket connections (`http::ws`).
+#[derive(Clone, Debug)]
+pub struct WsSettings {
+    pub init_timeout: Duration,
+    pub max_message_bytes: usize,
+    pub max_subscriptions_per_connection: usize,
+    pub max_connections_per_user: usize,
+    pub revalidate_every: Duration,
 }
 
 /// Where `/metrics` is served. With `port`, on its own listener only; with `token`, only to
@@ -288,6 +299,19 @@ impl Settings {
                     max_tokens: usize::try_from(number("GRAPHQL_MAX_TOKENS", 5_000)?)?,
                     max_expanded_fields: number("GRAPHQL_MAX_EXPANDED_FIELDS", 5_000)?,
                 },
+            },
+            ws: WsSettings {
+                init_timeout: Duration::from_secs(number("WS_INIT_TIMEOUT_SECONDS", 10)?.max(1)),
+                max_message_bytes: usize::try_from(number("WS_MAX_MESSAGE_BYTES", 64 * 1024)?)?,
+                max_subscriptions_per_connection: usize::try_from(number(
+                    "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+                    50,
+                )?)?,
+                max_connections_per_user: usize::try_from(number(
+                    "WS_MAX_CONNECTIONS_PER_USER",
+                    20,
+                )?)?,
+                revalidate_every: Duration::from_secs(number("WS_REVALIDATE_SECONDS", 30)?.max(1)),
             },
             metrics: MetricsSettings {
                 port: get("METRICS_PORT")

@@ -12,6 +12,8 @@ use async_graphql::{
     BatchRequest, BatchResponse, Data, Executor, Request, Response, ServerError,
     futures_util::stream::BoxStream,
 };
+use std::sync::Arc;
+
 use futures_util::StreamExt;
 
 use super::limits;
@@ -20,17 +22,33 @@ use crate::{
     kernel::{error::ErrorCode, values::EnumStr},
 };
 
+/// Adds per-operation data (fresh DataLoaders) to an operation's request.
+pub type OperationData = Arc<dyn Fn(&mut Data) + Send + Sync>;
+
 /// A schema (any executor) for WebSocket operations: documents are bounded first
-/// ([`limits::check`]), and every response gets its error codes.
+/// ([`limits::check`]), each operation gets its own data, and every response its error codes.
 #[derive(Clone)]
 pub struct CodedSchema<E> {
     executor: E,
     limits: DocumentLimits,
+    per_operation: Option<OperationData>,
 }
 
 impl<E> CodedSchema<E> {
     pub fn new(executor: E, limits: DocumentLimits) -> Self {
-        Self { executor, limits }
+        Self {
+            executor,
+            limits,
+            per_operation: None,
+        }
+    }
+
+    /// Runs `attach` on the data of every operation (on top of the connection's data).
+    pub fn on_operation(self, attach: OperationData) -> Self {
+        Self {
+            per_operation: Some(attach),
+            ..self
+        }
     }
 }
 
@@ -66,6 +84,9 @@ impl<E: Executor> Executor for CodedSchema<E> {
             let mut response = Response::from_errors(vec![refused]);
             classify(&mut response);
             return futures_util::stream::once(async move { response }).boxed();
+        }
+        if let Some(attach) = &self.per_operation {
+            attach(&mut request.data);
         }
         Executor::execute_stream(&self.executor, request, session_data)
             .map(|mut response| {

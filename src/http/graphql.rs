@@ -4,42 +4,27 @@
 //!   it (request errors then answer 400), `application/json` otherwise (always 200).
 //! - `GET /graphql`: GraphiQL for browsers (`Accept: text/html`, when introspection is on);
 //!   otherwise runs a query from the URL parameters. Mutations over GET answer 405.
-//! - `GET /graphql/ws`: `graphql-transport-ws` (and legacy `graphql-ws`). The token travels in
-//!   `connection_init` (`{"Authorization": "Bearer …"}` or `{"token": "…"}`); a missing or bad
-//!   token closes with 4403, a `subscribe` before the ack with 4401.
+//! - `GET /graphql/ws`: see `http::ws`.
 
 use std::net::SocketAddr;
 
 use async_graphql::parser::types::DocumentOperations;
-use async_graphql::{
-    Data,
-    http::{
-        ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, WebSocket as GraphqlWebSocket, WebSocketProtocols,
-        WsMessage,
-    },
-    parser::types::OperationType,
-};
+use async_graphql::{http::GraphiQLSource, parser::types::OperationType};
 use axum::{
     Extension,
     body::Bytes,
-    extract::{
-        ConnectInfo, RawQuery, State, WebSocketUpgrade,
-        ws::{CloseFrame, Message, WebSocket},
-    },
+    extract::{ConnectInfo, RawQuery, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
-use futures_util::{SinkExt, StreamExt, future};
 
 use crate::{
     app,
     domains::auth::service::authenticate,
     graphql::{
-        errors::{self, CodedSchema},
-        limits,
+        errors, limits,
         viewer::{ClientIp, RequestAuth},
     },
-    kernel::error::AppError,
     schema::AppSchema,
     state::AppState,
 };
@@ -178,7 +163,7 @@ async fn execute(
 }
 
 /// A response for a request that never reached execution (not a GraphQL response).
-fn request_error(status: StatusCode, message: &str) -> Response {
+pub(super) fn request_error(status: StatusCode, message: &str) -> Response {
     let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }] });
     (status, axum::Json(body)).into_response()
 }
@@ -239,120 +224,4 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .or_else(|| value.strip_prefix("bearer "))?
         .trim();
     (!token.is_empty()).then_some(token)
-}
-
-/// `GET /graphql/ws`
-pub async fn websocket(
-    State(state): State<AppState>,
-    Extension(schema): Extension<AppSchema>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    let protocol = headers
-        .get(header::SEC_WEBSOCKET_PROTOCOL)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.split(',')
-                .find_map(|p| p.trim().parse::<WebSocketProtocols>().ok())
-        });
-    let Some(protocol) = protocol else {
-        return request_error(
-            StatusCode::BAD_REQUEST,
-            "Sec-WebSocket-Protocol must be graphql-transport-ws or graphql-ws",
-        );
-    };
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            let ip = super::client_ip::client_ip(
-                &state.settings.http.trusted_proxies,
-                &headers,
-                peer.ip(),
-            );
-            serve_websocket(socket, schema, state, protocol, ClientIp(ip))
-        })
-}
-
-async fn serve_websocket(
-    socket: WebSocket,
-    schema: AppSchema,
-    state: AppState,
-    protocol: WebSocketProtocols,
-    client_ip: ClientIp,
-) {
-    let (mut sink, stream) = socket.split();
-    let input = stream
-        .take_while(|message| future::ready(message.is_ok()))
-        .filter_map(|message| {
-            future::ready(match message {
-                Ok(Message::Text(text)) => Some(Bytes::from(text)),
-                Ok(Message::Binary(bytes)) => Some(bytes),
-                _ => None,
-            })
-        });
-    let mut connection = GraphqlWebSocket::new(
-        CodedSchema::new(schema, state.settings.graphql.document),
-        input,
-        protocol,
-    )
-    .on_connection_init(move |payload| {
-        let state = state.clone();
-        let client_ip = client_ip.clone();
-        async move {
-            let mut data = connection_data(&state, &payload)
-                .await
-                .map_err(|err| async_graphql::Error::new(err.public_message()))?;
-            data.insert(client_ip);
-            Ok(data)
-        }
-    });
-    while let Some(message) = connection.next().await {
-        let outgoing = match message {
-            WsMessage::Text(text) => Message::Text(text.into()),
-            WsMessage::Close(code, reason) => {
-                let (code, reason) = close_code(code, reason);
-                let _ = sink
-                    .send(Message::Close(Some(CloseFrame {
-                        code,
-                        reason: reason.into(),
-                    })))
-                    .await;
-                break;
-            }
-        };
-        if sink.send(outgoing).await.is_err() {
-            break;
-        }
-    }
-}
-
-/// async-graphql closes a rejected `connection_init` with 1002 and a `subscribe` before the ack
-/// with 1011; graphql-transport-ws specifies 4403 and 4401.
-fn close_code(code: u16, reason: String) -> (u16, String) {
-    match code {
-        1002 => (4403, format!("Forbidden: {reason}")),
-        1011 => (4401, "Unauthorized".to_owned()),
-        other => (other, reason),
-    }
-}
-
-async fn connection_data(state: &AppState, payload: &serde_json::Value) -> Result<Data, AppError> {
-    let token = ["Authorization", "authorization", "token"]
-        .iter()
-        .find_map(|key| payload.get(key)?.as_str())
-        .map(|value| {
-            value
-                .trim()
-                .strip_prefix("Bearer ")
-                .unwrap_or(value.trim())
-                .trim()
-        })
-        .filter(|token| !token.is_empty())
-        .ok_or_else(|| AppError::Unauthenticated("missing token in connection_init".into()))?;
-    let viewer = authenticate(state, token).await?;
-    let mut data = Data::default();
-    data.insert(RequestAuth::Viewer(viewer));
-    app::attach_loaders(&mut data, state);
-    Ok(data)
 }

@@ -6,6 +6,7 @@ mod client_ip;
 mod graphql;
 mod health;
 mod middleware;
+mod ws;
 
 use std::time::Duration;
 
@@ -70,12 +71,13 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
 
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
-        .route("/graphql/ws", get(graphql::websocket))
+        .route("/graphql/ws", get(ws::websocket))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(metrics_on_main_port(&state))
         .merge(app::routes())
         .layer(axum::Extension(schema))
+        .layer(axum::Extension(ws::Connections::default()))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::record_metrics,

@@ -249,3 +249,230 @@ async fn websocket_documents_are_bounded_too() {
             .contains("GRAPHQL_MAX_EXPANDED_FIELDS")
     );
 }
+
+async fn connected(app: &TestApp, token: &str) -> WsClient {
+    let mut client = WsClient::connect(&app.address, "graphql-transport-ws").await;
+    let ack = client
+        .init(json!({"Authorization": format!("Bearer {token}")}))
+        .await
+        .unwrap();
+    assert_eq!(ack["type"], "connection_ack");
+    client
+}
+
+#[tokio::test]
+async fn a_socket_that_never_initialises_closes_with_4408() {
+    use crate::helpers::{TestOptions, spawn_app_with};
+    let app = spawn_app_with(TestOptions {
+        settings: vec![("WS_INIT_TIMEOUT_SECONDS", "1".into())],
+        ..TestOptions::default()
+    })
+    .await;
+    let mut client = WsClient::connect(&app.address, "graphql-transport-ws").await;
+    assert_eq!(client.next().await.unwrap_err().code, 4408);
+}
+
+#[tokio::test]
+async fn malformed_oversized_and_duplicate_messages_close_with_their_codes() {
+    let app = spawn_app().await;
+    let (token, _) = app.tenant_owner().await;
+
+    let mut client = connected(&app, &token).await;
+    client.send_text("{not json").await;
+    let closed = client.next().await.unwrap_err();
+    assert_eq!(
+        (closed.code, closed.reason.as_str()),
+        (4400, "Invalid message received")
+    );
+
+    let mut client = connected(&app, &token).await;
+    client
+        .send_text(&format!(
+            r#"{{"type":"ping","payload":"{}"}}"#,
+            "x".repeat(70_000)
+        ))
+        .await;
+    assert_eq!(client.next().await.unwrap_err().code, 1009);
+
+    let mut client = connected(&app, &token).await;
+    client.subscribe("1", EVENTS).await;
+    client.subscribe("1", EVENTS).await;
+    let closed = client.next().await.unwrap_err();
+    assert_eq!(
+        (closed.code, closed.reason.as_str()),
+        (4409, "Subscriber for 1 already exists")
+    );
+}
+
+#[tokio::test]
+async fn one_socket_runs_a_bounded_number_of_subscriptions() {
+    use crate::helpers::{TestOptions, spawn_app_with};
+    let app = spawn_app_with(TestOptions {
+        settings: vec![("WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", "3".into())],
+        ..TestOptions::default()
+    })
+    .await;
+    let (token, _) = app.tenant_owner().await;
+    let mut client = connected(&app, &token).await;
+    for id in ["1", "2", "3", "4"] {
+        client.subscribe(id, EVENTS).await;
+    }
+    let refused = client.next().await.unwrap();
+    assert_eq!(refused["type"], "error");
+    assert_eq!(refused["id"], "4");
+    assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED");
+    subscribed(&app, 3).await;
+    // Completing one frees its place.
+    client.send(json!({"id": "2", "type": "complete"})).await;
+    client.subscribe("5", EVENTS).await;
+    subscribed(&app, 3).await;
+    app.gql(Some(&token), RENAME, json!({"n": "Salão"}))
+        .await
+        .data();
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < 3 {
+        let event = client.next().await.unwrap();
+        if event["type"] == "complete" {
+            continue;
+        }
+        assert_eq!(event["type"], "next", "{event}");
+        seen.insert(event["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(seen, ["1", "3", "5"].map(str::to_owned).into());
+}
+
+/// Runs `customer(id) { name }` over the socket as operation `op`; its `next` or `error` message.
+async fn read_customer(
+    client: &mut WsClient,
+    op: &str,
+    id: &serde_json::Value,
+) -> serde_json::Value {
+    client
+        .send(json!({"id": op, "type": "subscribe", "payload": {
+            "query": "query($id: ID!) { customer(id: $id) { name } }",
+            "variables": {"id": id},
+        }}))
+        .await;
+    loop {
+        let message = client.next().await.unwrap();
+        if message["type"] == "next" || message["type"] == "error" {
+            return message;
+        }
+    }
+}
+
+#[tokio::test]
+async fn operations_on_a_socket_reread_the_viewer_and_fresh_data() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let app = spawn_app().await;
+    let (token, _) = app.tenant_owner().await;
+    let me = app.gql(Some(&token), "{ me { id } }", json!({})).await;
+    let user_id = uuid::Uuid::parse_str(me.data()["me"]["id"].as_str().unwrap()).unwrap();
+    let customer = app.create_customer(&token, "Ana", "+5511987650001").await;
+    let mut client = connected(&app, &token).await;
+    assert_eq!(
+        read_customer(&mut client, "1", &customer["id"]).await["payload"]["data"]["customer"]["name"],
+        "Ana"
+    );
+    app.gql(
+        Some(&token),
+        "mutation($id: ID!) { updateCustomer(id: $id, input: {name: \"Ana Maria\"}) { id } }",
+        json!({"id": customer["id"]}),
+    )
+    .await
+    .data();
+    // No loader cache outlives its operation.
+    assert_eq!(
+        read_customer(&mut client, "2", &customer["id"]).await["payload"]["data"]["customer"]["name"],
+        "Ana Maria"
+    );
+
+    entity::users::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(user_id),
+        is_active: Set(false),
+        ..Default::default()
+    }
+    .update(&app.state.db)
+    .await
+    .unwrap();
+    let refused = read_customer(&mut client, "3", &customer["id"]).await;
+    assert_eq!(refused["type"], "error");
+    assert_eq!(
+        refused["payload"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
+    );
+}
+
+#[tokio::test]
+async fn running_subscriptions_end_when_the_viewer_is_gone() {
+    use crate::helpers::{TestOptions, spawn_app_with};
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let app = spawn_app_with(TestOptions {
+        settings: vec![("WS_REVALIDATE_SECONDS", "1".into())],
+        ..TestOptions::default()
+    })
+    .await;
+    let (token, _) = app.tenant_owner().await;
+    let me = app.gql(Some(&token), "{ me { id } }", json!({})).await;
+    let user_id = uuid::Uuid::parse_str(me.data()["me"]["id"].as_str().unwrap()).unwrap();
+    let mut client = connected(&app, &token).await;
+    client.subscribe("1", EVENTS).await;
+    subscribed(&app, 1).await;
+    entity::users::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(user_id),
+        is_active: Set(false),
+        ..Default::default()
+    }
+    .update(&app.state.db)
+    .await
+    .unwrap();
+    let ended = client.next().await.unwrap();
+    assert_eq!(ended["type"], "error");
+    assert_eq!(ended["id"], "1");
+    assert_eq!(ended["payload"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    assert_eq!(client.next().await.unwrap_err().code, 4403);
+}
+
+#[tokio::test]
+async fn the_socket_closes_with_4401_when_its_token_expires() {
+    use crate::helpers::{TestOptions, spawn_app_with};
+    let app = spawn_app_with(TestOptions {
+        settings: vec![("ACCESS_TOKEN_TTL_SECONDS", "2".into())],
+        ..TestOptions::default()
+    })
+    .await;
+    let session = app
+        .user_session(
+            "ana@salon.test",
+            waba_bot::kernel::viewer::Role::Tenant,
+            true,
+        )
+        .await;
+    let mut client = connected(&app, session["accessToken"].as_str().unwrap()).await;
+    let closed = client.next().await.unwrap_err();
+    assert_eq!(
+        (closed.code, closed.reason.as_str()),
+        (4401, "token expired")
+    );
+}
+
+#[tokio::test]
+async fn a_user_holds_a_bounded_number_of_sockets() {
+    use crate::helpers::{TestOptions, spawn_app_with};
+    let app = spawn_app_with(TestOptions {
+        settings: vec![("WS_MAX_CONNECTIONS_PER_USER", "2".into())],
+        ..TestOptions::default()
+    })
+    .await;
+    let (token, _) = app.tenant_owner().await;
+    let (other, _) = app.tenant_owner().await;
+    let _first = connected(&app, &token).await;
+    let _second = connected(&app, &token).await;
+    let mut third = connected(&app, &token).await;
+    let closed = third.next().await.unwrap_err();
+    assert_eq!(closed.code, 4429);
+    // Another user is not affected.
+    let mut theirs = connected(&app, &other).await;
+    theirs.subscribe("1", EVENTS).await;
+    subscribed(&app, 1).await;
+}

@@ -46,6 +46,11 @@ impl WsClient {
             .unwrap();
     }
 
+    /// Sends raw text (malformed messages).
+    pub async fn send_text(&mut self, text: &str) {
+        self.socket.send(Message::text(text)).await.unwrap();
+    }
+
     /// The next JSON message (pings answered and skipped), or the close frame.
     pub async fn next(&mut self) -> Result<Value, Closed> {
         loop {

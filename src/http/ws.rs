@@ -1,0 +1,428 @@
+//! GraphQL over WebSocket: `graphql-transport-ws` (and the legacy `graphql-ws`) at `/graphql/ws`.
+//!
+//! async-graphql speaks the protocol; this module stands between it and the socket and enforces
+//! what the protocol leaves to the server:
+//! - the token travels in `connection_init` (`{"Authorization": "Bearer …"}` or `{"token": …}`);
+//!   a missing or bad token closes with 4403, a `subscribe` before the ack with 4401, no
+//!   `connection_init` within `WS_INIT_TIMEOUT_SECONDS` with 4408;
+//! - every operation re-reads the viewer as an HTTP request does, and gets fresh DataLoaders;
+//!   running subscriptions are re-validated every `WS_REVALIDATE_SECONDS` and end with an error
+//!   when the viewer is gone; when the token expires the socket closes with 4401 `token expired`;
+//! - at most `WS_MAX_SUBSCRIPTIONS_PER_CONNECTION` operations at once (one more gets an `error`
+//!   with RATE_LIMITED), a duplicate id closes with 4409, malformed JSON with 4400, a message over
+//!   `WS_MAX_MESSAGE_BYTES` with 1009;
+//! - at most `WS_MAX_CONNECTIONS_PER_USER` sockets per user on an instance (one more closes with
+//!   4429);
+//! - close reasons are cut to the 123 bytes a close frame can carry.
+
+use std::{
+    collections::{HashMap, HashSet},
+    net::SocketAddr,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use async_graphql::{
+    Data,
+    http::{ALL_WEBSOCKET_PROTOCOLS, WebSocket as GraphqlWebSocket, WebSocketProtocols, WsMessage},
+};
+use axum::{
+    Extension,
+    body::Bytes,
+    extract::{
+        ConnectInfo, State, WebSocketUpgrade,
+        ws::{CloseFrame, Message, WebSocket},
+    },
+    http::{HeaderMap, StatusCode, header},
+    response::Response,
+};
+use chrono::{DateTime, Utc};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::graphql::request_error;
+use crate::{
+    app,
+    domains::auth::service::authenticate,
+    graphql::{
+        errors::CodedSchema,
+        viewer::{ClientIp, RequestAuth},
+    },
+    kernel::{error::AppError, ids::UserId},
+    schema::AppSchema,
+    state::AppState,
+};
+
+/// Open sockets per user on this instance.
+#[derive(Clone, Default)]
+pub struct Connections(Arc<Mutex<HashMap<UserId, usize>>>);
+
+/// One counted socket; uncounted when dropped, however the socket ends.
+struct Counted {
+    connections: Connections,
+    user: UserId,
+}
+
+impl Connections {
+    /// Counts a socket of `user`, unless the user already has `max` open.
+    fn open(&self, user: UserId, max: usize) -> Option<Counted> {
+        let mut open = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = open.entry(user).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(Counted {
+            connections: self.clone(),
+            user,
+        })
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let mut open = self
+            .connections
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.user) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.user);
+            }
+        }
+    }
+}
+
+/// `GET /graphql/ws`
+pub async fn websocket(
+    State(state): State<AppState>,
+    Extension(schema): Extension<AppSchema>,
+    Extension(connections): Extension<Connections>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let protocol = headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split(',')
+                .find_map(|p| p.trim().parse::<WebSocketProtocols>().ok())
+        });
+    let Some(protocol) = protocol else {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            "Sec-WebSocket-Protocol must be graphql-transport-ws or graphql-ws",
+        );
+    };
+    let max = state.settings.ws.max_message_bytes;
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| {
+            let ip = super::client_ip::client_ip(
+                &state.settings.http.trusted_proxies,
+                &headers,
+                peer.ip(),
+            );
+            serve(socket, schema, state, protocol, ClientIp(ip), connections)
+        })
+}
+
+/// The authenticated session of a socket: what every operation re-checks.
+#[derive(Clone)]
+struct Session {
+    token: String,
+    user: UserId,
+    expires_at: DateTime<Utc>,
+}
+
+/// A close the server decides on.
+struct Close(u16, String);
+
+async fn serve(
+    socket: WebSocket,
+    schema: AppSchema,
+    state: AppState,
+    protocol: WebSocketProtocols,
+    client_ip: ClientIp,
+    connections: Connections,
+) {
+    let settings = state.settings.ws.clone();
+    let mut _counted: Option<Counted> = None;
+    let (mut sink, mut stream) = socket.split();
+    // What passes the gate is fed to async-graphql's protocol handler through this channel.
+    let (to_protocol, protocol_input) = mpsc::channel::<Bytes>(16);
+    let (session_tx, mut session_rx) = mpsc::channel::<Session>(1);
+    let operation_state = state.clone();
+    let executor = CodedSchema::new(schema, state.settings.graphql.document).on_operation(
+        Arc::new(move |data: &mut Data| app::attach_loaders(data, &operation_state)),
+    );
+    let init_state = state.clone();
+    let mut connection =
+        GraphqlWebSocket::new(executor, ReceiverStream::new(protocol_input), protocol)
+            .on_connection_init(move |payload| {
+                let state = init_state.clone();
+                let client_ip = client_ip.clone();
+                let session_tx = session_tx.clone();
+                async move {
+                    let (data, session) = connection_data(&state, &payload)
+                        .await
+                        .map_err(|err| async_graphql::Error::new(err.public_message()))?;
+                    let mut data = data;
+                    data.insert(client_ip);
+                    let _ = session_tx.send(session).await;
+                    Ok(data)
+                }
+            });
+
+    let mut session: Option<Session> = None;
+    let mut active: HashSet<String> = HashSet::new();
+    let init_deadline = tokio::time::sleep(settings.init_timeout);
+    tokio::pin!(init_deadline);
+    let mut revalidate = tokio::time::interval(settings.revalidate_every);
+    revalidate.tick().await;
+    // Armed with the token's expiry once the connection is initialised.
+    let expiry = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
+    tokio::pin!(expiry);
+
+    let close = loop {
+        tokio::select! {
+            incoming = stream.next() => {
+                let bytes = match incoming {
+                    Some(Ok(Message::Text(text))) => Bytes::from(text),
+                    Some(Ok(Message::Binary(bytes))) => bytes,
+                    Some(Ok(Message::Close(_))) | None => break None,
+                    Some(Ok(_)) => continue,
+                    Some(Err(err)) if is_too_big(&err) => {
+                        break Some(Close(1009, "Message too big".into()));
+                    }
+                    Some(Err(_)) => break None,
+                };
+                match gate(&bytes, &mut active, &settings, session.as_ref(), &state).await {
+                    Gate::Forward => {
+                        if to_protocol.send(bytes).await.is_err() {
+                            break None;
+                        }
+                    }
+                    Gate::Answer(message) => {
+                        if sink.send(Message::Text(message.to_string().into())).await.is_err() {
+                            break None;
+                        }
+                    }
+                    Gate::Close(close) => break Some(close),
+                }
+            }
+            outgoing = connection.next() => match outgoing {
+                Some(WsMessage::Text(text)) => {
+                    track_finished(&text, &mut active);
+                    if sink.send(Message::Text(text.into())).await.is_err() {
+                        break None;
+                    }
+                }
+                Some(WsMessage::Close(code, reason)) => break Some(protocol_close(code, reason)),
+                None => break None,
+            },
+            Some(started) = session_rx.recv() => {
+                match connections.open(started.user, settings.max_connections_per_user) {
+                    Some(counted) => _counted = Some(counted),
+                    None => break Some(Close(4429, "Too many connections for this user".into())),
+                }
+                let left = (started.expires_at - Utc::now()).to_std().unwrap_or_default();
+                expiry.as_mut().reset(tokio::time::Instant::now() + left);
+                session = Some(started);
+            }
+            () = &mut init_deadline, if session.is_none() => {
+                break Some(Close(4408, "Connection initialisation timeout".into()));
+            }
+            () = &mut expiry, if session.is_some() => {
+                break Some(Close(4401, "token expired".into()));
+            }
+            _ = revalidate.tick(), if session.is_some() && !active.is_empty() => {
+                let Some(current) = &session else { continue };
+                if let Err(err) = authenticate(&state, &current.token).await {
+                    // The viewer is gone: every running operation ends with the reason, then the
+                    // socket closes (the client reconnects with fresh credentials, or not).
+                    for id in active.drain() {
+                        let ended = error_message(&id, &err);
+                        if sink.send(Message::Text(ended.to_string().into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    break Some(Close(4403, format!("Forbidden: {}", err.public_message())));
+                }
+            }
+        }
+    };
+    if let Some(Close(code, reason)) = close {
+        let _ = sink
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: close_reason(&reason).into(),
+            })))
+            .await;
+    }
+}
+
+enum Gate {
+    Forward,
+    Answer(Value),
+    Close(Close),
+}
+
+/// Looks at a client message before async-graphql does.
+async fn gate(
+    bytes: &[u8],
+    active: &mut HashSet<String>,
+    settings: &crate::config::WsSettings,
+    session: Option<&Session>,
+    state: &AppState,
+) -> Gate {
+    let Ok(message) = serde_json::from_slice::<Value>(bytes) else {
+        return Gate::Close(Close(4400, "Invalid message received".into()));
+    };
+    let id = message["id"].as_str().unwrap_or_default().to_owned();
+    match message["type"].as_str() {
+        Some("subscribe" | "start") => {
+            if active.contains(&id) {
+                return Gate::Close(Close(4409, format!("Subscriber for {id} already exists")));
+            }
+            if active.len() >= settings.max_subscriptions_per_connection {
+                let limit = settings.max_subscriptions_per_connection;
+                return Gate::Answer(json!({
+                    "type": "error",
+                    "id": id,
+                    "payload": [{
+                        "message": format!("at most {limit} operations at once on one connection"),
+                        "extensions": {"code": "RATE_LIMITED"},
+                    }],
+                }));
+            }
+            // Every operation re-reads the viewer, as an HTTP request does.
+            if let Some(session) = session
+                && let Err(err) = authenticate(state, &session.token).await
+            {
+                return Gate::Answer(error_message(&id, &err));
+            }
+            active.insert(id);
+            Gate::Forward
+        }
+        Some("complete" | "stop") => {
+            active.remove(&id);
+            Gate::Forward
+        }
+        _ => Gate::Forward,
+    }
+}
+
+/// An operation's end with `err`, in the protocol's `error` message.
+fn error_message(id: &str, err: &AppError) -> Value {
+    let code: &str = err.code().into();
+    json!({
+        "type": "error",
+        "id": id,
+        "payload": [{"message": err.public_message(), "extensions": {"code": code}}],
+    })
+}
+
+/// Forgets operations the server finished (`complete` or `error`), so their ids can be reused.
+fn track_finished(text: &str, active: &mut HashSet<String>) {
+    // async-graphql writes the tag first; only the rare finishing messages are parsed.
+    if (text.starts_with(r#"{"type":"complete""#) || text.starts_with(r#"{"type":"error""#))
+        && let Ok(message) = serde_json::from_str::<Value>(text)
+        && let Some(id) = message["id"].as_str()
+    {
+        active.remove(id);
+    }
+}
+
+fn is_too_big(err: &axum::Error) -> bool {
+    let text = err.to_string();
+    text.contains("Space limit exceeded")
+        || text.contains("too long")
+        || text.contains("Message too big")
+}
+
+/// async-graphql closes a rejected `connection_init` with 1002 and a `subscribe` before the ack
+/// with 1011; graphql-transport-ws specifies 4403 and 4401.
+fn protocol_close(code: u16, reason: String) -> Close {
+    match code {
+        1002 => Close(4403, format!("Forbidden: {reason}")),
+        1011 => Close(4401, "Unauthorized".to_owned()),
+        other => Close(other, reason),
+    }
+}
+
+/// A close frame carries at most 123 bytes of reason (RFC 6455 §5.5): cut at a character boundary.
+fn close_reason(reason: &str) -> &str {
+    const MAX: usize = 123;
+    if reason.len() <= MAX {
+        return reason;
+    }
+    let mut end = MAX;
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    &reason[..end]
+}
+
+async fn connection_data(state: &AppState, payload: &Value) -> Result<(Data, Session), AppError> {
+    let token = ["Authorization", "authorization", "token"]
+        .iter()
+        .find_map(|key| payload.get(key)?.as_str())
+        .map(|value| {
+            value
+                .trim()
+                .strip_prefix("Bearer ")
+                .unwrap_or(value.trim())
+                .trim()
+        })
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| AppError::Unauthenticated("missing token in connection_init".into()))?;
+    let viewer = authenticate(state, token).await?;
+    let expires_at = state
+        .jwt
+        .verify(token)
+        .ok()
+        .and_then(|claims| DateTime::from_timestamp(claims.exp, 0))
+        .unwrap_or_else(Utc::now);
+    let mut data = Data::default();
+    data.insert(RequestAuth::Viewer(viewer));
+    Ok((
+        data,
+        Session {
+            token: token.to_owned(),
+            user: viewer.user_id,
+            expires_at,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_reasons_fit_a_frame_and_stay_utf8() {
+        assert_eq!(close_reason("short"), "short");
+        let long = "é".repeat(100);
+        let cut = close_reason(&long);
+        assert!(cut.len() <= 123 && cut.len() >= 121, "{}", cut.len());
+        assert!(long.starts_with(cut));
+    }
+
+    #[test]
+    fn finished_operations_free_their_ids() {
+        let mut active: HashSet<String> = ["1".to_owned(), "2".to_owned()].into();
+        track_finished(r#"{"type":"next","id":"1","payload":{}}"#, &mut active);
+        assert!(active.contains("1"));
+        track_finished(r#"{"type":"complete","id":"1"}"#, &mut active);
+        track_finished(r#"{"type":"error","id":"2","payload":[]}"#, &mut active);
+        assert!(active.is_empty());
+    }
+}
