@@ -46,6 +46,10 @@ pub struct HttpSettings {
     /// ignored and the client is the TCP peer.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub shutdown_timeout: Duration,
+    /// How long a client may take to send a request's headers.
+    pub header_timeout: Duration,
+    /// How long a request may take, body included, before it is answered 408.
+    pub request_timeout: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -234,6 +238,12 @@ impl Settings {
                     None => Vec::new(),
                 },
                 shutdown_timeout: Duration::from_secs(number("SHUTDOWN_TIMEOUT_SECONDS", 30)?),
+                header_timeout: Duration::from_secs(
+                    number("HTTP_HEADER_TIMEOUT_SECONDS", 10)?.max(1),
+                ),
+                request_timeout: Duration::from_secs(
+                    number("HTTP_REQUEST_TIMEOUT_SECONDS", 30)?.max(1),
+                ),
             },
             database: DatabaseSettings {
                 url: SecretString::from(parse(

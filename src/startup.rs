@@ -230,13 +230,14 @@ impl Application {
             });
         }
         let server_stop = shutdown.0.subscribe();
-        let server = axum::serve(
+        http::serve::serve(
             listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            router,
+            state.settings.http.header_timeout,
+            Shutdown::wait(server_stop),
         )
-        .with_graceful_shutdown(Shutdown::wait(server_stop));
-        let server_result = server.await;
-        // The server only returns after shutdown was requested (or on an accept error): make sure
+        .await;
+        // The server only returns after shutdown was requested: make sure
         // the worker and dispatcher stop too, then give them the deadline to finish.
         shutdown.trigger();
         let drained = tokio::time::timeout(timeout + Duration::from_secs(1), async {
@@ -252,7 +253,6 @@ impl Application {
             tracing::warn!("jobs did not finish within the shutdown deadline");
         }
         state.db.clone().close().await.ok();
-        server_result.context("HTTP server failed")?;
         tracing::info!("stopped");
         Ok(())
     }

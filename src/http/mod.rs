@@ -6,6 +6,7 @@ mod client_ip;
 mod graphql;
 mod health;
 mod middleware;
+pub mod serve;
 mod ws;
 
 use std::time::Duration;
@@ -13,13 +14,14 @@ use std::time::Duration;
 use axum::{
     Router,
     extract::DefaultBodyLimit,
-    http::{HeaderName, HeaderValue, Method, header},
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
     routing::get,
 };
 use tower_http::{
     catch_panic::CatchPanicLayer,
     cors::CorsLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 
@@ -83,6 +85,11 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
             middleware::record_metrics,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        // Slow bodies included: a request that takes longer is answered 408.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.settings.http.request_timeout,
+        ))
         // A panicking handler answers 500 instead of dropping the connection.
         .layer(CatchPanicLayer::new())
         .layer(cors)

@@ -430,3 +430,51 @@ async fn metrics_need_a_token_or_their_own_port_in_production() {
             .contains("waba_db_queries_total")
     );
 }
+
+/// Reads from `stream` until the server closes it or answers; bounded so a server that holds the
+/// connection forever fails the test instead of hanging it.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server held the connection open")
+    .ok();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn slow_headers_and_slow_bodies_are_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app_with(TestOptions {
+        settings: vec![
+            ("HTTP_HEADER_TIMEOUT_SECONDS", "1".into()),
+            ("HTTP_REQUEST_TIMEOUT_SECONDS", "1".into()),
+        ],
+        ..TestOptions::default()
+    })
+    .await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+
+    // Headers that never finish: the connection is closed.
+    let mut stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+    stream
+        .write_all(b"POST /graphql HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    read_until_closed(&mut stream).await;
+
+    // A body that never finishes: 408.
+    let mut stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+    stream
+        .write_all(
+            b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"query\"",
+        )
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut stream).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+}
