@@ -18,6 +18,17 @@ pub async fn subscribed(app: &TestApp, count: usize) {
     .expect("subscription never registered");
 }
 
+/// Waits until exactly `count` live subscriptions are registered (after some ended).
+async fn receivers(app: &TestApp, count: usize) {
+    tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while app.state.broker.receiver_count() != count {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("subscriptions never reached the count");
+}
+
 #[tokio::test]
 async fn graphql_transport_ws_streams_tenant_events_to_the_tenant_only() {
     let app = spawn_app().await;
@@ -324,6 +335,7 @@ async fn one_socket_runs_a_bounded_number_of_subscriptions() {
     subscribed(&app, 3).await;
     // Completing one frees its place.
     client.send(json!({"id": "2", "type": "complete"})).await;
+    receivers(&app, 2).await;
     client.subscribe("5", EVENTS).await;
     subscribed(&app, 3).await;
     app.gql(Some(&token), RENAME, json!({"n": "Salão"}))

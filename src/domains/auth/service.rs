@@ -193,10 +193,10 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<Session
         }
         let rotated_at = token.used_at.unwrap_or(now);
         let grace = state.settings.auth.refresh_reuse_grace;
-        let within_grace = !grace.is_zero()
-            && (now - rotated_at)
-                .to_std()
-                .is_ok_and(|since| since <= grace);
+        // A concurrent winner may have stamped its rotation a moment after our `now`: that is
+        // no time since, not a negative one.
+        let since = (now - rotated_at).to_std().unwrap_or_default();
+        let within_grace = !grace.is_zero() && since <= grace;
         if !within_grace {
             tracing::warn!(user = %token.user_id, family = %token.family_id, "refresh token reuse: revoking the family");
             repo::revoke_refresh_family(&state.db, token.family_id).await?;
