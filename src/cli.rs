@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::{
     config::Settings,
     db,
-    domains::auth::service::{Provisioned, provision_user},
+    domains::auth::service::{Provisioned, deactivate_by_email, provision_user},
     kernel::viewer::Role,
     metrics::Metrics,
     startup::Application,
@@ -28,6 +28,11 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Stop a user from signing in and end their sessions.
+    DeactivateUser {
+        #[arg(long)]
+        email: String,
+    },
     /// Create a user, or reset the password of an existing one.
     CreateUser {
         #[arg(long)]
@@ -89,6 +94,13 @@ impl Cli {
                         println!("reset the password of user {id} ({email})")
                     }
                 }
+                Ok(())
+            }
+            Command::DeactivateUser { email } => {
+                let db = db::connect(&settings.database, &Metrics::new(), "api", 2).await?;
+                db::migrate(&db).await?;
+                let user = deactivate_by_email(&db, &email).await?;
+                println!("deactivated user {} ({})", user.id, user.email);
                 Ok(())
             }
             Command::Schema => unreachable!("handled above"),

@@ -532,3 +532,65 @@ async fn logout_ends_the_access_token_of_that_session_only() {
             .is_null()
     );
 }
+
+const DEACTIVATE: &str = "mutation($id: ID!) { deactivateUser(id: $id) { id isActive } }";
+const REACTIVATE: &str = "mutation($id: ID!) { reactivateUser(id: $id) { id isActive } }";
+
+#[tokio::test]
+async fn admins_deactivate_and_reactivate_users_whose_sessions_end() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let session = app.user_session("ana@salon.test", Role::Tenant, true).await;
+    let id = session["user"]["id"].clone();
+    let access = session["accessToken"].as_str();
+
+    let tenant_try = app.gql(access, DEACTIVATE, json!({"id": id})).await;
+    assert_eq!(tenant_try.code(), "FORBIDDEN");
+    assert_eq!(
+        app.gql(Some(&admin), DEACTIVATE, json!({"id": Uuid::now_v7()}))
+            .await
+            .code(),
+        "NOT_FOUND"
+    );
+
+    let deactivated = app.gql(Some(&admin), DEACTIVATE, json!({"id": id})).await;
+    assert_eq!(deactivated.data()["deactivateUser"]["isActive"], false);
+    assert_eq!(
+        app.gql(access, ME, json!({})).await.code(),
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        app.gql(None, REFRESH, json!({"t": session["refreshToken"]}))
+            .await
+            .code(),
+        "UNAUTHENTICATED"
+    );
+    let login = app
+        .gql(
+            None,
+            "mutation { login(email: \"ana@salon.test\", password: \"correct horse battery\") { accessToken } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(login.code(), "UNAUTHENTICATED");
+
+    let reactivated = app.gql(Some(&admin), REACTIVATE, json!({"id": id})).await;
+    assert_eq!(reactivated.data()["reactivateUser"]["isActive"], true);
+    let again = app.login("ana@salon.test", "correct horse battery").await;
+    assert!(
+        app.gql(again["accessToken"].as_str(), ME, json!({}))
+            .await
+            .body["errors"]
+            .is_null()
+    );
+    // An admin cannot lock themselves out.
+    let me = app.gql(Some(&admin), "{ me { id } }", json!({})).await;
+    let own = app
+        .gql(
+            Some(&admin),
+            DEACTIVATE,
+            json!({"id": me.data()["me"]["id"]}),
+        )
+        .await;
+    assert_eq!(own.code(), "BAD_USER_INPUT");
+}

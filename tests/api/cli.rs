@@ -89,6 +89,20 @@ async fn create_user_bootstraps_an_admin_that_can_sign_in() {
         )
         .await;
     assert_eq!(me.data()["me"]["emailVerified"], true);
+
+    let deactivated = run(&["deactivate-user", "--email", "ROOT@waba.test"]);
+    assert!(
+        deactivated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deactivated.stderr)
+    );
+    assert!(String::from_utf8_lossy(&deactivated.stdout).contains("deactivated user"));
+    let me = app
+        .gql(session["accessToken"].as_str(), "{ me { id } }", json!({}))
+        .await;
+    assert_eq!(me.code(), "UNAUTHENTICATED");
+    let unknown = run(&["deactivate-user", "--email", "nobody@waba.test"]);
+    assert!(!unknown.status.success());
 }
 
 #[test]

@@ -7,14 +7,17 @@ use super::{
     model::{Session, User},
     service, verification,
 };
-use crate::kernel::viewer::Role;
 use crate::{
     domains::tenants::graphql::{TenantLoader, TenantNode},
     graphql::{
         loaders::loader,
         viewer::{client_ip, state, viewer},
     },
-    kernel::error::AppError,
+    kernel::{
+        error::AppError,
+        ids::{TypedId, UserId},
+        viewer::Role,
+    },
 };
 
 /// Whether the user has finished onboarding (created or joined a tenant).
@@ -62,6 +65,11 @@ impl UserNode {
     /// Whether the user can sign in with a password (false for Google-only accounts).
     async fn has_password(&self) -> bool {
         self.0.has_password
+    }
+
+    /// Whether the account may sign in (ADMIN `deactivateUser` turns it off).
+    async fn is_active(&self) -> bool {
+        self.0.is_active
     }
 
     async fn onboarding_status(&self) -> OnboardingStatus {
@@ -212,5 +220,23 @@ impl AuthMutation {
             verified,
             user: UserNode(service::me(state, &viewer).await?),
         })
+    }
+
+    /// ADMIN: stops a user from signing in and ends their sessions at once.
+    async fn deactivate_user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<UserNode> {
+        let viewer = viewer(ctx)?;
+        let id = UserId::parse(&id)?;
+        Ok(UserNode(
+            service::set_active(state(ctx), &viewer, id, false).await?,
+        ))
+    }
+
+    /// ADMIN: lets a deactivated user sign in again.
+    async fn reactivate_user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<UserNode> {
+        let viewer = viewer(ctx)?;
+        let id = UserId::parse(&id)?;
+        Ok(UserNode(
+            service::set_active(state(ctx), &viewer, id, true).await?,
+        ))
     }
 }

@@ -209,6 +209,17 @@ pub async fn revoke_refresh_family(conn: &impl ConnectionTrait, family: Uuid) ->
     Ok(())
 }
 
+/// Revokes every live refresh token of the user: all their sessions end.
+pub async fn revoke_user_sessions(conn: &impl ConnectionTrait, user: UserId) -> Result<(), DbErr> {
+    refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(refresh_tokens::Column::UserId.eq(user.0))
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn insert_login_code(
     conn: &impl ConnectionTrait,
     user: UserId,

@@ -267,6 +267,51 @@ pub async fn find(conn: &impl ConnectionTrait, id: UserId) -> AppResult<User> {
         .ok_or(AppError::NotFound("user"))
 }
 
+/// ADMIN: lets a user sign in again, or stops them: a deactivated user's sessions end at once
+/// (refresh tokens revoked; access tokens fail the per-request check; open sockets end within
+/// `WS_REVALIDATE_SECONDS`). An admin cannot deactivate themselves.
+pub async fn set_active(
+    state: &AppState,
+    viewer: &Viewer,
+    id: UserId,
+    active: bool,
+) -> AppResult<User> {
+    viewer.require_admin()?;
+    if !active && id == viewer.user_id {
+        return Err(AppError::bad_input(
+            "id",
+            "you cannot deactivate your own account",
+        ));
+    }
+    let txn = crate::db::begin_write(&state.db).await?;
+    let user = switch_active(&txn, id, active).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Deactivates the user with this e-mail (`waba-bot deactivate-user`).
+pub async fn deactivate_by_email(conn: &impl ConnectionTrait, email: &str) -> AppResult<User> {
+    let email = Email::parse(email)?;
+    let (user, _) = repo::find_user_by_email(conn, email.as_str())
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    switch_active(conn, user.id, false).await
+}
+
+async fn switch_active(conn: &impl ConnectionTrait, id: UserId, active: bool) -> AppResult<User> {
+    find(conn, id).await?;
+    let update = UserUpdate {
+        is_active: Some(active),
+        updated_at: Utc::now(),
+        ..Default::default()
+    };
+    let user = repo::update_user(conn, id, update).await?;
+    if !active {
+        repo::revoke_user_sessions(conn, id).await?;
+    }
+    Ok(user)
+}
+
 /// Whether a user was created or an existing one had its password reset.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Provisioned {
