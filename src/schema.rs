@@ -13,6 +13,7 @@ use crate::{
 
 /// All queries.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(
     appointments::graphql::AppointmentQuery,
     auth::graphql::AuthQuery,
@@ -27,6 +28,7 @@ pub struct QueryRoot(
 
 /// All mutations.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(
     appointments::graphql::AppointmentMutation,
     auth::graphql::AuthMutation,
@@ -41,6 +43,7 @@ pub struct MutationRoot(
 
 /// All subscriptions.
 #[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
 pub struct SubscriptionRoot(
     appointments::graphql::AppointmentSubscription,
     tenants::graphql::TenantSubscription,

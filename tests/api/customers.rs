@@ -495,11 +495,7 @@ async fn another_tenant_cannot_reach_customers() {
     ] {
         let response = app.gql(Some(&token_b), query, id.clone()).await;
         assert_eq!(response.code(), "NOT_FOUND", "{query}");
-        assert!(
-            response.body["data"].is_null(),
-            "{query}: {}",
-            response.body
-        );
+        assert!(response.read_nothing(), "{query}: {}", response.body);
     }
     for search in [None, Some("ana"), Some("98765"), Some("salon")] {
         let (names, connection) = page(&app, &token_b, json!({"s": search})).await;
@@ -516,4 +512,33 @@ async fn another_tenant_cannot_reach_customers() {
     assert_eq!(a["name"], "Ana");
     assert_eq!(a["email"], "ana@salon.com");
     assert_eq!(a["updatedAt"], customer["updatedAt"]);
+}
+
+#[tokio::test]
+async fn a_failed_lookup_nulls_only_its_field() {
+    let app = spawn_app().await;
+    let (token, tenant) = app.tenant_owner().await;
+    let answer = app
+        .gql(
+            Some(&token),
+            "query($id: ID!) { customer(id: $id) { id } service(id: $id) { id } tenant { id } }",
+            json!({"id": uuid::Uuid::now_v7()}),
+        )
+        .await;
+    assert_eq!(answer.code(), "NOT_FOUND");
+    assert!(answer.body["data"]["customer"].is_null());
+    assert!(answer.body["data"]["service"].is_null());
+    assert_eq!(answer.body["data"]["tenant"]["id"], tenant);
+    // The schema's roots and the subscription object have the names frontend tools expect.
+    let names = app
+        .gql(
+            None,
+            "{ __schema { queryType { name } mutationType { name } subscriptionType { name } } s: __type(name: \"CustomerSubscription\") { name } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        names.data(),
+        &json!({"__schema": {"queryType": {"name": "Query"}, "mutationType": {"name": "Mutation"}, "subscriptionType": {"name": "Subscription"}}, "s": {"name": "CustomerSubscription"}})
+    );
 }

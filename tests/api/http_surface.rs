@@ -238,7 +238,7 @@ async fn production_hides_introspection_and_graphiql() {
     let schema = enabled
         .gql(None, "{ __schema { queryType { name } } }", json!({}))
         .await;
-    assert_eq!(schema.data()["__schema"]["queryType"]["name"], "QueryRoot");
+    assert_eq!(schema.data()["__schema"]["queryType"]["name"], "Query");
 }
 
 #[tokio::test]
@@ -338,10 +338,10 @@ async fn documents_are_bounded_before_validation() {
     // Within the limits, fragments work as usual.
     let fine = anonymous(
         &app,
-        "query { ...A } fragment A on QueryRoot { ...B ...B } fragment B on QueryRoot { __typename }",
+        "query { ...A } fragment A on Query { ...B ...B } fragment B on Query { __typename }",
     )
     .await;
-    assert_eq!(fine["data"]["__typename"], "QueryRoot");
+    assert_eq!(fine["data"]["__typename"], "Query");
 }
 
 async fn get_metrics(address: &str, token: Option<&str>) -> reqwest::Response {

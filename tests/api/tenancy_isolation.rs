@@ -18,7 +18,7 @@ async fn a_tenant_cannot_reach_another_tenant() {
         )
         .await;
     assert_eq!(by_id.code(), "FORBIDDEN");
-    assert!(by_id.body["data"].is_null());
+    assert!(by_id.read_nothing());
 
     let own = app
         .gql(Some(&token_b), "{ tenant { id } }", json!({}))

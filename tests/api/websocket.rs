@@ -241,11 +241,11 @@ async fn websocket_documents_are_bounded_too() {
         .init(json!({"Authorization": format!("Bearer {token}")}))
         .await
         .unwrap();
-    let mut fan_out = String::from("query { ...F19 } fragment F0 on QueryRoot { __typename }");
+    let mut fan_out = String::from("query { ...F19 } fragment F0 on Query { __typename }");
     for level in 1..20 {
         let below = level - 1;
         fan_out.push_str(&format!(
-            " fragment F{level} on QueryRoot {{ ...F{below} ...F{below} }}"
+            " fragment F{level} on Query {{ ...F{below} ...F{below} }}"
         ));
     }
     client.subscribe("1", &fan_out).await;

@@ -332,15 +332,18 @@ pub struct AppointmentQuery;
 
 #[Object]
 impl AppointmentQuery {
-    /// One appointment of the caller's tenant.
+    /// One appointment of the caller's tenant. Null (with the error) when it does not exist, so one lookup does not null the whole answer.
     async fn appointment(
         &self,
         ctx: &Context<'_>,
         id: ID,
-    ) -> async_graphql::Result<AppointmentNode> {
+    ) -> async_graphql::Result<Option<AppointmentNode>> {
         let viewer = viewer(ctx)?;
         let appointment = service::find(state(ctx), &viewer, AppointmentId::parse(&id)?).await?;
-        Ok(AppointmentNode::new(appointment, tenant_zone(ctx).await?))
+        Ok(Some(AppointmentNode::new(
+            appointment,
+            tenant_zone(ctx).await?,
+        )))
     }
 
     /// The caller's appointments ordered by start (up to 500 per page).

@@ -233,12 +233,16 @@ impl CustomerQuery {
         ))
     }
 
-    /// One of the caller's customers.
-    async fn customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<CustomerNode> {
+    /// One of the caller's customers. Null (with the error) when it does not exist, so one lookup does not null the whole answer.
+    async fn customer(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<CustomerNode>> {
         let tenant = viewer(ctx)?.tenant()?;
-        Ok(CustomerNode::new(
+        Ok(Some(CustomerNode::new(
             service::find(&state(ctx).db, tenant, CustomerId::parse(&id)?).await?,
-        ))
+        )))
     }
 }
 
@@ -319,7 +323,7 @@ impl SubscriptionNode {
 }
 
 /// A customer's subscription to one of the business's plans.
-#[Object(name = "Subscription")]
+#[Object(name = "CustomerSubscription")]
 impl SubscriptionNode {
     /// The subscription's id.
     async fn id(&self) -> ID {
@@ -395,16 +399,16 @@ pub struct SubscriptionQuery;
 
 #[Object]
 impl SubscriptionQuery {
-    /// One of the caller's customer subscriptions.
+    /// One of the caller's customer subscriptions. Null (with the error) when it does not exist, so one lookup does not null the whole answer.
     async fn subscription(
         &self,
         ctx: &Context<'_>,
         id: ID,
-    ) -> async_graphql::Result<SubscriptionNode> {
+    ) -> async_graphql::Result<Option<SubscriptionNode>> {
         let tenant = viewer(ctx)?.tenant()?;
-        Ok(SubscriptionNode::new(
+        Ok(Some(SubscriptionNode::new(
             service::find_subscription(&state(ctx).db, tenant, SubscriptionId::parse(&id)?).await?,
-        ))
+        )))
     }
 }
 

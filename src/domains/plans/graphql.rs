@@ -184,12 +184,12 @@ impl PlanQuery {
             .collect())
     }
 
-    /// One of the caller's plans, archived or not.
-    async fn plan(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<PlanNode> {
+    /// One of the caller's plans, archived or not. Null (with the error) when it does not exist, so one lookup does not null the whole answer.
+    async fn plan(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<PlanNode>> {
         let tenant = viewer(ctx)?.tenant()?;
-        Ok(PlanNode::new(
+        Ok(Some(PlanNode::new(
             service::find(&state(ctx).db, tenant, PlanId::parse(&id)?).await?,
-        ))
+        )))
     }
 }
 

@@ -119,12 +119,16 @@ impl ServiceQuery {
             .collect())
     }
 
-    /// One of the caller's services, archived or not.
-    async fn service(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ServiceNode> {
+    /// One of the caller's services, archived or not. Null (with the error) when it does not exist, so one lookup does not null the whole answer.
+    async fn service(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<ServiceNode>> {
         let tenant = viewer(ctx)?.tenant()?;
-        Ok(ServiceNode(
+        Ok(Some(ServiceNode(
             service::find(&state(ctx).db, tenant, ServiceId::parse(&id)?).await?,
-        ))
+        )))
     }
 }
 

@@ -206,13 +206,17 @@ impl TenantQuery {
         Ok(TenantNode(service::current(state(ctx), &viewer).await?))
     }
 
-    /// ADMIN: a tenant by id.
-    async fn tenant_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<TenantNode> {
+    /// ADMIN: a tenant by id. Null (with the error) when it does not exist, so one lookup does not null the whole answer.
+    async fn tenant_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<TenantNode>> {
         let viewer = viewer(ctx)?;
         let id = TenantId::parse(&id)?;
-        Ok(TenantNode(
+        Ok(Some(TenantNode(
             service::find_for_admin(state(ctx), &viewer, id).await?,
-        ))
+        )))
     }
 
     /// ADMIN: every tenant, oldest first.

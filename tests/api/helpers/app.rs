@@ -96,6 +96,14 @@ impl GqlResponse {
             .unwrap_or_else(|| panic!("expected an error, got {}", self.body))
     }
 
+    /// Whether the answer read nothing: no data, or only null fields (a nullable lookup that
+    /// failed).
+    pub fn read_nothing(&self) -> bool {
+        self.body["data"]
+            .as_object()
+            .is_none_or(|fields| fields.values().all(Value::is_null))
+    }
+
     pub fn message(&self) -> &str {
         self.body["errors"][0]["message"]
             .as_str()
