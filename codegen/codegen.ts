@@ -1,29 +1,27 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
-// Custom scalars of the waba-bot schema, as they travel in JSON.
-// Scalars not listed here (and not present in the schema) become `unknown`.
-const scalars = {
-  DateTime: 'string', // RFC 3339 instant, UTC
+// Every custom scalar of the waba-bot schema, as it travels in JSON. `strictScalars` makes the
+// generation fail when the schema gains a scalar that is not mapped here.
+export const scalars = {
+  Date: 'string', // calendar date "2026-12-25", read in the tenant's zone
+  DateTime: 'string', // RFC 3339 instant, e.g. "2026-12-25T10:00:00-03:00"
   Decimal: 'string', // exact decimal, e.g. money amounts "49.90"; never a JS number
-  UUID: 'string',
-  JSON: 'unknown',
-  E164: 'string', // phone number, e.g. "+5511999998888"
-  LocalTime: 'string', // wall-clock time "HH:MM" in the tenant's zone
-  TimeZone: 'string', // IANA zone, e.g. "America/Sao_Paulo"
 };
 
 const config: CodegenConfig = {
   schema: '../schema.graphql',
   documents: ['operations/**/*.graphql'],
   generates: {
-    'generated/graphql.ts': {
-      plugins: ['typescript', 'typescript-operations'],
+    // One file set from the client preset: typed document nodes for the dashboard's operations
+    // and the schema types they use (the typescript + typescript-operations plugins in one file
+    // declared every enum twice).
+    'generated/': {
+      preset: 'client',
       config: {
         scalars,
-        defaultScalarType: 'unknown',
+        strictScalars: true,
         enumsAsTypes: true,
         useTypeImports: true,
-        avoidOptionals: { field: true, inputValue: false, object: true },
       },
     },
   },
