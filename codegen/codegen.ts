@@ -6,6 +6,9 @@ export const scalars = {
   Date: 'string', // calendar date "2026-12-25", read in the tenant's zone
   DateTime: 'string', // RFC 3339 instant, e.g. "2026-12-25T10:00:00-03:00"
   Decimal: 'string', // exact decimal, e.g. money amounts "49.90"; never a JS number
+  E164Phone: 'string', // phone in E.164, e.g. "+5511987654321"
+  LocalTime: 'string', // wall-clock time "HH:MM" in the tenant's zone
+  TimeZone: 'string', // IANA zone, e.g. "America/Sao_Paulo"
 };
 
 const config: CodegenConfig = {

@@ -2,7 +2,7 @@
 //! types, with the depth/complexity limits and introspection policy from settings. One of the two
 //! modules that name every domain (with `app`); no logic here.
 
-use async_graphql::{MergedObject, MergedSubscription, Schema};
+use async_graphql::{MergedObject, MergedSubscription, SDLExportOptions, Schema};
 
 use crate::{
     domains::{
@@ -71,7 +71,8 @@ pub fn build(state: &AppState) -> AppSchema {
     builder.finish()
 }
 
-/// The SDL of the schema, as committed in `schema.graphql`.
+/// The SDL of the schema, as committed in `schema.graphql` (with `@specifiedBy` on the scalars
+/// that have a specification).
 pub fn sdl() -> String {
     Schema::build(
         QueryRoot::default(),
@@ -79,5 +80,5 @@ pub fn sdl() -> String {
         SubscriptionRoot::default(),
     )
     .finish()
-    .sdl()
+    .sdl_with_options(SDLExportOptions::new().include_specified_by())
 }

@@ -1,13 +1,14 @@
-//! Shared GraphQL scalars and value objects: `Decimal` (exact amounts as strings), `Money`,
-//! `MoneyInput`, `CurrencyCode` and `Date` (a calendar date).
+//! Shared GraphQL scalars and value objects: `DateTime` ([`Timestamp`]), `Date`, `Decimal` (exact
+//! amounts as strings), `E164Phone` ([`Phone`]), `TimeZone` ([`Zone`]), `LocalTime`
+//! ([`WallTime`]), and `Money`, `MoneyInput`, `CurrencyCode`. Each scalar carries its own
+//! description, and `@specifiedBy` where a specification exists.
 
-use async_graphql::CustomValidator;
 use async_graphql::{
     Enum, InputObject, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
-use crate::kernel::values::MoneyCents;
+use crate::kernel::values::{E164Phone, MoneyCents, TimeZone};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Decimal(pub MoneyCents);
@@ -54,17 +55,123 @@ const fn date(year: i32, month: u32, day: u32) -> NaiveDate {
 
 const OUT_OF_RANGE: &str = "dates must be from 2000-01-01 through 2200-12-31";
 
-/// Validates `DateTime` inputs (`#[graphql(validator(custom = "InstantRange"))]`): the instant's
-/// UTC date is within [`EARLIEST_DATE`]..=[`LATEST_DATE`].
-pub struct InstantRange;
+/// An instant: what the `DateTime` scalar carries. Outputs keep their offset (appointments are
+/// shown in the tenant's zone); inputs are read with any offset and bounded to
+/// [`EARLIEST_DATE`]..=[`LATEST_DATE`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timestamp(pub DateTime<FixedOffset>);
 
-impl CustomValidator<DateTime<Utc>> for InstantRange {
-    fn check(&self, value: &DateTime<Utc>) -> Result<(), InputValueError<DateTime<Utc>>> {
-        if (EARLIEST_DATE..=LATEST_DATE).contains(&value.date_naive()) {
-            Ok(())
+impl Timestamp {
+    pub fn utc(self) -> DateTime<Utc> {
+        self.0.with_timezone(&Utc)
+    }
+}
+
+impl From<DateTime<Utc>> for Timestamp {
+    fn from(at: DateTime<Utc>) -> Self {
+        Self(at.fixed_offset())
+    }
+}
+
+impl From<DateTime<FixedOffset>> for Timestamp {
+    fn from(at: DateTime<FixedOffset>) -> Self {
+        Self(at)
+    }
+}
+
+/// An instant in RFC 3339 form with its offset, e.g. `"2026-12-25T10:00:00-03:00"` (a tenant's
+/// appointments are shown in the tenant's zone). Inputs accept any offset, from 2000-01-01
+/// through 2200-12-31.
+#[Scalar(
+    name = "DateTime",
+    specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339"
+)]
+impl ScalarType for Timestamp {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        let Value::String(text) = &value else {
+            return Err(InputValueError::expected_type(value));
+        };
+        let at = text
+            .parse::<DateTime<FixedOffset>>()
+            .map_err(|_| InputValueError::custom("expected an RFC 3339 instant"))?;
+        if (EARLIEST_DATE..=LATEST_DATE).contains(&at.with_timezone(&Utc).date_naive()) {
+            Ok(Self(at))
         } else {
             Err(InputValueError::custom(OUT_OF_RANGE))
         }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_rfc3339())
+    }
+}
+
+/// What the `E164Phone` scalar carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Phone(pub String);
+
+/// A phone number in E.164 form, e.g. `"+5511987654321"`: how the server stores and shows every
+/// phone (inputs take any common Brazilian spelling as a `String` and are normalised to it).
+#[Scalar(
+    name = "E164Phone",
+    specified_by_url = "https://www.itu.int/rec/T-REC-E.164"
+)]
+impl ScalarType for Phone {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match value {
+            Value::String(text) => E164Phone::parse(&text)
+                .map(|phone| Self(phone.as_str().to_owned()))
+                .map_err(|err| InputValueError::custom(err.public_message())),
+            other => Err(InputValueError::expected_type(other)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.clone())
+    }
+}
+
+/// What the `TimeZone` scalar carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Zone(pub TimeZone);
+
+/// An IANA time zone name, e.g. `"America/Sao_Paulo"`.
+#[Scalar(
+    name = "TimeZone",
+    specified_by_url = "https://www.iana.org/time-zones"
+)]
+impl ScalarType for Zone {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match value {
+            Value::String(text) => TimeZone::parse(&text)
+                .map(Self)
+                .map_err(|err| InputValueError::custom(err.public_message())),
+            other => Err(InputValueError::expected_type(other)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.name().to_owned())
+    }
+}
+
+/// What the `LocalTime` scalar carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WallTime(pub String);
+
+/// A wall-clock time of day in the tenant's zone, `HH:MM` on a 24-hour clock; `24:00` (only as
+/// an end) is midnight at the end of the day.
+#[Scalar(name = "LocalTime")]
+impl ScalarType for WallTime {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match value {
+            Value::String(text) => Ok(Self(text)),
+            other => Err(InputValueError::expected_type(other)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.clone())
     }
 }
 
@@ -73,7 +180,10 @@ pub struct Date(pub NaiveDate);
 
 /// A calendar date without a time or zone, `YYYY-MM-DD` (`"2026-12-25"`); dates of a tenant are
 /// read in the tenant's time zone.
-#[Scalar(name = "Date")]
+#[Scalar(
+    name = "Date",
+    specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6"
+)]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {

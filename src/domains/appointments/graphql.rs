@@ -27,7 +27,7 @@ use crate::{
         inline::Inline,
         loaders::loader,
         pagination::{Cursor, Page, decode_keyset_cursor, page_with_cursors, parse_first},
-        scalars::{InstantRange, Money},
+        scalars::{Money, Timestamp},
         viewer::{state, viewer},
     },
     kernel::{
@@ -77,13 +77,13 @@ impl AppointmentNode {
         ID(self.appointment.id.to_string())
     }
 
-    async fn starts_at(&self) -> DateTime<FixedOffset> {
-        self.local(self.appointment.starts_at)
+    async fn starts_at(&self) -> Timestamp {
+        Timestamp::from(self.local(self.appointment.starts_at))
     }
 
     /// Start plus the service's duration at booking time.
-    async fn ends_at(&self) -> DateTime<FixedOffset> {
-        self.local(self.appointment.ends_at)
+    async fn ends_at(&self) -> Timestamp {
+        Timestamp::from(self.local(self.appointment.ends_at))
     }
 
     async fn status(&self) -> AppointmentStatus {
@@ -136,24 +136,30 @@ impl AppointmentNode {
         self.appointment.notes.as_deref()
     }
 
-    async fn confirmed_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.appointment.confirmed_at.map(|t| self.local(t))
+    async fn confirmed_at(&self) -> Option<Timestamp> {
+        self.appointment
+            .confirmed_at
+            .map(|t| self.local(t))
+            .map(Timestamp::from)
     }
 
-    async fn canceled_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.appointment.canceled_at.map(|t| self.local(t))
+    async fn canceled_at(&self) -> Option<Timestamp> {
+        self.appointment
+            .canceled_at
+            .map(|t| self.local(t))
+            .map(Timestamp::from)
     }
 
     async fn cancellation_reason(&self) -> Option<&str> {
         self.appointment.cancellation_reason.as_deref()
     }
 
-    async fn created_at(&self) -> DateTime<FixedOffset> {
-        self.local(self.appointment.created_at)
+    async fn created_at(&self) -> Timestamp {
+        Timestamp::from(self.local(self.appointment.created_at))
     }
 
-    async fn updated_at(&self) -> DateTime<FixedOffset> {
-        self.local(self.appointment.updated_at)
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp::from(self.local(self.appointment.updated_at))
     }
 }
 
@@ -162,16 +168,16 @@ impl AppointmentNode {
 #[graphql(name = "Slot")]
 pub struct SlotNode {
     /// Start, RFC 3339 with the tenant's UTC offset.
-    pub starts_at: DateTime<FixedOffset>,
+    pub starts_at: Timestamp,
     /// End (start plus the service's duration).
-    pub ends_at: DateTime<FixedOffset>,
+    pub ends_at: Timestamp,
 }
 
 impl SlotNode {
     fn new(slot: Slot, zone: TimeZone) -> Self {
         Self {
-            starts_at: slot.starts_at.with_timezone(&zone.0).fixed_offset(),
-            ends_at: slot.ends_at.with_timezone(&zone.0).fixed_offset(),
+            starts_at: slot.starts_at.with_timezone(&zone.0).fixed_offset().into(),
+            ends_at: slot.ends_at.with_timezone(&zone.0).fixed_offset().into(),
         }
     }
 }
@@ -224,8 +230,7 @@ pub struct CreateAppointmentInput {
     pub customer_id: ID,
     pub service_id: ID,
     /// RFC 3339 instant (any offset).
-    #[graphql(validator(custom = "InstantRange"))]
-    pub starts_at: DateTime<Utc>,
+    pub starts_at: Timestamp,
     /// Book under this subscription: free when its plan covers the service, counted against the
     /// cycle's limit.
     pub subscription_id: Option<ID>,
@@ -236,11 +241,9 @@ pub struct CreateAppointmentInput {
 #[derive(InputObject, Default)]
 pub struct AppointmentFilter {
     /// Appointments starting at or after this instant.
-    #[graphql(validator(custom = "InstantRange"))]
-    pub from: Option<DateTime<Utc>>,
+    pub from: Option<Timestamp>,
     /// Appointments starting before this instant.
-    #[graphql(validator(custom = "InstantRange"))]
-    pub to: Option<DateTime<Utc>>,
+    pub to: Option<Timestamp>,
     #[graphql(validator(max_items = 100))]
     pub statuses: Option<Vec<AppointmentStatus>>,
     pub customer_id: Option<ID>,
@@ -357,8 +360,8 @@ impl AppointmentQuery {
         let viewer = viewer(ctx)?;
         let filter = filter.unwrap_or_default();
         let list_filter = ListFilter {
-            from: filter.from,
-            to: filter.to,
+            from: filter.from.map(Timestamp::utc),
+            to: filter.to.map(Timestamp::utc),
             // Each status once: the filter becomes one bound parameter per distinct status.
             statuses: filter.statuses.unwrap_or_default().into_iter().fold(
                 Vec::new(),
@@ -398,8 +401,8 @@ impl AppointmentQuery {
         &self,
         ctx: &Context<'_>,
         service_id: ID,
-        #[graphql(validator(custom = "InstantRange"))] from: DateTime<Utc>,
-        #[graphql(validator(custom = "InstantRange"))] to: DateTime<Utc>,
+        from: Timestamp,
+        to: Timestamp,
         customer_id: Option<ID>,
     ) -> async_graphql::Result<Vec<SlotNode>> {
         let viewer = viewer(ctx)?;
@@ -408,8 +411,15 @@ impl AppointmentQuery {
             .map(|id| CustomerId::parse(id))
             .transpose()?;
         let service_id = ServiceId::parse(&service_id)?;
-        let slots =
-            service::available_slots(state(ctx), &viewer, service_id, from, to, customer).await?;
+        let slots = service::available_slots(
+            state(ctx),
+            &viewer,
+            service_id,
+            from.utc(),
+            to.utc(),
+            customer,
+        )
+        .await?;
         let zone = tenant_zone(ctx).await?;
         Ok(slots.into_iter().map(|s| SlotNode::new(s, zone)).collect())
     }
@@ -418,13 +428,15 @@ impl AppointmentQuery {
     async fn dashboard_stats(
         &self,
         ctx: &Context<'_>,
-        #[graphql(validator(custom = "InstantRange"))] from: DateTime<Utc>,
-        #[graphql(validator(custom = "InstantRange"))] to: DateTime<Utc>,
+        from: Timestamp,
+        to: Timestamp,
     ) -> async_graphql::Result<DashboardStatsNode> {
         let viewer = viewer(ctx)?;
-        Ok(service::dashboard_stats(state(ctx), &viewer, from, to)
-            .await?
-            .into())
+        Ok(
+            service::dashboard_stats(state(ctx), &viewer, from.utc(), to.utc())
+                .await?
+                .into(),
+        )
     }
 }
 
@@ -459,7 +471,7 @@ impl AppointmentMutation {
         let request = NewAppointment {
             customer_id: CustomerId::parse(&input.customer_id)?,
             service_id: ServiceId::parse(&input.service_id)?,
-            starts_at: input.starts_at,
+            starts_at: input.starts_at.utc(),
             subscription_id: input
                 .subscription_id
                 .as_ref()
@@ -476,11 +488,11 @@ impl AppointmentMutation {
         &self,
         ctx: &Context<'_>,
         id: ID,
-        #[graphql(validator(custom = "InstantRange"))] starts_at: DateTime<Utc>,
+        starts_at: Timestamp,
     ) -> async_graphql::Result<AppointmentNode> {
         let viewer = viewer(ctx)?;
         let id = AppointmentId::parse(&id)?;
-        let appointment = service::reschedule(state(ctx), &viewer, id, starts_at).await?;
+        let appointment = service::reschedule(state(ctx), &viewer, id, starts_at.utc()).await?;
         Ok(AppointmentNode::new(appointment, tenant_zone(ctx).await?))
     }
 

@@ -1,7 +1,6 @@
 //! GraphQL surface of accounts and sessions.
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 
 use super::{
     model::{Session, User},
@@ -11,6 +10,7 @@ use crate::{
     domains::tenants::graphql::{TenantLoader, TenantNode},
     graphql::{
         loaders::loader,
+        scalars::Timestamp,
         viewer::{client_ip, state, viewer},
     },
     kernel::{
@@ -101,7 +101,7 @@ pub struct AuthPayload {
     /// Single-use token for `refreshSession`; store it securely.
     pub refresh_token: String,
     /// When the access token expires.
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: Timestamp,
     pub user: UserNode,
 }
 
@@ -110,7 +110,7 @@ impl From<Session> for AuthPayload {
         Self {
             access_token: session.access_token,
             refresh_token: session.refresh_token,
-            expires_at: session.expires_at,
+            expires_at: session.expires_at.into(),
             user: UserNode(session.user),
         }
     }

@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
@@ -21,7 +20,7 @@ use crate::{
     graphql::{
         loaders::loader,
         pagination::{Page, PageArgs, page},
-        scalars::InstantRange,
+        scalars::{Phone, Timestamp},
         viewer::{state, viewer},
     },
     kernel::{
@@ -141,8 +140,8 @@ impl CustomerNode {
     }
 
     /// Phone in E.164 (`+5511987654321`); unique among the business's customers.
-    async fn phone(&self) -> &str {
-        &self.customer.phone
+    async fn phone(&self) -> Phone {
+        Phone(self.customer.phone.clone())
     }
 
     /// E-mail, lower-case, when known.
@@ -170,13 +169,13 @@ impl CustomerNode {
     }
 
     /// When the customer was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.customer.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp::from(self.customer.created_at)
     }
 
     /// When the customer last changed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.customer.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp::from(self.customer.updated_at)
     }
 }
 
@@ -336,23 +335,23 @@ impl SubscriptionNode {
     }
 
     /// When the first billing cycle starts.
-    async fn starts_at(&self) -> DateTime<Utc> {
-        self.subscription.starts_at
+    async fn starts_at(&self) -> Timestamp {
+        Timestamp::from(self.subscription.starts_at)
     }
 
     /// Start of the current billing cycle (inclusive).
-    async fn current_period_start(&self) -> DateTime<Utc> {
-        self.subscription.current_period_start
+    async fn current_period_start(&self) -> Timestamp {
+        Timestamp::from(self.subscription.current_period_start)
     }
 
     /// End of the current billing cycle (exclusive): the next renewal.
-    async fn current_period_end(&self) -> DateTime<Utc> {
-        self.subscription.current_period_end
+    async fn current_period_end(&self) -> Timestamp {
+        Timestamp::from(self.subscription.current_period_end)
     }
 
     /// When it was canceled, if it was.
-    async fn canceled_at(&self) -> Option<DateTime<Utc>> {
-        self.subscription.canceled_at
+    async fn canceled_at(&self) -> Option<Timestamp> {
+        self.subscription.canceled_at.map(Timestamp::from)
     }
 
     /// The subscriber.
@@ -377,8 +376,8 @@ impl SubscriptionNode {
     }
 
     /// When the subscription was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.subscription.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp::from(self.subscription.created_at)
     }
 }
 
@@ -390,8 +389,7 @@ pub struct SubscribeCustomerInput {
     /// One of the caller's plans that is not archived.
     pub plan_id: ID,
     /// When the first cycle starts; now when omitted. At most a year ahead and ten years back.
-    #[graphql(validator(custom = "InstantRange"))]
-    pub starts_at: Option<DateTime<Utc>>,
+    pub starts_at: Option<Timestamp>,
 }
 
 #[derive(Default)]
@@ -428,7 +426,7 @@ impl SubscriptionMutation {
         let new = NewSubscription {
             customer_id: CustomerId::parse(&input.customer_id)?,
             plan_id: PlanId::parse(&input.plan_id)?,
-            starts_at: input.starts_at,
+            starts_at: input.starts_at.map(Timestamp::utc),
         };
         Ok(SubscriptionNode::new(
             service::subscribe(state(ctx), &viewer, new).await?,

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     graphql::{
-        scalars::Date,
+        scalars::{Date, WallTime},
         viewer::{state, viewer},
     },
     kernel::{
@@ -35,13 +35,13 @@ impl OpeningRangeNode {
     }
 
     /// Opening time, `HH:MM`.
-    async fn start(&self) -> String {
-        self.0.start.to_string()
+    async fn start(&self) -> WallTime {
+        WallTime(self.0.start.to_string())
     }
 
     /// Closing time, `HH:MM` (`24:00`: until midnight); after `start`.
-    async fn end(&self) -> String {
-        self.0.end.to_string()
+    async fn end(&self) -> WallTime {
+        WallTime(self.0.end.to_string())
     }
 
     /// Whether only customers with an active subscription may book in this range.
@@ -77,13 +77,13 @@ impl DateExceptionNode {
     }
 
     /// Opening time of special hours, `HH:MM`; null for a closure.
-    async fn start(&self) -> Option<String> {
-        self.0.hours.map(|(start, _)| start.to_string())
+    async fn start(&self) -> Option<WallTime> {
+        self.0.hours.map(|(start, _)| WallTime(start.to_string()))
     }
 
     /// Closing time of special hours, `HH:MM`; null for a closure.
-    async fn end(&self) -> Option<String> {
-        self.0.hours.map(|(_, end)| end.to_string())
+    async fn end(&self) -> Option<WallTime> {
+        self.0.hours.map(|(_, end)| WallTime(end.to_string()))
     }
 }
 

@@ -1,7 +1,6 @@
 //! GraphQL surface of customer plans.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
-use chrono::{DateTime, Utc};
 
 use super::{
     model::Plan,
@@ -14,6 +13,7 @@ use crate::{
     },
     graphql::{
         loaders::loader,
+        scalars::Timestamp,
         scalars::{Money, MoneyInput},
         viewer::{state, viewer},
     },
@@ -107,13 +107,13 @@ impl PlanNode {
     }
 
     /// When the plan was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.plan.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp::from(self.plan.created_at)
     }
 
     /// When the plan last changed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.plan.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp::from(self.plan.updated_at)
     }
 }
 

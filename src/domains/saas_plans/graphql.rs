@@ -1,7 +1,6 @@
 //! GraphQL surface of SaaS plans.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
-use chrono::{DateTime, Utc};
 
 use super::{
     model::SaasPlan,
@@ -9,6 +8,7 @@ use super::{
 };
 use crate::{
     graphql::{
+        scalars::Timestamp,
         scalars::{Money, MoneyInput},
         viewer::{state, viewer},
     },
@@ -72,12 +72,12 @@ impl SaasPlanNode {
         self.0.archived_at.is_some()
     }
 
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp::from(self.0.created_at)
     }
 
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp::from(self.0.updated_at)
     }
 }
 

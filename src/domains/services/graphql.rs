@@ -1,7 +1,6 @@
 //! GraphQL surface of services.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
-use chrono::{DateTime, Utc};
 
 use super::{
     model::{ListingChanges, Service},
@@ -9,6 +8,7 @@ use super::{
 };
 use crate::{
     graphql::{
+        scalars::Timestamp,
         scalars::{Money, MoneyInput},
         viewer::{state, viewer},
     },
@@ -62,13 +62,13 @@ impl ServiceNode {
     }
 
     /// When the service was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp::from(self.0.created_at)
     }
 
     /// When the service last changed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp::from(self.0.updated_at)
     }
 }
 

@@ -1,7 +1,6 @@
 //! GraphQL surface of tenants.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Subscription, Union};
-use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
 
@@ -14,6 +13,8 @@ use crate::{
     graphql::{
         loaders::loader,
         pagination::{Page, PageArgs, page},
+        scalars::Timestamp,
+        scalars::{Phone, Zone},
         viewer::{state, viewer},
     },
     kernel::{
@@ -55,8 +56,8 @@ impl TenantNode {
     }
 
     /// Business phone in E.164 (`+5511987654321`).
-    async fn phone(&self) -> &str {
-        &self.0.phone
+    async fn phone(&self) -> Phone {
+        Phone(self.0.phone.clone())
     }
 
     /// Contact e-mail (the onboarding user's).
@@ -65,8 +66,8 @@ impl TenantNode {
     }
 
     /// IANA time zone in which hours and dates are shown (default `America/Sao_Paulo`).
-    async fn time_zone(&self) -> &str {
-        self.0.time_zone.name()
+    async fn time_zone(&self) -> Zone {
+        Zone(self.0.time_zone)
     }
 
     /// The SaaS plan the tenant subscribes to.
@@ -83,8 +84,8 @@ impl TenantNode {
     }
 
     /// Next SaaS charge, when known.
-    async fn saas_next_billing(&self) -> Option<DateTime<Utc>> {
-        self.0.saas_next_billing
+    async fn saas_next_billing(&self) -> Option<Timestamp> {
+        self.0.saas_next_billing.map(Timestamp::from)
     }
 
     /// Whether the WhatsApp assistant answers customers.
@@ -142,12 +143,12 @@ impl TenantNode {
         self.0.scheduling.unpaid_hold_minutes
     }
 
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp::from(self.0.created_at)
     }
 
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp::from(self.0.updated_at)
     }
 }
 
