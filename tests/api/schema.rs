@@ -36,9 +36,7 @@ fn every_object_type_is_described() {
             .iter()
             .any(|k| line.starts_with(k));
         // Types that come with async-graphql.
-        let builtin = ["type PageInfo"]
-            .iter()
-            .any(|b| line.starts_with(b));
+        let builtin = ["type PageInfo"].iter().any(|b| line.starts_with(b));
         if is_definition
             && !builtin
             && !lines[..i].last().is_some_and(|prev| {
@@ -68,11 +66,69 @@ fn scalars_are_ours_and_specified() {
             .lines()
             .find(|l| l.starts_with(&format!("scalar {scalar} ")))
             .unwrap_or_else(|| panic!("no scalar {scalar}"));
-        assert!(line.contains("@specifiedBy") && line.contains(spec), "{line}");
+        assert!(
+            line.contains("@specifiedBy") && line.contains(spec),
+            "{line}"
+        );
     }
     assert!(sdl.contains("scalar LocalTime") && sdl.contains("scalar Decimal"));
-    assert!(!sdl.contains("Implement the DateTime"), "a library's default description");
-    for field in ["phone: E164Phone!", "timeZone: TimeZone!", "start: LocalTime!"] {
+    assert!(
+        !sdl.contains("Implement the DateTime"),
+        "a library's default description"
+    );
+    for field in [
+        "phone: E164Phone!",
+        "timeZone: TimeZone!",
+        "start: LocalTime!",
+    ] {
         assert!(sdl.contains(field), "{field}");
     }
+}
+
+/// Every argument, input field and enum value is described too (graphql-schema-linter's
+/// description rules), read through introspection.
+#[tokio::test]
+async fn every_argument_input_field_and_enum_value_is_described() {
+    let app = crate::helpers::spawn_app().await;
+    let answer = app
+        .gql(
+            None,
+            "{ __schema { types { name kind
+                fields { name args { name description } }
+                inputFields { name description }
+                enumValues { name description } } } }",
+            serde_json::json!({}),
+        )
+        .await;
+    let mut undescribed = Vec::new();
+    let blank = |d: &serde_json::Value| d.as_str().is_none_or(|d| d.trim().is_empty());
+    for ty in answer.data()["__schema"]["types"].as_array().unwrap() {
+        let name = ty["name"].as_str().unwrap();
+        if name.starts_with("__") {
+            continue;
+        }
+        for field in ty["fields"].as_array().into_iter().flatten() {
+            for arg in field["args"].as_array().into_iter().flatten() {
+                if blank(&arg["description"]) {
+                    undescribed.push(format!("{name}.{}({})", field["name"], arg["name"]));
+                }
+            }
+        }
+        for input in ty["inputFields"].as_array().into_iter().flatten() {
+            if blank(&input["description"]) {
+                undescribed.push(format!("{name}.{}", input["name"]));
+            }
+        }
+        for value in ty["enumValues"].as_array().into_iter().flatten() {
+            if blank(&value["description"]) {
+                undescribed.push(format!("{name}::{}", value["name"]));
+            }
+        }
+    }
+    assert!(
+        undescribed.is_empty(),
+        "{} undescribed:\n{}",
+        undescribed.len(),
+        undescribed.join("\n")
+    );
 }

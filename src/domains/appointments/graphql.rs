@@ -227,13 +227,16 @@ impl From<DashboardStats> for DashboardStatsNode {
 /// Input of `createAppointment`.
 #[derive(InputObject)]
 pub struct CreateAppointmentInput {
+    /// Who books.
     pub customer_id: ID,
+    /// What is booked; it must be active.
     pub service_id: ID,
     /// RFC 3339 instant (any offset).
     pub starts_at: Timestamp,
     /// Book under this subscription: free when its plan covers the service, counted against the
     /// cycle's limit.
     pub subscription_id: Option<ID>,
+    /// Notes for the business (up to 2000 characters).
     pub notes: Option<String>,
 }
 
@@ -244,9 +247,12 @@ pub struct AppointmentFilter {
     pub from: Option<Timestamp>,
     /// Appointments starting before this instant.
     pub to: Option<Timestamp>,
+    /// Only appointments in these statuses (at most 100 items).
     #[graphql(validator(max_items = 100))]
     pub statuses: Option<Vec<AppointmentStatus>>,
+    /// Only this customer's appointments.
     pub customer_id: Option<ID>,
+    /// Only appointments of this service.
     pub service_id: Option<ID>,
 }
 
@@ -339,7 +345,7 @@ impl AppointmentQuery {
     async fn appointment(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The appointment's id.")] id: ID,
     ) -> async_graphql::Result<Option<AppointmentNode>> {
         let viewer = viewer(ctx)?;
         let appointment = service::find(state(ctx), &viewer, AppointmentId::parse(&id)?).await?;
@@ -353,9 +359,13 @@ impl AppointmentQuery {
     async fn appointments(
         &self,
         ctx: &Context<'_>,
-        filter: Option<AppointmentFilter>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Which appointments; all of the tenant's when omitted.")] filter: Option<
+            AppointmentFilter,
+        >,
+        #[graphql(desc = "Page size, 1 to 500 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last appointment of the previous page.")] after: Option<
+            String,
+        >,
     ) -> async_graphql::Result<Page<AppointmentNode>> {
         let viewer = viewer(ctx)?;
         let filter = filter.unwrap_or_default();
@@ -400,9 +410,13 @@ impl AppointmentQuery {
     async fn available_slots(
         &self,
         ctx: &Context<'_>,
-        service_id: ID,
-        from: Timestamp,
+        #[graphql(desc = "The service to book (its duration sizes the slots).")] service_id: ID,
+        #[graphql(desc = "Start of the window (inclusive).")] from: Timestamp,
+        #[graphql(desc = "End of the window (exclusive); at most 62 days after `from`.")]
         to: Timestamp,
+        #[graphql(
+            desc = "The customer who books: subscriber-only hours count when they hold an active subscription."
+        )]
         customer_id: Option<ID>,
     ) -> async_graphql::Result<Vec<SlotNode>> {
         let viewer = viewer(ctx)?;
@@ -428,8 +442,8 @@ impl AppointmentQuery {
     async fn dashboard_stats(
         &self,
         ctx: &Context<'_>,
-        from: Timestamp,
-        to: Timestamp,
+        #[graphql(desc = "Start of the range (inclusive).")] from: Timestamp,
+        #[graphql(desc = "End of the range (exclusive).")] to: Timestamp,
     ) -> async_graphql::Result<DashboardStatsNode> {
         let viewer = viewer(ctx)?;
         Ok(
@@ -465,7 +479,7 @@ impl AppointmentMutation {
     async fn create_appointment(
         &self,
         ctx: &Context<'_>,
-        input: CreateAppointmentInput,
+        #[graphql(desc = "The booking: customer, service, start and optional subscription.")] input: CreateAppointmentInput,
     ) -> async_graphql::Result<AppointmentNode> {
         let viewer = viewer(ctx)?;
         let request = NewAppointment {
@@ -487,8 +501,8 @@ impl AppointmentMutation {
     async fn reschedule_appointment(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        starts_at: Timestamp,
+        #[graphql(desc = "The appointment to move.")] id: ID,
+        #[graphql(desc = "The new start; the duration stays the same.")] starts_at: Timestamp,
     ) -> async_graphql::Result<AppointmentNode> {
         let viewer = viewer(ctx)?;
         let id = AppointmentId::parse(&id)?;
@@ -500,7 +514,7 @@ impl AppointmentMutation {
     async fn confirm_appointment(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The appointment to confirm.")] id: ID,
     ) -> async_graphql::Result<AppointmentNode> {
         Self::change(ctx, &id, Transition::Confirm, None).await
     }
@@ -509,8 +523,10 @@ impl AppointmentMutation {
     async fn cancel_appointment(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        reason: Option<String>,
+        #[graphql(desc = "The appointment to cancel.")] id: ID,
+        #[graphql(desc = "Why, as told by the business (up to 500 characters).")] reason: Option<
+            String,
+        >,
     ) -> async_graphql::Result<AppointmentNode> {
         Self::change(ctx, &id, Transition::Cancel, reason).await
     }
@@ -519,7 +535,7 @@ impl AppointmentMutation {
     async fn complete_appointment(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The appointment that took place.")] id: ID,
     ) -> async_graphql::Result<AppointmentNode> {
         Self::change(ctx, &id, Transition::Complete, None).await
     }
@@ -528,7 +544,7 @@ impl AppointmentMutation {
     async fn mark_no_show(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The appointment the customer missed.")] id: ID,
     ) -> async_graphql::Result<AppointmentNode> {
         Self::change(ctx, &id, Transition::MarkNoShow, None).await
     }

@@ -163,11 +163,17 @@ pub struct ListFilter {
 /// What happened to an appointment (live dashboard feed).
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AppointmentEventKind {
+    /// A booking was made.
     Created,
+    /// A booking moved to another time.
     Rescheduled,
+    /// A booking was confirmed.
     Confirmed,
+    /// A booking was canceled by the business or the customer.
     Canceled,
+    /// The appointment took place.
     Completed,
+    /// The customer did not show up.
     NoShow,
     /// Canceled by the system because payment did not arrive within the unpaid-hold window.
     Expired,

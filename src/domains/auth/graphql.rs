@@ -154,8 +154,8 @@ impl AuthMutation {
     async fn login(
         &self,
         ctx: &Context<'_>,
-        email: String,
-        password: String,
+        #[graphql(desc = "The account's e-mail (any case).")] email: String,
+        #[graphql(desc = "The account's password.")] password: String,
     ) -> async_graphql::Result<AuthPayload> {
         let ip = client_ip(ctx);
         Ok(service::login(state(ctx), &email, &password, &ip)
@@ -168,7 +168,7 @@ impl AuthMutation {
     async fn refresh_session(
         &self,
         ctx: &Context<'_>,
-        refresh_token: String,
+        #[graphql(desc = "The refresh token of the current session.")] refresh_token: String,
     ) -> async_graphql::Result<AuthPayload> {
         Ok(service::refresh(state(ctx), &refresh_token).await?.into())
     }
@@ -177,7 +177,7 @@ impl AuthMutation {
     async fn logout(
         &self,
         ctx: &Context<'_>,
-        refresh_token: String,
+        #[graphql(desc = "The refresh token of the session to end.")] refresh_token: String,
     ) -> async_graphql::Result<bool> {
         service::logout(state(ctx), &refresh_token).await?;
         Ok(true)
@@ -187,7 +187,7 @@ impl AuthMutation {
     async fn exchange_login_code(
         &self,
         ctx: &Context<'_>,
-        code: String,
+        #[graphql(desc = "The one-time code from the Google sign-in redirect.")] code: String,
     ) -> async_graphql::Result<AuthPayload> {
         Ok(service::exchange_login_code(state(ctx), &code)
             .await?
@@ -211,7 +211,7 @@ impl AuthMutation {
     async fn verify_email(
         &self,
         ctx: &Context<'_>,
-        code: String,
+        #[graphql(desc = "The 6-digit code from the e-mail.")] code: String,
     ) -> async_graphql::Result<VerifyEmailPayload> {
         let viewer = viewer(ctx)?;
         let state = state(ctx);
@@ -223,7 +223,11 @@ impl AuthMutation {
     }
 
     /// ADMIN: stops a user from signing in and ends their sessions at once.
-    async fn deactivate_user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<UserNode> {
+    async fn deactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user to deactivate.")] id: ID,
+    ) -> async_graphql::Result<UserNode> {
         let viewer = viewer(ctx)?;
         let id = UserId::parse(&id)?;
         Ok(UserNode(
@@ -232,7 +236,11 @@ impl AuthMutation {
     }
 
     /// ADMIN: lets a deactivated user sign in again.
-    async fn reactivate_user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<UserNode> {
+    async fn reactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user to reactivate.")] id: ID,
+    ) -> async_graphql::Result<UserNode> {
         let viewer = viewer(ctx)?;
         let id = UserId::parse(&id)?;
         Ok(UserNode(

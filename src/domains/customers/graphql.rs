@@ -236,7 +236,7 @@ impl CustomerQuery {
     async fn customer(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The customer's id.")] id: ID,
     ) -> async_graphql::Result<Option<CustomerNode>> {
         let tenant = viewer(ctx)?.tenant()?;
         Ok(Some(CustomerNode::new(
@@ -254,7 +254,7 @@ impl CustomerMutation {
     async fn create_customer(
         &self,
         ctx: &Context<'_>,
-        input: CreateCustomerInput,
+        #[graphql(desc = "The new customer.")] input: CreateCustomerInput,
     ) -> async_graphql::Result<CustomerNode> {
         let viewer = viewer(ctx)?;
         let new = NewCustomer {
@@ -271,7 +271,8 @@ impl CustomerMutation {
     async fn update_customer(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The customer to change.")] id: ID,
+        #[graphql(desc = "The changes; omitted fields stay as they are.")]
         input: UpdateCustomerInput,
     ) -> async_graphql::Result<CustomerNode> {
         let viewer = viewer(ctx)?;
@@ -287,7 +288,11 @@ impl CustomerMutation {
 
     /// Deletes a customer and their subscriptions and returns the id; CONFLICT while they have
     /// appointments (future ones, or past ones kept as history).
-    async fn delete_customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
+    async fn delete_customer(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer to delete.")] id: ID,
+    ) -> async_graphql::Result<ID> {
         let viewer = viewer(ctx)?;
         let deleted =
             appointments::service::delete_customer(state(ctx), &viewer, CustomerId::parse(&id)?)
@@ -401,7 +406,7 @@ impl SubscriptionQuery {
     async fn subscription(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The subscription's id.")] id: ID,
     ) -> async_graphql::Result<Option<SubscriptionNode>> {
         let tenant = viewer(ctx)?.tenant()?;
         Ok(Some(SubscriptionNode::new(
@@ -420,6 +425,7 @@ impl SubscriptionMutation {
     async fn subscribe_customer(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Who subscribes to which plan, and from when.")]
         input: SubscribeCustomerInput,
     ) -> async_graphql::Result<SubscriptionNode> {
         let viewer = viewer(ctx)?;
@@ -437,7 +443,7 @@ impl SubscriptionMutation {
     async fn cancel_subscription(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The subscription to cancel.")] id: ID,
     ) -> async_graphql::Result<SubscriptionNode> {
         let viewer = viewer(ctx)?;
         Ok(SubscriptionNode::new(

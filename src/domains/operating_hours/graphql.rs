@@ -186,8 +186,8 @@ impl OperatingHoursQuery {
     async fn date_exceptions(
         &self,
         ctx: &Context<'_>,
-        from: Date,
-        to: Date,
+        #[graphql(desc = "First date (inclusive).")] from: Date,
+        #[graphql(desc = "Last date (inclusive); at most 366 days after `from`.")] to: Date,
     ) -> async_graphql::Result<Vec<DateExceptionNode>> {
         let viewer = viewer(ctx)?;
         Ok(service::list_exceptions(state(ctx), &viewer, from.0, to.0)
@@ -208,6 +208,7 @@ impl OperatingHoursMutation {
     async fn set_opening_hours(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The whole week, replacing the stored ranges.")]
         input: SetOpeningHoursInput,
     ) -> async_graphql::Result<Vec<OpeningRangeNode>> {
         let viewer = viewer(ctx)?;
@@ -234,7 +235,7 @@ impl OperatingHoursMutation {
     async fn create_opening_range(
         &self,
         ctx: &Context<'_>,
-        input: OpeningRangeInput,
+        #[graphql(desc = "The new weekly range.")] input: OpeningRangeInput,
     ) -> async_graphql::Result<OpeningRangeNode> {
         let viewer = viewer(ctx)?;
         let range = input.parse()?;
@@ -247,7 +248,8 @@ impl OperatingHoursMutation {
     async fn update_opening_range(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The range to change.")] id: ID,
+        #[graphql(desc = "The changes; omitted fields keep their stored values.")]
         input: UpdateOpeningRangeInput,
     ) -> async_graphql::Result<OpeningRangeNode> {
         let viewer = viewer(ctx)?;
@@ -264,7 +266,11 @@ impl OperatingHoursMutation {
     }
 
     /// Deletes one weekly range; returns its id.
-    async fn delete_opening_range(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
+    async fn delete_opening_range(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The range to delete.")] id: ID,
+    ) -> async_graphql::Result<ID> {
         let viewer = viewer(ctx)?;
         let id = OpeningRangeId::parse(&id)?;
         let deleted = service::delete_range(state(ctx), &viewer, id).await?;
@@ -275,7 +281,7 @@ impl OperatingHoursMutation {
     async fn add_closure(
         &self,
         ctx: &Context<'_>,
-        input: AddClosureInput,
+        #[graphql(desc = "The date to close and why.")] input: AddClosureInput,
     ) -> async_graphql::Result<DateExceptionNode> {
         let viewer = viewer(ctx)?;
         Ok(DateExceptionNode(
@@ -288,7 +294,7 @@ impl OperatingHoursMutation {
     async fn add_special_hours(
         &self,
         ctx: &Context<'_>,
-        input: AddSpecialHoursInput,
+        #[graphql(desc = "The date, its hours and why.")] input: AddSpecialHoursInput,
     ) -> async_graphql::Result<DateExceptionNode> {
         let viewer = viewer(ctx)?;
         let start = LocalTime::parse("start", &input.start)?;
@@ -300,7 +306,11 @@ impl OperatingHoursMutation {
     }
 
     /// Removes a closure or special hours; returns its id.
-    async fn remove_date_exception(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
+    async fn remove_date_exception(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The closure or special hours to remove.")] id: ID,
+    ) -> async_graphql::Result<ID> {
         let viewer = viewer(ctx)?;
         let id = DateExceptionId::parse(&id)?;
         let removed = service::remove_exception(state(ctx), &viewer, id).await?;

@@ -185,7 +185,11 @@ impl PlanQuery {
     }
 
     /// One of the caller's plans, archived or not. Null (with the error) when it does not exist, so one lookup does not null the whole answer.
-    async fn plan(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<PlanNode>> {
+    async fn plan(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The plan's id.")] id: ID,
+    ) -> async_graphql::Result<Option<PlanNode>> {
         let tenant = viewer(ctx)?.tenant()?;
         Ok(Some(PlanNode::new(
             service::find(&state(ctx).db, tenant, PlanId::parse(&id)?).await?,
@@ -202,7 +206,7 @@ impl PlanMutation {
     async fn create_plan(
         &self,
         ctx: &Context<'_>,
-        input: CreatePlanInput,
+        #[graphql(desc = "The new plan and the services it covers.")] input: CreatePlanInput,
     ) -> async_graphql::Result<PlanNode> {
         let viewer = viewer(ctx)?;
         let new = NewPlan {
@@ -222,8 +226,8 @@ impl PlanMutation {
     async fn update_plan(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: UpdatePlanInput,
+        #[graphql(desc = "The plan to change.")] id: ID,
+        #[graphql(desc = "The changes; omitted fields stay as they are.")] input: UpdatePlanInput,
     ) -> async_graphql::Result<PlanNode> {
         let viewer = viewer(ctx)?;
         let changes = PlanChanges {
@@ -247,7 +251,11 @@ impl PlanMutation {
 
     /// Takes a plan off sale (never deleted: subscriptions reference it). Archiving twice is a
     /// no-op.
-    async fn archive_plan(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<PlanNode> {
+    async fn archive_plan(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The plan to take off sale.")] id: ID,
+    ) -> async_graphql::Result<PlanNode> {
         let viewer = viewer(ctx)?;
         Ok(PlanNode::new(
             service::archive(state(ctx), &viewer, PlanId::parse(&id)?).await?,

@@ -84,18 +84,25 @@ impl SaasPlanNode {
 /// Input of `createSaasPlan`.
 #[derive(InputObject)]
 pub struct CreateSaasPlanInput {
+    /// 1 to 100 characters.
     pub name: String,
+    /// Price per billing interval (zero to 1,000,000.00).
     pub price: MoneyInput,
+    /// How often the plan is billed.
     #[graphql(default_with = "BillingInterval::Monthly")]
     pub interval: BillingInterval,
+    /// What the plan includes; blank means none.
     pub description: Option<String>,
 }
 
 /// Input of `updateSaasPlan`: omitted fields stay as they are.
 #[derive(InputObject)]
 pub struct UpdateSaasPlanInput {
+    /// 1 to 100 characters.
     pub name: Option<String>,
+    /// Price per billing interval (zero to 1,000,000.00).
     pub price: Option<MoneyInput>,
+    /// How often the plan is billed.
     pub interval: Option<BillingInterval>,
     /// Null clears the description.
     pub description: MaybeUndefined<String>,
@@ -125,7 +132,7 @@ impl SaasPlanMutation {
     async fn create_saas_plan(
         &self,
         ctx: &Context<'_>,
-        input: CreateSaasPlanInput,
+        #[graphql(desc = "The new SaaS plan.")] input: CreateSaasPlanInput,
     ) -> async_graphql::Result<SaasPlanNode> {
         let viewer = viewer(ctx)?;
         let plan = NewSaasPlan {
@@ -143,7 +150,8 @@ impl SaasPlanMutation {
     async fn update_saas_plan(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The SaaS plan to change.")] id: ID,
+        #[graphql(desc = "The changes; omitted fields stay as they are.")]
         input: UpdateSaasPlanInput,
     ) -> async_graphql::Result<SaasPlanNode> {
         let viewer = viewer(ctx)?;
@@ -162,7 +170,7 @@ impl SaasPlanMutation {
     async fn archive_saas_plan(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The SaaS plan to take off sale.")] id: ID,
     ) -> async_graphql::Result<SaasPlanNode> {
         let viewer = viewer(ctx)?;
         Ok(SaasPlanNode(

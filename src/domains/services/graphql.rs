@@ -123,7 +123,7 @@ impl ServiceQuery {
     async fn service(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The service's id.")] id: ID,
     ) -> async_graphql::Result<Option<ServiceNode>> {
         let tenant = viewer(ctx)?.tenant()?;
         Ok(Some(ServiceNode(
@@ -141,7 +141,7 @@ impl ServiceMutation {
     async fn create_service(
         &self,
         ctx: &Context<'_>,
-        input: CreateServiceInput,
+        #[graphql(desc = "The new service.")] input: CreateServiceInput,
     ) -> async_graphql::Result<ServiceNode> {
         let viewer = viewer(ctx)?;
         let new = NewService {
@@ -159,7 +159,8 @@ impl ServiceMutation {
     async fn update_service(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The service to change.")] id: ID,
+        #[graphql(desc = "The changes; omitted fields stay as they are.")]
         input: UpdateServiceInput,
     ) -> async_graphql::Result<ServiceNode> {
         let viewer = viewer(ctx)?;
@@ -182,7 +183,7 @@ impl ServiceMutation {
     async fn archive_service(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The service to archive.")] id: ID,
     ) -> async_graphql::Result<ServiceNode> {
         let viewer = viewer(ctx)?;
         Ok(ServiceNode(

@@ -168,12 +168,19 @@ pub struct OnboardTenantInput {
 /// Input of `updateTenant`: omitted fields stay as they are; null clears nullable ones.
 #[derive(InputObject, Default)]
 pub struct UpdateTenantInput {
+    /// The business's name.
     pub name: Option<String>,
+    /// Business phone; Brazilian numbers in any common format.
     pub phone: Option<String>,
+    /// IANA time zone, e.g. `America/Sao_Paulo`.
     pub time_zone: Option<String>,
+    /// Whether the AI assistant answers customers.
     pub ai_enabled: Option<bool>,
+    /// Extra instructions for the AI assistant (up to 4000 characters); null clears them.
     pub ai_custom_prompt: MaybeUndefined<String>,
+    /// Provider of customers' payment links; null clears it.
     pub preferred_payment_provider: MaybeUndefined<PaymentProvider>,
+    /// InfinitePay handle (InfiniteTag) without the `$`; null clears it.
     pub infinite_pay_tag: MaybeUndefined<String>,
     /// 5 to 240.
     pub slot_step_minutes: Option<i32>,
@@ -211,7 +218,7 @@ impl TenantQuery {
     async fn tenant_by_id(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The tenant's id.")] id: ID,
     ) -> async_graphql::Result<Option<TenantNode>> {
         let viewer = viewer(ctx)?;
         let id = TenantId::parse(&id)?;
@@ -224,8 +231,8 @@ impl TenantQuery {
     async fn tenants(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last tenant of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<Page<TenantNode>> {
         let viewer = viewer(ctx)?;
         let args = PageArgs::parse(first, after)?;
@@ -253,6 +260,7 @@ impl TenantMutation {
     async fn onboard_tenant(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The business: name, phone, SaaS plan and time zone.")]
         input: OnboardTenantInput,
     ) -> async_graphql::Result<TenantNode> {
         let viewer = viewer(ctx)?;
@@ -275,6 +283,9 @@ impl TenantMutation {
     async fn update_tenant(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The changes; omitted fields stay as they are, null clears a nullable one."
+        )]
         input: UpdateTenantInput,
     ) -> async_graphql::Result<TenantNode> {
         let viewer = viewer(ctx)?;
@@ -304,7 +315,7 @@ impl TenantMutation {
     async fn connect_whats_app(
         &self,
         ctx: &Context<'_>,
-        input: ConnectWhatsAppInput,
+        #[graphql(desc = "The WhatsApp Cloud API credentials.")] input: ConnectWhatsAppInput,
     ) -> async_graphql::Result<TenantNode> {
         let viewer = viewer(ctx)?;
         let credentials = WhatsAppCredentials {
