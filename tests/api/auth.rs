@@ -4,7 +4,7 @@ use serde_json::json;
 use uuid::Uuid;
 use waba_bot::kernel::viewer::Role;
 
-use crate::helpers::{TestOptions, spawn_app, spawn_app_with};
+use crate::helpers::{spawn_app, spawn_app_with_settings};
 
 const ME: &str = "{ me { id email role emailVerified onboardingStatus tenant { id } } }";
 
@@ -300,11 +300,7 @@ async fn concurrent_refreshes_of_one_token_all_get_a_working_session() {
 
 #[tokio::test]
 async fn a_zero_grace_restores_strict_rotation() {
-    let app = spawn_app_with(TestOptions {
-        settings: vec![("REFRESH_REUSE_GRACE_SECONDS", "0".into())],
-        ..TestOptions::default()
-    })
-    .await;
+    let app = spawn_app_with_settings(&[("REFRESH_REUSE_GRACE_SECONDS", "0")]).await;
     let session = app.user_session("ana@salon.test", Role::Tenant, true).await;
     let first = session["refreshToken"].clone();
     let rotated = app.gql(None, REFRESH, json!({"t": first})).await;
@@ -341,11 +337,7 @@ async fn logout_revokes_the_refresh_token() {
 
 #[tokio::test]
 async fn login_is_rate_limited_per_email() {
-    let app = spawn_app_with(TestOptions {
-        settings: vec![("LOGIN_MAX_ATTEMPTS_PER_EMAIL", "3".into())],
-        ..TestOptions::default()
-    })
-    .await;
+    let app = spawn_app_with_settings(&[("LOGIN_MAX_ATTEMPTS_PER_EMAIL", "3")]).await;
     app.user_session("ana@salon.test", Role::Tenant, true).await; // attempt 1 (success)
     let query =
         "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }";
@@ -377,11 +369,7 @@ async fn login_is_rate_limited_per_email() {
 
 #[tokio::test]
 async fn login_is_rate_limited_per_ip() {
-    let app = spawn_app_with(TestOptions {
-        settings: vec![("LOGIN_MAX_ATTEMPTS_PER_IP", "4".into())],
-        ..TestOptions::default()
-    })
-    .await;
+    let app = spawn_app_with_settings(&[("LOGIN_MAX_ATTEMPTS_PER_IP", "4")]).await;
     let query =
         "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }";
     for i in 0..4 {
@@ -467,14 +455,11 @@ async fn login_via(app: &crate::helpers::TestApp, forwarded_for: &str) -> serde_
 #[tokio::test]
 async fn the_client_ip_is_the_right_most_address_no_trusted_proxy_added() {
     // The test client connects from 127.0.0.1, the trusted proxy.
-    let app = spawn_app_with(TestOptions {
-        settings: vec![
-            ("LOGIN_MAX_ATTEMPTS_PER_IP", "3".into()),
-            ("LOGIN_MAX_ATTEMPTS_PER_EMAIL", "100".into()),
-            ("TRUSTED_PROXIES", "127.0.0.0/8, ::1".into()),
-        ],
-        ..TestOptions::default()
-    })
+    let app = spawn_app_with_settings(&[
+        ("LOGIN_MAX_ATTEMPTS_PER_IP", "3"),
+        ("LOGIN_MAX_ATTEMPTS_PER_EMAIL", "100"),
+        ("TRUSTED_PROXIES", "127.0.0.0/8, ::1"),
+    ])
     .await;
     // A client forging the left of the header changes nothing: the proxy appended its address.
     for forged in ["1.1.1.1", "2.2.2.2", "3.3.3.3"] {
@@ -490,13 +475,10 @@ async fn the_client_ip_is_the_right_most_address_no_trusted_proxy_added() {
 
 #[tokio::test]
 async fn without_trusted_proxies_forwarded_for_is_ignored() {
-    let app = spawn_app_with(TestOptions {
-        settings: vec![
-            ("LOGIN_MAX_ATTEMPTS_PER_IP", "2".into()),
-            ("LOGIN_MAX_ATTEMPTS_PER_EMAIL", "100".into()),
-        ],
-        ..TestOptions::default()
-    })
+    let app = spawn_app_with_settings(&[
+        ("LOGIN_MAX_ATTEMPTS_PER_IP", "2"),
+        ("LOGIN_MAX_ATTEMPTS_PER_EMAIL", "100"),
+    ])
     .await;
     for forged in ["1.1.1.1", "2.2.2.2"] {
         let answer = login_via(&app, forged).await;

@@ -1,7 +1,7 @@
 use reqwest::header::{ACCEPT, ALLOW, CONTENT_TYPE};
 use serde_json::json;
 
-use crate::helpers::{TestOptions, spawn_app, spawn_app_with};
+use crate::helpers::{spawn_app, spawn_app_with_settings};
 
 #[tokio::test]
 async fn health_readiness_and_metrics() {
@@ -183,11 +183,7 @@ async fn bodies_over_one_mebibyte_are_refused() {
 
 #[tokio::test]
 async fn query_depth_is_limited() {
-    let app = spawn_app_with(TestOptions {
-        settings: vec![("GRAPHQL_MAX_DEPTH", "3".into())],
-        ..TestOptions::default()
-    })
-    .await;
+    let app = spawn_app_with_settings(&[("GRAPHQL_MAX_DEPTH", "3")]).await;
     let deep = app
         .gql(
             None,
@@ -205,11 +201,7 @@ async fn query_depth_is_limited() {
 
 #[tokio::test]
 async fn production_hides_introspection_and_graphiql() {
-    let app = spawn_app_with(TestOptions {
-        settings: vec![("APP_ENV", "production".into())],
-        ..TestOptions::default()
-    })
-    .await;
+    let app = spawn_app_with_settings(&[("APP_ENV", "production")]).await;
     let page = app
         .http
         .get(format!("{}/graphql", app.address))
@@ -227,14 +219,9 @@ async fn production_hides_introspection_and_graphiql() {
         introspection.body
     );
 
-    let enabled = spawn_app_with(TestOptions {
-        settings: vec![
-            ("APP_ENV", "production".into()),
-            ("GRAPHQL_INTROSPECTION", "true".into()),
-        ],
-        ..TestOptions::default()
-    })
-    .await;
+    let enabled =
+        spawn_app_with_settings(&[("APP_ENV", "production"), ("GRAPHQL_INTROSPECTION", "true")])
+            .await;
     let schema = enabled
         .gql(None, "{ __schema { queryType { name } } }", json!({}))
         .await;
@@ -381,20 +368,13 @@ async fn operation_labels_are_bounded_and_come_from_the_document() {
 
 #[tokio::test]
 async fn metrics_need_a_token_or_their_own_port_in_production() {
-    let production = spawn_app_with(TestOptions {
-        settings: vec![("APP_ENV", "production".into())],
-        ..TestOptions::default()
-    })
-    .await;
+    let production = spawn_app_with_settings(&[("APP_ENV", "production")]).await;
     assert_eq!(get_metrics(&production.address, None).await.status(), 404);
 
-    let with_token = spawn_app_with(TestOptions {
-        settings: vec![
-            ("APP_ENV", "production".into()),
-            ("METRICS_TOKEN", "scrape-secret".into()),
-        ],
-        ..TestOptions::default()
-    })
+    let with_token = spawn_app_with_settings(&[
+        ("APP_ENV", "production"),
+        ("METRICS_TOKEN", "scrape-secret"),
+    ])
     .await;
     assert_eq!(get_metrics(&with_token.address, None).await.status(), 401);
     assert_eq!(
@@ -410,11 +390,7 @@ async fn metrics_need_a_token_or_their_own_port_in_production() {
         200
     );
 
-    let own_port = spawn_app_with(TestOptions {
-        settings: vec![("METRICS_PORT", "0".into())],
-        ..TestOptions::default()
-    })
-    .await;
+    let own_port = spawn_app_with_settings(&[("METRICS_PORT", "0")]).await;
     assert_eq!(get_metrics(&own_port.address, None).await.status(), 404);
     let metrics_address = own_port
         .metrics_address
@@ -449,13 +425,10 @@ async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> String {
 #[tokio::test]
 async fn slow_headers_and_slow_bodies_are_cut_off() {
     use tokio::io::AsyncWriteExt;
-    let app = spawn_app_with(TestOptions {
-        settings: vec![
-            ("HTTP_HEADER_TIMEOUT_SECONDS", "1".into()),
-            ("HTTP_REQUEST_TIMEOUT_SECONDS", "1".into()),
-        ],
-        ..TestOptions::default()
-    })
+    let app = spawn_app_with_settings(&[
+        ("HTTP_HEADER_TIMEOUT_SECONDS", "1"),
+        ("HTTP_REQUEST_TIMEOUT_SECONDS", "1"),
+    ])
     .await;
     let host = app.address.trim_start_matches("http://").to_owned();
 

@@ -193,14 +193,11 @@ async fn appointment_events_reach_the_tenant_only() {
 
 #[tokio::test]
 async fn login_over_a_websocket_counts_against_the_ip_limit() {
-    use crate::helpers::{TestOptions, spawn_app_with};
-    let app = spawn_app_with(TestOptions {
-        settings: vec![
-            ("LOGIN_MAX_ATTEMPTS_PER_IP", "2".into()),
-            ("LOGIN_MAX_ATTEMPTS_PER_EMAIL", "100".into()),
-        ],
-        ..TestOptions::default()
-    })
+    use crate::helpers::spawn_app_with_settings;
+    let app = spawn_app_with_settings(&[
+        ("LOGIN_MAX_ATTEMPTS_PER_IP", "2"),
+        ("LOGIN_MAX_ATTEMPTS_PER_EMAIL", "100"),
+    ])
     .await;
     let (token, _) = app.tenant_owner().await;
     let mut client = WsClient::connect(&app.address, "graphql-transport-ws").await;
@@ -273,12 +270,8 @@ async fn connected(app: &TestApp, token: &str) -> WsClient {
 
 #[tokio::test]
 async fn a_socket_that_never_initialises_closes_with_4408() {
-    use crate::helpers::{TestOptions, spawn_app_with};
-    let app = spawn_app_with(TestOptions {
-        settings: vec![("WS_INIT_TIMEOUT_SECONDS", "1".into())],
-        ..TestOptions::default()
-    })
-    .await;
+    use crate::helpers::spawn_app_with_settings;
+    let app = spawn_app_with_settings(&[("WS_INIT_TIMEOUT_SECONDS", "1")]).await;
     let mut client = WsClient::connect(&app.address, "graphql-transport-ws").await;
     assert_eq!(client.next().await.unwrap_err().code, 4408);
 }
@@ -317,12 +310,8 @@ async fn malformed_oversized_and_duplicate_messages_close_with_their_codes() {
 
 #[tokio::test]
 async fn one_socket_runs_a_bounded_number_of_subscriptions() {
-    use crate::helpers::{TestOptions, spawn_app_with};
-    let app = spawn_app_with(TestOptions {
-        settings: vec![("WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", "3".into())],
-        ..TestOptions::default()
-    })
-    .await;
+    use crate::helpers::spawn_app_with_settings;
+    let app = spawn_app_with_settings(&[("WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", "3")]).await;
     let (token, _) = app.tenant_owner().await;
     let mut client = connected(&app, &token).await;
     for id in ["1", "2", "3", "4"] {
@@ -417,13 +406,9 @@ async fn operations_on_a_socket_reread_the_viewer_and_fresh_data() {
 
 #[tokio::test]
 async fn running_subscriptions_end_when_the_viewer_is_gone() {
-    use crate::helpers::{TestOptions, spawn_app_with};
+    use crate::helpers::spawn_app_with_settings;
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
-    let app = spawn_app_with(TestOptions {
-        settings: vec![("WS_REVALIDATE_SECONDS", "1".into())],
-        ..TestOptions::default()
-    })
-    .await;
+    let app = spawn_app_with_settings(&[("WS_REVALIDATE_SECONDS", "1")]).await;
     let (token, _) = app.tenant_owner().await;
     let me = app.gql(Some(&token), "{ me { id } }", json!({})).await;
     let user_id = uuid::Uuid::parse_str(me.data()["me"]["id"].as_str().unwrap()).unwrap();
@@ -447,12 +432,8 @@ async fn running_subscriptions_end_when_the_viewer_is_gone() {
 
 #[tokio::test]
 async fn the_socket_closes_with_4401_when_its_token_expires() {
-    use crate::helpers::{TestOptions, spawn_app_with};
-    let app = spawn_app_with(TestOptions {
-        settings: vec![("ACCESS_TOKEN_TTL_SECONDS", "2".into())],
-        ..TestOptions::default()
-    })
-    .await;
+    use crate::helpers::spawn_app_with_settings;
+    let app = spawn_app_with_settings(&[("ACCESS_TOKEN_TTL_SECONDS", "2")]).await;
     let session = app
         .user_session(
             "ana@salon.test",
@@ -470,12 +451,8 @@ async fn the_socket_closes_with_4401_when_its_token_expires() {
 
 #[tokio::test]
 async fn a_user_holds_a_bounded_number_of_sockets() {
-    use crate::helpers::{TestOptions, spawn_app_with};
-    let app = spawn_app_with(TestOptions {
-        settings: vec![("WS_MAX_CONNECTIONS_PER_USER", "2".into())],
-        ..TestOptions::default()
-    })
-    .await;
+    use crate::helpers::spawn_app_with_settings;
+    let app = spawn_app_with_settings(&[("WS_MAX_CONNECTIONS_PER_USER", "2")]).await;
     let (token, _) = app.tenant_owner().await;
     let (other, _) = app.tenant_owner().await;
     let _first = connected(&app, &token).await;

@@ -115,6 +115,18 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(TestOptions::default()).await
 }
 
+/// An app with these settings (environment variable names) on top of the test defaults.
+pub async fn spawn_app_with_settings(settings: &[(&'static str, &str)]) -> TestApp {
+    spawn_app_with(TestOptions {
+        settings: settings
+            .iter()
+            .map(|(key, value)| (*key, (*value).to_owned()))
+            .collect(),
+        ..TestOptions::default()
+    })
+    .await
+}
+
 pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     let backend = Backend::current();
     let (database, database_url) = match options.database_url.clone() {

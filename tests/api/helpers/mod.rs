@@ -11,6 +11,7 @@ pub mod smtp;
 pub mod ws;
 
 pub use app::{
-    Backend, GqlResponse, TestApp, TestOptions, spawn_app, spawn_app_with, unique_phone,
+    Backend, GqlResponse, TestApp, TestOptions, spawn_app, spawn_app_with, spawn_app_with_settings,
+    unique_phone,
 };
 pub use catalog::assert_one_wins;
