@@ -73,10 +73,12 @@ impl AppointmentNode {
 /// A booking in the tenant's calendar. Times are RFC 3339 with the tenant's UTC offset.
 #[Object(name = "Appointment")]
 impl AppointmentNode {
+    /// The appointment's id.
     async fn id(&self) -> ID {
         ID(self.appointment.id.to_string())
     }
 
+    /// Start, RFC 3339 with the tenant's UTC offset.
     async fn starts_at(&self) -> Timestamp {
         Timestamp::from(self.local(self.appointment.starts_at))
     }
@@ -86,6 +88,7 @@ impl AppointmentNode {
         Timestamp::from(self.local(self.appointment.ends_at))
     }
 
+    /// Where the appointment stands.
     async fn status(&self) -> AppointmentStatus {
         self.appointment.status
     }
@@ -95,6 +98,7 @@ impl AppointmentNode {
         Inline(self.appointment.price.into())
     }
 
+    /// Who booked.
     async fn customer(
         &self,
         ctx: &Context<'_>,
@@ -106,6 +110,7 @@ impl AppointmentNode {
         load_related::<CustomerLoader, _, _>(ctx, key, CustomerNode::new).await
     }
 
+    /// What was booked.
     async fn service(
         &self,
         ctx: &Context<'_>,
@@ -132,10 +137,12 @@ impl AppointmentNode {
         load_related::<SubscriptionLoader, _, _>(ctx, key, SubscriptionNode::new).await
     }
 
+    /// Notes for the business.
     async fn notes(&self) -> Option<&str> {
         self.appointment.notes.as_deref()
     }
 
+    /// When it was confirmed, if it was.
     async fn confirmed_at(&self) -> Option<Timestamp> {
         self.appointment
             .confirmed_at
@@ -143,6 +150,7 @@ impl AppointmentNode {
             .map(Timestamp::from)
     }
 
+    /// When it was canceled, if it was.
     async fn canceled_at(&self) -> Option<Timestamp> {
         self.appointment
             .canceled_at
@@ -150,14 +158,17 @@ impl AppointmentNode {
             .map(Timestamp::from)
     }
 
+    /// Why it was canceled, when a reason was given.
     async fn cancellation_reason(&self) -> Option<&str> {
         self.appointment.cancellation_reason.as_deref()
     }
 
+    /// When it was booked.
     async fn created_at(&self) -> Timestamp {
         Timestamp::from(self.local(self.appointment.created_at))
     }
 
+    /// When it last changed.
     async fn updated_at(&self) -> Timestamp {
         Timestamp::from(self.local(self.appointment.updated_at))
     }
@@ -185,7 +196,9 @@ impl SlotNode {
 /// How many appointments have one status.
 #[derive(SimpleObject)]
 pub struct StatusCount {
+    /// A status.
     pub status: AppointmentStatus,
+    /// How many appointments in the range have it.
     pub count: u64,
 }
 
@@ -553,6 +566,7 @@ impl AppointmentMutation {
 /// A change in the caller's appointment book.
 #[derive(SimpleObject)]
 pub struct AppointmentEvent {
+    /// What happened.
     pub kind: AppointmentEventKind,
     /// The appointment after the change.
     pub appointment: AppointmentNode,

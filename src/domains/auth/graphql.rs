@@ -34,6 +34,7 @@ pub struct UserNode(pub User);
 /// A person who signs in to the dashboard.
 #[Object(name = "User")]
 impl UserNode {
+    /// The user's id.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
@@ -53,6 +54,7 @@ impl UserNode {
         self.0.avatar_url.as_deref()
     }
 
+    /// What the user may do.
     async fn role(&self) -> Role {
         self.0.role
     }
@@ -72,6 +74,7 @@ impl UserNode {
         self.0.is_active
     }
 
+    /// Whether the user has finished onboarding.
     async fn onboarding_status(&self) -> OnboardingStatus {
         if self.0.tenant_id.is_some() {
             OnboardingStatus::Complete
@@ -102,6 +105,7 @@ pub struct AuthPayload {
     pub refresh_token: String,
     /// When the access token expires.
     pub expires_at: Timestamp,
+    /// The signed-in user.
     pub user: UserNode,
 }
 
@@ -128,7 +132,9 @@ pub struct SendVerificationCodePayload {
 /// Result of `verifyEmail`.
 #[derive(SimpleObject)]
 pub struct VerifyEmailPayload {
+    /// Whether the e-mail is verified now.
     pub verified: bool,
+    /// The user after the verification.
     pub user: UserNode,
 }
 

@@ -41,6 +41,7 @@ pub struct SaasPlanNode(pub SaasPlan);
 /// A plan the platform sells to businesses.
 #[Object(name = "SaasPlan")]
 impl SaasPlanNode {
+    /// The plan's id.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
@@ -50,10 +51,12 @@ impl SaasPlanNode {
         self.0.slug.as_deref()
     }
 
+    /// Name shown to businesses.
     async fn name(&self) -> &str {
         &self.0.name
     }
 
+    /// What the plan includes.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
@@ -63,6 +66,7 @@ impl SaasPlanNode {
         self.0.price.into()
     }
 
+    /// How often the plan is billed.
     async fn interval(&self) -> BillingInterval {
         self.0.interval
     }
@@ -72,10 +76,12 @@ impl SaasPlanNode {
         self.0.archived_at.is_some()
     }
 
+    /// When the plan was created.
     async fn created_at(&self) -> Timestamp {
         Timestamp::from(self.0.created_at)
     }
 
+    /// When the plan last changed.
     async fn updated_at(&self) -> Timestamp {
         Timestamp::from(self.0.updated_at)
     }

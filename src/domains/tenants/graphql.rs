@@ -46,6 +46,7 @@ pub struct TenantNode(pub Tenant);
 /// A business using the product.
 #[Object(name = "Tenant")]
 impl TenantNode {
+    /// The tenant's id.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
@@ -79,6 +80,7 @@ impl TenantNode {
             .map(SaasPlanNode))
     }
 
+    /// Where the tenant's SaaS subscription stands.
     async fn saas_status(&self) -> SaasStatus {
         self.0.saas_status
     }
@@ -98,6 +100,7 @@ impl TenantNode {
         self.0.ai_custom_prompt.as_deref()
     }
 
+    /// Provider of customers' payment links, when chosen.
     async fn preferred_payment_provider(&self) -> Option<PaymentProvider> {
         self.0.preferred_payment_provider
     }
@@ -143,10 +146,12 @@ impl TenantNode {
         self.0.scheduling.unpaid_hold_minutes
     }
 
+    /// When the tenant onboarded.
     async fn created_at(&self) -> Timestamp {
         Timestamp::from(self.0.created_at)
     }
 
+    /// When the tenant's settings last changed.
     async fn updated_at(&self) -> Timestamp {
         Timestamp::from(self.0.updated_at)
     }
