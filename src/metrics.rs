@@ -134,7 +134,9 @@ impl Metrics {
                 .operation_names
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            if names.contains(name) || names.len() < MAX_OPERATION_LABELS {
+            if names.contains(name) {
+                name.to_owned()
+            } else if names.len() < MAX_OPERATION_LABELS {
                 names.insert(name.to_owned());
                 name.to_owned()
             } else {

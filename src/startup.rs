@@ -220,14 +220,13 @@ impl Application {
         });
 
         if let Some(metrics_listener) = metrics_listener {
-            let metrics_stop = shutdown.0.subscribe();
-            let metrics = axum::serve(metrics_listener, http::metrics_router(state.clone()))
-                .with_graceful_shutdown(Shutdown::wait(metrics_stop));
-            tokio::spawn(async move {
-                if let Err(err) = metrics.await {
-                    tracing::error!(%err, "metrics listener failed");
-                }
-            });
+            // The same server loop as the main port: header timeout and graceful drain included.
+            tokio::spawn(http::serve::serve(
+                metrics_listener,
+                http::metrics_router(state.clone()),
+                state.settings.http.header_timeout,
+                Shutdown::wait(shutdown.0.subscribe()),
+            ));
         }
         let server_stop = shutdown.0.subscribe();
         http::serve::serve(

@@ -8,12 +8,11 @@
 //! registered extension makes async-graphql wrap every field resolution, which cost about 5 % of
 //! the CPU on large lists.
 
-use async_graphql::{
-    BatchRequest, BatchResponse, Data, Executor, Request, Response, ServerError,
-    futures_util::stream::BoxStream,
-};
 use std::sync::Arc;
 
+use async_graphql::{
+    Data, Executor, Request, Response, ServerError, futures_util::stream::BoxStream,
+};
 use futures_util::StreamExt;
 
 use super::limits;
@@ -60,19 +59,6 @@ impl<E: Executor> Executor for CodedSchema<E> {
         };
         classify(&mut response);
         response
-    }
-
-    async fn execute_batch(&self, batch: BatchRequest) -> BatchResponse {
-        match self.executor.execute_batch(batch).await {
-            BatchResponse::Single(mut response) => {
-                classify(&mut response);
-                BatchResponse::Single(response)
-            }
-            BatchResponse::Batch(mut responses) => {
-                responses.iter_mut().for_each(classify);
-                BatchResponse::Batch(responses)
-            }
-        }
     }
 
     fn execute_stream(

@@ -281,19 +281,6 @@ async fn every_response_carries_a_request_id() {
     assert_eq!(echoed.headers()["x-request-id"], "abc-123");
 }
 
-/// POSTs `query` anonymously and returns the JSON answer.
-async fn anonymous(app: &crate::helpers::TestApp, query: &str) -> serde_json::Value {
-    app.http
-        .post(format!("{}/graphql", app.address))
-        .json(&json!({ "query": query }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn documents_are_bounded_before_validation() {
     let app = spawn_app().await;
@@ -307,27 +294,30 @@ async fn documents_are_bounded_before_validation() {
         ));
     }
     assert!(fan_out.len() < 1024);
-    let refused = anonymous(&app, &fan_out).await;
+    let refused = app.gql(None, &fan_out, json!({})).await.body;
     assert_eq!(refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
     let message = refused["errors"][0]["message"].as_str().unwrap();
     assert!(message.contains("GRAPHQL_MAX_EXPANDED_FIELDS"), "{message}");
 
     let many_tokens = format!("{{ {} }}", "a ".repeat(5_001));
-    let refused = anonymous(&app, &many_tokens).await;
+    let refused = app.gql(None, &many_tokens, json!({})).await.body;
     let message = refused["errors"][0]["message"].as_str().unwrap();
     assert!(message.contains("GRAPHQL_MAX_TOKENS"), "{message}");
 
     let large = format!("{{ __typename }} # {}", "x".repeat(32 * 1024));
-    let refused = anonymous(&app, &large).await;
+    let refused = app.gql(None, &large, json!({})).await.body;
     let message = refused["errors"][0]["message"].as_str().unwrap();
     assert!(message.contains("GRAPHQL_MAX_DOCUMENT_BYTES"), "{message}");
 
     // Within the limits, fragments work as usual.
-    let fine = anonymous(
-        &app,
-        "query { ...A } fragment A on Query { ...B ...B } fragment B on Query { __typename }",
-    )
-    .await;
+    let fine = app
+        .gql(
+            None,
+            "query { ...A } fragment A on Query { ...B ...B } fragment B on Query { __typename }",
+            json!({}),
+        )
+        .await
+        .body;
     assert_eq!(fine["data"]["__typename"], "Query");
 }
 
@@ -343,7 +333,8 @@ async fn get_metrics(address: &str, token: Option<&str>) -> reqwest::Response {
 async fn operation_labels_are_bounded_and_come_from_the_document() {
     let app = spawn_app().await;
     for i in 0..120 {
-        anonymous(&app, &format!("query Op{i} {{ __typename }}")).await;
+        app.gql(None, &format!("query Op{i} {{ __typename }}"), json!({}))
+            .await;
     }
     // A name the client claims but the document does not define is no label.
     app.http

@@ -9,24 +9,22 @@ const RENAME: &str = "mutation($n: String!) { updateTenant(input: {name: $n}) { 
 /// Waits until `count` live subscriptions are registered with the instance's broker, so an event
 /// published afterwards is certain to reach them.
 pub async fn subscribed(app: &TestApp, count: usize) {
-    tokio::time::timeout(std::time::Duration::from_secs(20), async {
-        while app.state.broker.receiver_count() < count {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .expect("subscription never registered");
+    registered_until(app, |registered| registered >= count).await;
 }
 
 /// Waits until exactly `count` live subscriptions are registered (after some ended).
 async fn receivers(app: &TestApp, count: usize) {
+    registered_until(app, |registered| registered == count).await;
+}
+
+async fn registered_until(app: &TestApp, reached: impl Fn(usize) -> bool) {
     tokio::time::timeout(std::time::Duration::from_secs(20), async {
-        while app.state.broker.receiver_count() != count {
+        while !reached(app.state.broker.receiver_count()) {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     })
     .await
-    .expect("subscriptions never reached the count");
+    .expect("live subscriptions never reached the count");
 }
 
 #[tokio::test]
