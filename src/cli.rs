@@ -1,14 +1,17 @@
 //! The command line: `serve` (default), `migrate`, `schema`, `create-user`.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use secrecy::ExposeSecret;
 
 use crate::{
     config::Settings,
     db,
-    domains::auth::service::{Provisioned, deactivate_by_email, provision_user},
+    domains::auth::service::{
+        Provisioned, announce_sessions_revoked, deactivate_by_email, provision_user,
+    },
     kernel::viewer::Role,
     metrics::Metrics,
-    startup::Application,
+    startup::{self, Application},
     telemetry,
 };
 
@@ -100,6 +103,13 @@ impl Cli {
                 let db = db::connect(&settings.database, &Metrics::new(), "api", 2).await?;
                 db::migrate(&db).await?;
                 let user = deactivate_by_email(&db, &email).await?;
+                // Running instances end the user's open sockets now rather than at their next
+                // periodic check. Without Redis this process cannot reach them.
+                if let Some(url) = &settings.redis.url {
+                    let (_, broker) =
+                        startup::connect_redis(url.expose_secret(), &settings.redis.prefix).await?;
+                    announce_sessions_revoked(&broker, user.id).await;
+                }
                 println!("deactivated user {} ({})", user.id, user.email);
                 Ok(())
             }

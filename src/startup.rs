@@ -257,7 +257,10 @@ impl Application {
     }
 }
 
-async fn connect_redis(url: &str, prefix: &str) -> anyhow::Result<(fred::clients::Client, Broker)> {
+pub(crate) async fn connect_redis(
+    url: &str,
+    prefix: &str,
+) -> anyhow::Result<(fred::clients::Client, Broker)> {
     let config = RedisConfig::from_url(url).context("REDIS_URL is invalid")?;
     let mut builder = Builder::from_config(config);
     builder

@@ -6,21 +6,50 @@
 //! - `bench serve [APPOINTMENTS]`: seeds a tenant with APPOINTMENTS (default 500) bookings, prints
 //!   `URL`, `TOKEN` and the request body of the 500-row page, then serves until stopped, for an
 //!   external load generator (`scripts/bench-page` drives wrk).
+//! - `bench fanout [SUBSCRIBERS] [EVENTS]`: starts the server as a second process (each side needs
+//!   a file descriptor per socket), opens SUBSCRIBERS (default 10 000) `graphql-transport-ws`
+//!   sockets subscribed to `tenantEvents`, fires EVENTS (default 20) `updateTenant` mutations one
+//!   at a time and prints the delivery latency (min / p50 / p99 / max), the SQL statements each
+//!   event costs beyond the mutation itself, and the server's memory per socket
+//!   (`scripts/bench-fanout` runs it on Postgres and Redis).
 //!
 //! The database is `DATABASE_URL` when set (use a fresh Postgres database), otherwise a temporary
 //! SQLite file.
 
-use std::time::{Duration as StdDuration, Instant};
+use std::{
+    collections::HashMap,
+    path::Path,
+    process::Stdio,
+    time::{Duration as StdDuration, Instant},
+};
 
 use anyhow::Context;
 use chrono::{Duration, Utc};
+use futures_util::{SinkExt, StreamExt, stream};
 use sea_orm::{ActiveValue::Set, EntityTrait};
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    net::TcpStream,
+    process::{Child, Command},
+    sync::mpsc,
+};
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream, connect_async,
+    tungstenite::{
+        Message,
+        client::IntoClientRequest,
+        handshake::client::Request,
+        http::{HeaderValue, header::SEC_WEBSOCKET_PROTOCOL},
+    },
+};
 use uuid::Uuid;
 use waba_bot::{
     config::Settings,
     domains::appointments::service::available_slots,
     kernel::{
         ids::{ServiceId, TenantId, UserId},
+        jwt::JwtKeys,
         viewer::{Role, Viewer},
     },
     startup::Application,
@@ -36,12 +65,23 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let number =
         |i: usize, default: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
-    let data = tempfile::tempdir()?;
+    let command = args.first().map(String::as_str);
+    if command == Some("fanout") {
+        return fanout(number(1, 10_000), number(2, 20)).await;
+    }
+    // `bench fanout` hands its server a data directory of its own, which it removes once it has
+    // killed the server.
+    let data = match std::env::var_os("DATA_DIR") {
+        Some(_) => None,
+        None => Some(tempfile::tempdir()?),
+    };
     let mut vars: Vec<(String, String)> = vec![
-        ("DATA_DIR".into(), data.path().display().to_string()),
         ("HOST".into(), "127.0.0.1".into()),
         ("RUST_LOG".into(), "warn".into()),
     ];
+    if let Some(data) = &data {
+        vars.push(("DATA_DIR".into(), data.path().display().to_string()));
+    }
     if std::env::var("PORT").is_err() {
         vars.push(("PORT".into(), "0".into()));
     }
@@ -51,11 +91,13 @@ async fn main() -> anyhow::Result<()> {
             .or_else(|| vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
     })?;
     let app = Application::build(settings).await?;
-    match args.first().map(String::as_str) {
+    match command {
         Some("availability") => availability(app.state(), number(1, 10_000), number(2, 200)).await,
         Some("serve") => serve(app, number(1, 500)).await,
+        Some("fanout-server") => fanout_server(app).await,
         _ => anyhow::bail!(
-            "usage: bench availability [APPOINTMENTS] [ITERATIONS] | bench serve [APPOINTMENTS]"
+            "usage: bench availability [APPOINTMENTS] [ITERATIONS] | bench serve [APPOINTMENTS] \
+             | bench fanout [SUBSCRIBERS] [EVENTS]"
         ),
     }
 }
@@ -224,19 +266,19 @@ async fn availability(
     Ok(())
 }
 
-async fn serve(app: Application, appointments: usize) -> anyhow::Result<()> {
-    let seeded = seed(app.state(), appointments).await?;
-    // A long-lived token so a benchmark can outlast the normal 15 minutes.
-    let keys = waba_bot::kernel::jwt::JwtKeys::new(
-        &app.state().settings.auth.jwt_secret,
+/// A token for the seeded owner that outlasts a benchmark (the normal one lasts 15 minutes).
+fn long_lived_token(state: &AppState, viewer: &Viewer) -> anyhow::Result<String> {
+    let keys = JwtKeys::new(
+        &state.settings.auth.jwt_secret,
         StdDuration::from_secs(24 * 3600),
     );
-    let (token, _) = keys.issue(
-        seeded.viewer.user_id,
-        Role::Tenant,
-        seeded.viewer.tenant_id,
-        None,
-    )?;
+    let (token, _) = keys.issue(viewer.user_id, Role::Tenant, viewer.tenant_id, None)?;
+    Ok(token)
+}
+
+async fn serve(app: Application, appointments: usize) -> anyhow::Result<()> {
+    let seeded = seed(app.state(), appointments).await?;
+    let token = long_lived_token(app.state(), &seeded.viewer)?;
     println!("URL=http://127.0.0.1:{}/graphql", app.port());
     println!("TOKEN={token}");
     println!(
@@ -244,4 +286,569 @@ async fn serve(app: Application, appointments: usize) -> anyhow::Result<()> {
         serde_json::json!({"query": "query Page { appointments(first: 500) { totalCount edges { node { id startsAt status price { amount } customer { id name phone } service { id name durationMinutes } subscription { id status } } } } }"})
     );
     app.run_until_stopped().await
+}
+
+/// Sockets `bench fanout` opens at once, well within the server's listen backlog.
+const CONNECT_CONCURRENCY: usize = 200;
+/// How long the server may take to migrate, seed and listen.
+const READY_TIMEOUT: StdDuration = StdDuration::from_secs(120);
+/// How long a socket may take from connecting to sending its `subscribe`.
+const OPEN_TIMEOUT: StdDuration = StdDuration::from_secs(30);
+/// How long the warm-up may take to reach every socket.
+const WARMUP_TIMEOUT: StdDuration = StdDuration::from_secs(60);
+/// A pause in deliveries after which the last warm-up round has reached every socket it will.
+const WARMUP_QUIET: StdDuration = StdDuration::from_secs(1);
+/// How long an event may take to reach every socket.
+const EVENT_TIMEOUT: StdDuration = StdDuration::from_secs(30);
+/// Socket errors printed; the rest are only counted.
+const PRINTED_ERRORS: usize = 10;
+const SUBSCRIPTION: &str = "subscription { tenantEvents { __typename ... on TenantUpdated { tenant { id name updatedAt } } } }";
+
+/// `bench fanout-server`: the server of `bench fanout`, with a tenant to update and its owner's
+/// token; serves until killed.
+async fn fanout_server(app: Application) -> anyhow::Result<()> {
+    let state = app.state();
+    let seeded = seed(state, 0).await?;
+    let token = long_lived_token(state, &seeded.viewer)?;
+    println!("URL=http://127.0.0.1:{}", app.port());
+    println!(
+        "BACKEND={} database, {} broker",
+        state.db.get_database_backend().as_str(),
+        if state.redis.is_some() {
+            "Redis"
+        } else {
+            "in-process"
+        }
+    );
+    // Last: `bench fanout` reads up to this line.
+    println!("TOKEN={token}");
+    app.run_until_stopped().await
+}
+
+async fn fanout(subscribers: usize, events: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        subscribers > 0 && events > 0,
+        "SUBSCRIBERS and EVENTS must be at least 1"
+    );
+    // Declared first so it is removed after the server is gone.
+    let data = tempfile::tempdir()?;
+    let server = FanoutServer::start(subscribers, data.path()).await?;
+    let api = Api {
+        http: reqwest::Client::builder().build()?,
+        url: server.url.clone(),
+        token: server.token.clone(),
+    };
+    let memory_before = server.memory()?;
+    let baseline = api.mutation_statements().await?;
+
+    let started = Instant::now();
+    let mut deliveries = open_sockets(&server, subscribers, events).await?;
+    let opened = started.elapsed();
+    let rounds = warm_up(&api, &mut deliveries, subscribers).await?;
+    let memory_idle = server.memory()?;
+
+    let mut sent = Vec::with_capacity(events);
+    let mut statements = Vec::with_capacity(events);
+    for event in 0..events {
+        let before = api.statements().await?;
+        let t0 = Instant::now();
+        api.update_tenant(&Label::Event(event).name()).await?;
+        let complete = deliveries
+            .until(t0 + EVENT_TIMEOUT, |d| d.events[event].len() >= subscribers)
+            .await?;
+        let cost = api.statements().await? - before - baseline;
+        let arrivals = &deliveries.events[event];
+        let last = arrivals
+            .iter()
+            .max()
+            .map_or(StdDuration::ZERO, |at| *at - t0);
+        println!(
+            "event {event}: {}/{subscribers} deliveries{}, the last after {}; statements: {cost}",
+            arrivals.len(),
+            if complete { "" } else { " (timed out)" },
+            ms(last),
+        );
+        sent.push(t0);
+        statements.push(cost);
+    }
+    let memory_after = server.memory()?;
+
+    // Deliveries that came late, while a later event was awaited, count too.
+    let mut latencies: Vec<StdDuration> = deliveries
+        .events
+        .iter()
+        .zip(&sent)
+        .flat_map(|(arrivals, t0)| arrivals.iter().map(move |at| *at - *t0))
+        .collect();
+    latencies.sort();
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!(
+        "\nfan-out over WebSockets: {subscribers} subscribers, {events} events, {}",
+        server.backend
+    );
+    println!(
+        "sockets opened and subscribed in {:.1} s; warm-up reached all of them in {rounds} round(s)",
+        opened.as_secs_f64()
+    );
+    println!(
+        "deliveries {}/{}, socket errors {}",
+        latencies.len(),
+        subscribers * events,
+        deliveries.errors
+    );
+    println!(
+        "latency from sending the mutation to receiving the event (an upper bound of commit to \
+         delivery: it includes the mutation): {}",
+        percentiles(&latencies)
+    );
+    println!(
+        "SQL statements per event beyond the mutation's own {baseline}: min {}, max {} \
+         (WS_REVALIDATE_SECONDS=3600, so no timed re-validation falls in)",
+        statements.iter().min().copied().unwrap_or_default(),
+        statements.iter().max().copied().unwrap_or_default(),
+    );
+    println!(
+        "server RSS: {:.1} MiB before the sockets, {:.1} MiB idle with them subscribed ({:.1} KiB \
+         per socket), {:.1} MiB after the events; peak {:.1} MiB",
+        mib(memory_before.rss),
+        mib(memory_idle.rss),
+        (memory_idle.rss as f64 - memory_before.rss as f64) / subscribers as f64,
+        mib(memory_after.rss),
+        mib(memory_after.peak),
+    );
+    server.stop().await
+}
+
+/// `bench fanout-server` as a child process; killed when dropped, however `bench fanout` ends.
+struct FanoutServer {
+    process: Child,
+    pid: u32,
+    /// `http://127.0.0.1:PORT`
+    url: String,
+    token: String,
+    backend: String,
+}
+
+impl FanoutServer {
+    /// Starts the server, with room for `subscribers` sockets of one user, and waits until it is
+    /// ready; the rest of its output (logs) goes to stderr.
+    async fn start(subscribers: usize, data_dir: &Path) -> anyhow::Result<Self> {
+        let mut process = Command::new(std::env::current_exe()?)
+            .arg("fanout-server")
+            .env("DATA_DIR", data_dir)
+            .env(
+                "WS_MAX_CONNECTIONS_PER_USER",
+                (subscribers + 10).to_string(),
+            )
+            .env("WS_REVALIDATE_SECONDS", "3600")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot start the server process")?;
+        let pid = process.id().context("the server process exited at once")?;
+        let stdout = process.stdout.take().context("no stdout from the server")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let mut ready = HashMap::new();
+        tokio::time::timeout(READY_TIMEOUT, async {
+            while !ready.contains_key("TOKEN") {
+                let line = lines
+                    .next_line()
+                    .await?
+                    .context("the server exited before it was ready")?;
+                match line.split_once('=') {
+                    Some((key @ ("URL" | "BACKEND" | "TOKEN"), value)) => {
+                        ready.insert(key.to_owned(), value.to_owned());
+                    }
+                    _ => eprintln!("server: {line}"),
+                }
+            }
+            anyhow::Ok(())
+        })
+        .await
+        .context("the server was not ready in time")??;
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                eprintln!("server: {line}");
+            }
+        });
+        let mut take = |key: &str| ready.remove(key).with_context(|| format!("no {key}= line"));
+        Ok(Self {
+            url: take("URL")?,
+            token: take("TOKEN")?,
+            backend: take("BACKEND")?,
+            process,
+            pid,
+        })
+    }
+
+    /// The server's memory, from `/proc/PID/status`.
+    fn memory(&self) -> anyhow::Result<Memory> {
+        let path = format!("/proc/{}/status", self.pid);
+        let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+        let kib = |field: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(field))
+                .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+                .with_context(|| format!("no {field} in {path}"))
+        };
+        Ok(Memory {
+            rss: kib("VmRSS:")?,
+            peak: kib("VmHWM:")?,
+        })
+    }
+
+    async fn stop(mut self) -> anyhow::Result<()> {
+        self.process
+            .kill()
+            .await
+            .context("cannot stop the server process")
+    }
+}
+
+/// Memory of a process, in KiB.
+struct Memory {
+    /// Resident now (`VmRSS`).
+    rss: u64,
+    /// The most ever resident (`VmHWM`).
+    peak: u64,
+}
+
+/// The server's HTTP side: the mutation that publishes the events, and the statement counter.
+struct Api {
+    http: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+impl Api {
+    /// Renames the tenant, which publishes `TenantUpdated`.
+    async fn update_tenant(&self, name: &str) -> anyhow::Result<()> {
+        let response: Value = self
+            .http
+            .post(format!("{}/graphql", self.url))
+            .bearer_auth(&self.token)
+            .json(&json!({
+                "query": "mutation Fanout($name: String!) { updateTenant(input: {name: $name}) { id } }",
+                "variables": {"name": name},
+            }))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .context("POST /graphql")?
+            .json()
+            .await
+            .context("reading the updateTenant response")?;
+        if let Some(errors) = response.get("errors") {
+            anyhow::bail!("updateTenant failed: {errors}");
+        }
+        Ok(())
+    }
+
+    /// SQL statements the server has sent for requests and subscriptions: the sum of
+    /// `waba_db_queries_total{source="api"}`.
+    async fn statements(&self) -> anyhow::Result<i64> {
+        let metrics = self
+            .http
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .context("GET /metrics (open on the main port in development, without METRICS_TOKEN)")?
+            .text()
+            .await?;
+        let samples: Vec<i64> = metrics
+            .lines()
+            .filter(|line| {
+                line.starts_with("waba_db_queries_total{") && line.contains(r#"source="api""#)
+            })
+            .map(|line| {
+                line.rsplit(' ')
+                    .next()
+                    .and_then(|value| value.parse().ok())
+                    .with_context(|| format!("unreadable sample {line:?}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        anyhow::ensure!(
+            !samples.is_empty(),
+            r#"no waba_db_queries_total{{source="api"}} in /metrics"#
+        );
+        Ok(samples.iter().sum())
+    }
+
+    /// The statements of one `updateTenant` without subscribers: the least of three.
+    async fn mutation_statements(&self) -> anyhow::Result<i64> {
+        let mut least = i64::MAX;
+        for i in 0..3 {
+            let before = self.statements().await?;
+            self.update_tenant(&format!("Fanout baseline {i}")).await?;
+            least = least.min(self.statements().await? - before);
+        }
+        Ok(least)
+    }
+}
+
+/// The mutation an event comes from, known by the tenant name it set.
+#[derive(Clone, Copy)]
+enum Label {
+    Warmup(usize),
+    Event(usize),
+}
+
+impl Label {
+    fn name(self) -> String {
+        match self {
+            Self::Warmup(round) => format!("Fanout warmup {round}"),
+            Self::Event(event) => format!("Fanout {event}"),
+        }
+    }
+
+    /// The label of a `next` message, from the tenant name in its payload.
+    fn of(next: &Value) -> Option<Self> {
+        let name = next["payload"]["data"]["tenantEvents"]["tenant"]["name"]
+            .as_str()?
+            .strip_prefix("Fanout ")?;
+        match name.strip_prefix("warmup ") {
+            Some(round) => round.parse().ok().map(Self::Warmup),
+            None => name.parse().ok().map(Self::Event),
+        }
+    }
+}
+
+/// What a socket's task reports.
+enum Report {
+    Delivery(Label, Instant),
+    /// The socket is done: an `error`, a close, anything unexpected.
+    Failure {
+        socket: usize,
+        message: String,
+    },
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// What every socket sends, and where its task reports.
+#[derive(Clone)]
+struct Subscriber {
+    request: Request,
+    init: Message,
+    subscribe: Message,
+    reports: mpsc::UnboundedSender<Report>,
+}
+
+impl Subscriber {
+    /// Opens socket `index`, subscribes and leaves a task reporting what it receives.
+    async fn open(self, index: usize) -> anyhow::Result<()> {
+        let socket = tokio::time::timeout(OPEN_TIMEOUT, self.connect())
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("timed out after {OPEN_TIMEOUT:?}")))
+            .with_context(|| format!("socket {index} could not subscribe"))?;
+        tokio::spawn(listen(socket, index, self.reports));
+        Ok(())
+    }
+
+    async fn connect(&self) -> anyhow::Result<Socket> {
+        let (mut socket, _) = connect_async(self.request.clone()).await?;
+        socket.send(self.init.clone()).await?;
+        let reply = socket
+            .next()
+            .await
+            .context("closed before connection_ack")??;
+        let acked = reply
+            .to_text()
+            .ok()
+            .and_then(|text| serde_json::from_str::<Value>(text).ok())
+            .is_some_and(|message| message["type"] == "connection_ack");
+        anyhow::ensure!(acked, "expected connection_ack, got {reply:?}");
+        socket.send(self.subscribe.clone()).await?;
+        Ok(socket)
+    }
+}
+
+/// Opens `subscribers` sockets, `CONNECT_CONCURRENCY` at a time, each subscribed to
+/// `tenantEvents`.
+async fn open_sockets(
+    server: &FanoutServer,
+    subscribers: usize,
+    events: usize,
+) -> anyhow::Result<Deliveries> {
+    let mut request = format!("{}/graphql/ws", server.url.replacen("http://", "ws://", 1))
+        .into_client_request()?;
+    request.headers_mut().insert(
+        SEC_WEBSOCKET_PROTOCOL,
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (reports, receiver) = mpsc::unbounded_channel();
+    let subscriber = Subscriber {
+        request,
+        init: Message::text(
+            json!({
+                "type": "connection_init",
+                "payload": {"Authorization": format!("Bearer {}", server.token)},
+            })
+            .to_string(),
+        ),
+        subscribe: Message::text(
+            json!({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}}).to_string(),
+        ),
+        reports,
+    };
+    let mut opened = stream::iter(0..subscribers)
+        .map(|index| tokio::spawn(subscriber.clone().open(index)))
+        .buffer_unordered(CONNECT_CONCURRENCY);
+    while let Some(joined) = opened.next().await {
+        joined.context("a socket task panicked")??;
+    }
+    Ok(Deliveries {
+        reports: receiver,
+        warmups: HashMap::new(),
+        events: vec![Vec::new(); events],
+        errors: 0,
+    })
+}
+
+/// Reports every event the socket receives, until it fails; then the failure.
+async fn listen(mut socket: Socket, index: usize, reports: mpsc::UnboundedSender<Report>) {
+    let failure = loop {
+        let text = match socket.next().await {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Close(frame))) => {
+                break frame.map_or_else(|| "closed".to_owned(), |f| format!("closed: {f}"));
+            }
+            // WebSocket pings, which tungstenite answers.
+            Some(Ok(_)) => continue,
+            Some(Err(err)) => break format!("read failed: {err}"),
+            None => break "closed".to_owned(),
+        };
+        let arrived = Instant::now();
+        let message: Value = serde_json::from_str(&text).unwrap_or_default();
+        match message["type"].as_str() {
+            Some("next") => match Label::of(&message) {
+                Some(label) => {
+                    if reports.send(Report::Delivery(label, arrived)).is_err() {
+                        return;
+                    }
+                }
+                None => break format!("unexpected event: {text}"),
+            },
+            Some("ping") => {
+                if let Err(err) = socket.send(Message::text(r#"{"type":"pong"}"#)).await {
+                    break format!("answering a ping failed: {err}");
+                }
+            }
+            _ => break format!("unexpected message: {text}"),
+        }
+    };
+    let _ = reports.send(Report::Failure {
+        socket: index,
+        message: failure,
+    });
+}
+
+/// What the sockets reported.
+struct Deliveries {
+    reports: mpsc::UnboundedReceiver<Report>,
+    /// Sockets each warm-up round reached.
+    warmups: HashMap<usize, usize>,
+    /// Arrival times of each event's deliveries.
+    events: Vec<Vec<Instant>>,
+    errors: usize,
+}
+
+impl Deliveries {
+    /// Records the next report; `false` when none came within `wait`.
+    async fn take(&mut self, wait: StdDuration) -> anyhow::Result<bool> {
+        let report = match tokio::time::timeout(wait, self.reports.recv()).await {
+            Ok(report) => report.context("every socket has closed")?,
+            Err(_) => return Ok(false),
+        };
+        match report {
+            Report::Delivery(Label::Warmup(round), _) => {
+                *self.warmups.entry(round).or_default() += 1;
+            }
+            Report::Delivery(Label::Event(event), at) => {
+                if let Some(arrivals) = self.events.get_mut(event) {
+                    arrivals.push(at);
+                }
+            }
+            Report::Failure { socket, message } => {
+                self.errors += 1;
+                if self.errors <= PRINTED_ERRORS {
+                    eprintln!("socket {socket}: {message}");
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Records reports until `done` holds (`true`) or `deadline` passes (`false`).
+    async fn until(
+        &mut self,
+        deadline: Instant,
+        done: impl Fn(&Self) -> bool,
+    ) -> anyhow::Result<bool> {
+        while !done(self) {
+            if !self
+                .take(deadline.saturating_duration_since(Instant::now()))
+                .await?
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The most sockets one warm-up round reached.
+    fn warmed_up(&self) -> usize {
+        self.warmups.values().copied().max().unwrap_or_default()
+    }
+}
+
+/// Fires warm-up events until one reaches every socket, which proves that every subscription is
+/// registered and delivery works. A socket whose `subscribe` was still on its way misses a round,
+/// so another one is fired whenever deliveries pause; events reach each subscription in order, so
+/// once a round has reached every socket no earlier one is still being delivered. Returns the
+/// rounds fired.
+async fn warm_up(
+    api: &Api,
+    deliveries: &mut Deliveries,
+    subscribers: usize,
+) -> anyhow::Result<usize> {
+    let deadline = Instant::now() + WARMUP_TIMEOUT;
+    let mut rounds = 0;
+    while deliveries.warmed_up() < subscribers {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "only {} of {subscribers} sockets received a warm-up event within {WARMUP_TIMEOUT:?} \
+             ({} socket errors)",
+            deliveries.warmed_up(),
+            deliveries.errors,
+        );
+        if rounds == 0 || !deliveries.take(WARMUP_QUIET).await? {
+            api.update_tenant(&Label::Warmup(rounds).name()).await?;
+            rounds += 1;
+        }
+    }
+    Ok(rounds)
+}
+
+/// min / p50 / p99 / max of sorted latencies.
+fn percentiles(sorted: &[StdDuration]) -> String {
+    if sorted.is_empty() {
+        return "no deliveries".into();
+    }
+    let at = |q: f64| ms(sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]);
+    format!(
+        "min {}, p50 {}, p99 {}, max {}",
+        at(0.0),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    )
+}
+
+fn ms(duration: StdDuration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1e3)
 }

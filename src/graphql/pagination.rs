@@ -19,8 +19,35 @@ use crate::{
     kernel::error::AppError,
 };
 
-pub const DEFAULT_PAGE_SIZE: u64 = 20;
-pub const MAX_PAGE_SIZE: u64 = 100;
+/// The page size of every connection: `first` defaults to 50 and may ask for up to 500, which
+/// fits a month of a busy appointment book in one page. A page costs the same statements whatever
+/// its length, so the bound is about response size. Each `first` argument's description states
+/// these numbers (a test holds them to this constant).
+pub const PAGE_SIZE: PageSize = PageSize {
+    default: 50,
+    max: 500,
+};
+
+/// The default and the largest `first` of a connection.
+#[derive(Clone, Copy, Debug)]
+pub struct PageSize {
+    pub default: u64,
+    pub max: u64,
+}
+
+impl PageSize {
+    /// A `first` argument: the default when omitted, else bounded to `1..=max`.
+    pub fn parse(self, first: Option<i32>) -> Result<u64, AppError> {
+        match first.map(u64::try_from) {
+            None => Ok(self.default),
+            Some(Ok(n)) if (1..=self.max).contains(&n) => Ok(n),
+            Some(_) => Err(AppError::bad_input(
+                "first",
+                format!("first must be between 1 and {}", self.max),
+            )),
+        }
+    }
+}
 
 /// Where an edge sits in its list, encoded into an opaque string only when asked for.
 #[derive(Clone, Copy, Debug)]
@@ -118,21 +145,9 @@ pub struct PageArgs {
 
 impl PageArgs {
     pub fn parse(first: Option<i32>, after: Option<String>) -> Result<Self, AppError> {
-        let first = parse_first(first, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
+        let first = PAGE_SIZE.parse(first)?;
         let after = after.map(|cursor| decode_cursor(&cursor)).transpose()?;
         Ok(Self { first, after })
-    }
-}
-
-/// A `first` argument bounded to `1..=max`.
-pub fn parse_first(first: Option<i32>, default: u64, max: u64) -> Result<u64, AppError> {
-    match first.map(u64::try_from) {
-        None => Ok(default),
-        Some(Ok(n)) if (1..=max).contains(&n) => Ok(n),
-        Some(_) => Err(AppError::bad_input(
-            "first",
-            format!("first must be between 1 and {max}"),
-        )),
     }
 }
 
@@ -220,10 +235,10 @@ mod tests {
 
     #[test]
     fn first_is_bounded() {
-        assert_eq!(parse_first(None, 20, 100).unwrap(), 20);
-        assert_eq!(parse_first(Some(500), 20, 500).unwrap(), 500);
-        assert!(parse_first(Some(0), 20, 100).is_err());
-        assert!(parse_first(Some(-1), 20, 100).is_err());
-        assert!(parse_first(Some(101), 20, 100).is_err());
+        assert_eq!(PAGE_SIZE.parse(None).unwrap(), 50);
+        assert_eq!(PAGE_SIZE.parse(Some(500)).unwrap(), 500);
+        assert!(PAGE_SIZE.parse(Some(0)).is_err());
+        assert!(PAGE_SIZE.parse(Some(-1)).is_err());
+        assert!(PAGE_SIZE.parse(Some(501)).is_err());
     }
 }

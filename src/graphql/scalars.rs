@@ -8,10 +8,10 @@ use async_graphql::{
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
-use crate::kernel::values::{E164Phone, MoneyCents, TimeZone};
+use crate::kernel::values::{E164Phone, MoneyCents, MoneySum, TimeZone};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Decimal(pub MoneyCents);
+pub struct Decimal(pub MoneySum);
 
 /// An exact decimal amount, serialized as a string with two decimals (`"49.00"`). Inputs accept
 /// strings with at most two decimals (`"49"`, `"49.9"`, `"49.90"`) or integers; floats are
@@ -21,12 +21,12 @@ impl ScalarType for Decimal {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
             Value::String(text) => MoneyCents::parse(text)
-                .map(Decimal)
+                .map(|cents| Decimal(cents.into()))
                 .map_err(InputValueError::custom),
             Value::Number(n) if n.is_i64() => n
                 .as_i64()
                 .and_then(|v| v.checked_mul(100))
-                .map(|c| Decimal(MoneyCents(c)))
+                .map(|c| Decimal(MoneyCents(c).into()))
                 .ok_or_else(|| InputValueError::custom("amount is too large")),
             Value::Number(_) => Err(InputValueError::custom(
                 "send decimal amounts as strings, e.g. \"49.90\"",
@@ -225,8 +225,14 @@ pub struct Money {
 
 impl From<MoneyCents> for Money {
     fn from(cents: MoneyCents) -> Self {
+        MoneySum::from(cents).into()
+    }
+}
+
+impl From<MoneySum> for Money {
+    fn from(sum: MoneySum) -> Self {
         Self {
-            amount: Decimal(cents),
+            amount: Decimal(sum),
             currency: CurrencyCode::Brl,
         }
     }
@@ -244,6 +250,8 @@ pub struct MoneyInput {
 
 impl MoneyInput {
     pub fn cents(&self) -> MoneyCents {
-        self.amount.0
+        // A parsed `Decimal` always fits 64 bits; were it not to, the largest amount is refused
+        // by every bound on money input.
+        MoneyCents(i64::try_from(self.amount.0.0).unwrap_or(i64::MAX))
     }
 }

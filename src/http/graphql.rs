@@ -20,7 +20,7 @@ use axum::{
 
 use crate::{
     app,
-    domains::auth::service::authenticate,
+    domains::{auth::service::authenticate_with_tenant, tenants::graphql::ViewerTenant},
     graphql::{
         errors, limits,
         viewer::{ClientIp, RequestAuth},
@@ -117,7 +117,15 @@ async fn execute(
     peer: SocketAddr,
 ) -> Response {
     let auth = match bearer_token(headers) {
-        Some(token) => RequestAuth::from_result(authenticate(state, token).await),
+        Some(token) => {
+            let authenticated = authenticate_with_tenant(state, token).await;
+            RequestAuth::from_result(authenticated.map(|(viewer, tenant)| {
+                if let Some(tenant) = tenant {
+                    request.data.insert(ViewerTenant(tenant));
+                }
+                viewer
+            }))
+        }
         None => RequestAuth::Anonymous,
     };
     request.data.insert(auth);

@@ -79,7 +79,7 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
         .merge(metrics_on_main_port(&state))
         .merge(app::routes())
         .layer(axum::Extension(schema))
-        .layer(axum::Extension(ws::Connections::default()))
+        .layer(axum::Extension(ws::Connections::watching(&state.broker)))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::record_metrics,

@@ -6,8 +6,9 @@
 //!   a missing or bad token closes with 4403, a `subscribe` before the ack with 4401, no
 //!   `connection_init` within `WS_INIT_TIMEOUT_SECONDS` with 4408;
 //! - every operation re-reads the viewer as an HTTP request does, and gets fresh DataLoaders;
-//!   running subscriptions are re-validated every `WS_REVALIDATE_SECONDS` and end with an error
-//!   when the viewer is gone; when the token expires the socket closes with 4401 `token expired`;
+//!   running subscriptions are re-validated every `WS_REVALIDATE_SECONDS`, and at once when the
+//!   user's sessions are revoked on any instance (logout, refresh-token reuse, deactivation), and
+//!   end with an error when the viewer is gone; when the token expires the socket closes with 4401 `token expired`;
 //! - at most `WS_MAX_SUBSCRIPTIONS_PER_CONNECTION` operations at once (one more gets an `error`
 //!   with RATE_LIMITED), a duplicate id closes with 4409, malformed JSON with 4400, a message over
 //!   `WS_MAX_MESSAGE_BYTES` with 1009;
@@ -37,15 +38,16 @@ use axum::{
     response::Response,
 };
 use chrono::{DateTime, Utc};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt, stream::SplitSink};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::graphql::request_error;
 use crate::{
     app,
-    domains::auth::service::authenticate,
+    broker::Broker,
+    domains::auth::{model::SessionRevoked, service::authenticate},
     graphql::{
         errors::CodedSchema,
         viewer::{ClientIp, RequestAuth},
@@ -55,46 +57,91 @@ use crate::{
     state::AppState,
 };
 
-/// Open sockets per user on this instance.
+/// The read chunk of a socket.
+const SOCKET_READ_BUFFER_BYTES: usize = 4 * 1024;
+
+/// Open sockets per user on this instance, and the signal that re-checks them when the user's
+/// sessions are revoked on any instance.
 #[derive(Clone, Default)]
-pub struct Connections(Arc<Mutex<HashMap<UserId, usize>>>);
+pub struct Connections(Arc<Mutex<HashMap<UserId, UserSockets>>>);
+
+struct UserSockets {
+    open: usize,
+    /// Bumped on [`SessionRevoked`]: each of the user's sockets re-authenticates.
+    revoked: watch::Sender<()>,
+}
 
 /// One counted socket; uncounted when dropped, however the socket ends.
 struct Counted {
     connections: Connections,
     user: UserId,
+    revoked: watch::Receiver<()>,
 }
 
 impl Connections {
+    /// Sockets that re-check their session when `broker` carries a [`SessionRevoked`] for their
+    /// user: one lookup per such event, however many sockets are open.
+    pub fn watching(broker: &Broker) -> Self {
+        let connections = Self::default();
+        let observed = connections.clone();
+        broker.observe(move |event| {
+            if let Some(SessionRevoked { user_id }) = event.payload() {
+                observed.revoke(user_id);
+            }
+        });
+        connections
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, UserSockets>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Counts a socket of `user`, unless the user already has `max` open.
     fn open(&self, user: UserId, max: usize) -> Option<Counted> {
-        let mut open = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = open.entry(user).or_default();
-        if *count >= max {
+        let mut open = self.lock();
+        let sockets = open.entry(user).or_insert_with(|| UserSockets {
+            open: 0,
+            revoked: watch::Sender::new(()),
+        });
+        if sockets.open >= max {
             return None;
         }
-        *count += 1;
+        sockets.open += 1;
         Some(Counted {
             connections: self.clone(),
             user,
+            revoked: sockets.revoked.subscribe(),
         })
+    }
+
+    fn revoke(&self, user: UserId) {
+        if let Some(sockets) = self.lock().get(&user) {
+            sockets.revoked.send_replace(());
+        }
     }
 }
 
 impl Drop for Counted {
     fn drop(&mut self) {
-        let mut open = self
-            .connections
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = open.get_mut(&self.user) {
-            *count -= 1;
-            if *count == 0 {
+        let mut open = self.connections.lock();
+        if let Some(sockets) = open.get_mut(&self.user) {
+            sockets.open -= 1;
+            if sockets.open == 0 {
                 open.remove(&self.user);
             }
         }
     }
+}
+
+/// Resolves when the socket's user had sessions revoked (never before the socket is counted).
+async fn revoked(counted: &mut Option<Counted>) {
+    if let Some(counted) = counted
+        && counted.revoked.changed().await.is_ok()
+    {
+        return;
+    }
+    // Not counted yet, or the sender is gone (it lives as long as the count): never.
+    std::future::pending().await
 }
 
 /// `GET /graphql/ws`
@@ -124,6 +171,11 @@ pub async fn websocket(
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .max_message_size(max)
         .max_frame_size(max)
+        // tungstenite reserves 128 KiB per socket for reads by default; a dashboard's socket is
+        // idle nearly always and its messages are small, so it reads in small chunks (a larger
+        // message still arrives whole) and writes each message as it is sent.
+        .read_buffer_size(SOCKET_READ_BUFFER_BYTES)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| {
             let ip = super::client_ip::client_ip(
                 &state.settings.http.trusted_proxies,
@@ -154,11 +206,11 @@ async fn serve(
     connections: Connections,
 ) {
     let settings = state.settings.ws.clone();
-    let mut _counted: Option<Counted> = None;
+    let mut counted: Option<Counted> = None;
     let (mut sink, mut stream) = socket.split();
     // What passes the gate is fed to async-graphql's protocol handler through this channel.
     let (to_protocol, protocol_input) = mpsc::channel::<Bytes>(16);
-    let (session_tx, mut session_rx) = mpsc::channel::<Session>(1);
+    let (session_tx, mut session_rx) = mpsc::channel::<(Session, Option<Counted>)>(1);
     let operation_state = state.clone();
     let executor = CodedSchema::new(schema, state.settings.graphql.document).on_operation(
         Arc::new(move |data: &mut Data| app::attach_loaders(data, &operation_state)),
@@ -170,13 +222,17 @@ async fn serve(
                 let state = init_state.clone();
                 let client_ip = client_ip.clone();
                 let session_tx = session_tx.clone();
+                let connections = connections.clone();
                 async move {
                     let (data, session) = connection_data(&state, &payload)
                         .await
                         .map_err(|err| async_graphql::Error::new(err.public_message()))?;
                     let mut data = data;
                     data.insert(client_ip);
-                    let _ = session_tx.send(session).await;
+                    // Counted before the ack, so a revocation from then on reaches this socket.
+                    let counted =
+                        connections.open(session.user, state.settings.ws.max_connections_per_user);
+                    let _ = session_tx.send((session, counted)).await;
                     Ok(data)
                 }
             });
@@ -204,7 +260,9 @@ async fn serve(
                     }
                     Some(Err(_)) => break None,
                 };
-                match gate(&bytes, &mut active, &settings, session.as_ref(), &state).await {
+                // Boxed, as the re-validations below: their database futures would otherwise size
+                // every socket's task, idle ones included.
+                match Box::pin(gate(&bytes, &mut active, &settings, session.as_ref(), &state)).await {
                     Gate::Forward => {
                         if to_protocol.send(bytes).await.is_err() {
                             break None;
@@ -228,11 +286,11 @@ async fn serve(
                 Some(WsMessage::Close(code, reason)) => break Some(protocol_close(code, reason)),
                 None => break None,
             },
-            Some(started) = session_rx.recv() => {
-                match connections.open(started.user, settings.max_connections_per_user) {
-                    Some(counted) => _counted = Some(counted),
-                    None => break Some(Close(4429, "Too many connections for this user".into())),
+            Some((started, opened)) = session_rx.recv() => {
+                if opened.is_none() {
+                    break Some(Close(4429, "Too many connections for this user".into()));
                 }
+                counted = opened;
                 let left = (started.expires_at - Utc::now()).to_std().unwrap_or_default();
                 expiry.as_mut().reset(tokio::time::Instant::now() + left);
                 session = Some(started);
@@ -244,17 +302,13 @@ async fn serve(
                 break Some(Close(4401, "token expired".into()));
             }
             _ = revalidate.tick(), if session.is_some() && !active.is_empty() => {
-                let Some(current) = &session else { continue };
-                if let Err(err) = authenticate(&state, &current.token).await {
-                    // The viewer is gone: every running operation ends with the reason, then the
-                    // socket closes (the client reconnects with fresh credentials, or not).
-                    for id in active.drain() {
-                        let ended = error_message(&id, &err);
-                        if sink.send(Message::Text(ended.to_string().into())).await.is_err() {
-                            break;
-                        }
-                    }
-                    break Some(Close(4403, format!("Forbidden: {}", err.public_message())));
+                if let Some(close) = Box::pin(revalidate_session(&state, session.as_ref(), &mut active, &mut sink)).await {
+                    break Some(close);
+                }
+            }
+            () = revoked(&mut counted) => {
+                if let Some(close) = Box::pin(revalidate_session(&state, session.as_ref(), &mut active, &mut sink)).await {
+                    break Some(close);
                 }
             }
         }
@@ -267,6 +321,28 @@ async fn serve(
             })))
             .await;
     }
+}
+
+/// Re-reads the socket's viewer. When it is gone, every running operation ends with the reason
+/// and the socket is to close (the client reconnects with fresh credentials, or not).
+async fn revalidate_session(
+    state: &AppState,
+    session: Option<&Session>,
+    active: &mut HashSet<String>,
+    sink: &mut SplitSink<WebSocket, Message>,
+) -> Option<Close> {
+    let err = authenticate(state, &session?.token).await.err()?;
+    for id in active.drain() {
+        let ended = error_message(&id, &err);
+        if sink
+            .send(Message::Text(ended.to_string().into()))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    Some(Close(4403, format!("Forbidden: {}", err.public_message())))
 }
 
 enum Gate {

@@ -1,6 +1,7 @@
 //! The envelope of live events. A domain owns its payload types (each with a stable
-//! [`EventPayload::KIND`]); the broker carries envelopes and knows no domain. Events are always
-//! scoped to a tenant, and subscribers only see their own tenant's.
+//! [`EventPayload::KIND`]); the broker carries envelopes and knows no domain. An event is scoped
+//! to a tenant, and subscriptions only see their own tenant's; a platform event (no tenant, such
+//! as a user's sessions ending) reaches no subscription, only the instance's own observers.
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
@@ -13,16 +14,25 @@ pub trait EventPayload: Serialize + DeserializeOwned {
     const KIND: &'static str;
 }
 
-/// One live event: which tenant, what kind, and the payload as JSON.
+/// One live event: which tenant (none for a platform event), what kind, and the payload as JSON.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Event {
-    pub tenant_id: TenantId,
+    pub tenant_id: Option<TenantId>,
     pub kind: String,
     pub payload: serde_json::Value,
 }
 
 impl Event {
     pub fn new<P: EventPayload>(tenant_id: TenantId, payload: &P) -> Self {
+        Self::scoped(Some(tenant_id), payload)
+    }
+
+    /// An event of no tenant.
+    pub fn platform<P: EventPayload>(payload: &P) -> Self {
+        Self::scoped(None, payload)
+    }
+
+    fn scoped<P: EventPayload>(tenant_id: Option<TenantId>, payload: &P) -> Self {
         Self {
             tenant_id,
             kind: P::KIND.to_owned(),

@@ -211,3 +211,40 @@ mod probe {
         response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200")
     }
 }
+
+/// `deactivate-user` runs in its own process; through Redis it still reaches the running
+/// instances, whose open sockets for the user end at once (the periodic check is an hour away).
+#[tokio::test]
+async fn deactivate_user_ends_the_users_open_sockets_on_running_instances() {
+    if Backend::current() != Backend::Postgres {
+        return; // Only Redis connects this process to the running instance.
+    }
+    let app = crate::helpers::spawn_app_with_settings(&[("WS_REVALIDATE_SECONDS", "3600")]).await;
+    let email = format!("owner-{}@waba.test", uuid::Uuid::now_v7().simple());
+    let session = app
+        .user_session(&email, waba_bot::kernel::viewer::Role::Tenant, true)
+        .await;
+    let mut socket =
+        crate::websocket::connected(&app, session["accessToken"].as_str().unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = binary();
+    command
+        .env("DATABASE_URL", &app.database_url)
+        .env(
+            "REDIS_URL",
+            std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        )
+        .env("REDIS_PREFIX", &app.redis_prefix)
+        .env("DATA_DIR", dir.path())
+        .args(["deactivate-user", "--email", &email]);
+    let deactivated = tokio::process::Command::from(command)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        deactivated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deactivated.stderr)
+    );
+    assert_eq!(socket.next().await.unwrap_err().code, 4403);
+}

@@ -227,7 +227,7 @@ async fn customer_input_is_validated() {
 
     for vars in [
         json!({"first": 0}),
-        json!({"first": 101}),
+        json!({"first": 501}),
         json!({"after": "%%%"}),
     ] {
         let response = app.gql(Some(&token), PAGE, vars.clone()).await;

@@ -1,3 +1,5 @@
+use waba_bot::graphql::pagination::{PAGE_SIZE, PageSize};
+
 /// The committed `schema.graphql` is what the frontend generates its types from: it must be
 /// exactly what the code exports (`waba-bot schema`).
 #[test]
@@ -101,6 +103,7 @@ async fn every_argument_input_field_and_enum_value_is_described() {
         )
         .await;
     let mut undescribed = Vec::new();
+    let mut first_arguments = Vec::new();
     let blank = |d: &serde_json::Value| d.as_str().is_none_or(|d| d.trim().is_empty());
     for ty in answer.data()["__schema"]["types"].as_array().unwrap() {
         let name = ty["name"].as_str().unwrap();
@@ -111,6 +114,9 @@ async fn every_argument_input_field_and_enum_value_is_described() {
             for arg in field["args"].as_array().into_iter().flatten() {
                 if blank(&arg["description"]) {
                     undescribed.push(format!("{name}.{}({})", field["name"], arg["name"]));
+                }
+                if arg["name"] == "first" {
+                    first_arguments.push(arg["description"].as_str().unwrap_or_default());
                 }
             }
         }
@@ -130,5 +136,13 @@ async fn every_argument_input_field_and_enum_value_is_described() {
         "{} undescribed:\n{}",
         undescribed.len(),
         undescribed.join("\n")
+    );
+    // Every connection's page size is the one constant, and its `first` says so.
+    let PageSize { default, max } = PAGE_SIZE;
+    let stated = format!("Page size, 1 to {max} (default {default}).");
+    assert!(first_arguments.len() >= 3, "{first_arguments:?}");
+    assert!(
+        first_arguments.iter().all(|d| *d == stated),
+        "{first_arguments:?}"
     );
 }

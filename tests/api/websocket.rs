@@ -256,7 +256,7 @@ async fn websocket_documents_are_bounded_too() {
     );
 }
 
-async fn connected(app: &TestApp, token: &str) -> WsClient {
+pub async fn connected(app: &TestApp, token: &str) -> WsClient {
     let mut client = WsClient::connect(&app.address, "graphql-transport-ws").await;
     let ack = client
         .init(json!({"Authorization": format!("Bearer {token}")}))
@@ -462,4 +462,131 @@ async fn a_user_holds_a_bounded_number_of_sockets() {
     let mut theirs = connected(&app, &other).await;
     theirs.subscribe("1", EVENTS).await;
     subscribed(&app, 1).await;
+}
+
+/// A revoked session ends its sockets at once, on the revocation's event: the periodic
+/// re-validation is an hour away here.
+#[tokio::test]
+async fn revoked_sessions_end_their_sockets_at_once() {
+    use crate::helpers::{spawn_app_with_settings, unique_phone};
+    let app = spawn_app_with_settings(&[("WS_REVALIDATE_SECONDS", "3600")]).await;
+    let email = format!("owner-{}@waba.test", uuid::Uuid::now_v7().simple());
+    let session = app
+        .user_session(&email, waba_bot::kernel::viewer::Role::Tenant, true)
+        .await;
+    let token = session["accessToken"].as_str().unwrap();
+    app.onboard(token, &unique_phone()).await;
+
+    // Logout ends the running subscription, then the socket.
+    let mut client = connected(&app, token).await;
+    client.subscribe("1", EVENTS).await;
+    subscribed(&app, 1).await;
+    app.gql(
+        None,
+        "mutation($t: String!) { logout(refreshToken: $t) }",
+        json!({"t": session["refreshToken"]}),
+    )
+    .await
+    .data();
+    let ended = client.next().await.unwrap();
+    assert_eq!(
+        (&ended["type"], &ended["id"]),
+        (&json!("error"), &json!("1"))
+    );
+    assert_eq!(ended["payload"][0]["message"], "this session has ended");
+    assert_eq!(client.next().await.unwrap_err().code, 4403);
+
+    // Deactivation ends an idle socket too.
+    let admin = app.admin_token().await;
+    let (owner, _) = app.tenant_owner().await;
+    let me = app.gql(Some(&owner), "{ me { id } }", json!({})).await;
+    let mut idle = connected(&app, &owner).await;
+    app.gql(
+        Some(&admin),
+        "mutation($id: ID!) { deactivateUser(id: $id) { id } }",
+        json!({"id": me.data()["me"]["id"]}),
+    )
+    .await
+    .data();
+    assert_eq!(idle.next().await.unwrap_err().code, 4403);
+}
+
+/// The statements one event costs with 1 and then 10 subscribers of `subscription`: `fire` makes
+/// the change of each round and `check` reads what every subscriber received.
+async fn event_costs(
+    app: &TestApp,
+    token: &str,
+    subscription: &str,
+    fire: impl AsyncFn(usize),
+    check: impl Fn(&serde_json::Value, usize),
+) -> Vec<u64> {
+    let mut clients = Vec::new();
+    let mut costs = Vec::new();
+    for subscribers in [1, 10] {
+        while clients.len() < subscribers {
+            let mut client = connected(app, token).await;
+            client.subscribe("1", subscription).await;
+            clients.push(client);
+        }
+        subscribed(app, subscribers).await;
+        let before = app.db_queries();
+        fire(subscribers).await;
+        for client in &mut clients {
+            check(
+                &client.next().await.unwrap()["payload"]["data"],
+                subscribers,
+            );
+        }
+        costs.push(app.db_queries() - before);
+    }
+    costs
+}
+
+/// An event is loaded once per instance and fanned out in memory: its cost in statements does
+/// not grow with the number of subscribers.
+#[tokio::test]
+async fn an_event_costs_the_same_statements_for_1_or_10_subscribers() {
+    use chrono::{Duration, Weekday};
+    use chrono_tz::America::Sao_Paulo;
+
+    use crate::{
+        appointments::{book, salon},
+        helpers::fixtures::next_local,
+    };
+
+    let app = spawn_app().await;
+    let (token, _) = app.tenant_owner().await;
+    let name = |round: usize| format!("Salão de {round}");
+    let costs = event_costs(
+        &app,
+        &token,
+        EVENTS,
+        async |round| {
+            let renamed = app.gql(Some(&token), RENAME, json!({"n": name(round)}));
+            renamed.await.data();
+        },
+        |data, round| assert_eq!(data["tenantEvents"]["tenant"]["name"], name(round)),
+    )
+    .await;
+    assert_eq!(costs[0], costs[1], "tenantEvents: {costs:?}");
+
+    // An appointment's event, with the relations its subscribers select.
+    let salon = salon(&app).await;
+    let monday = next_local(&Sao_Paulo, Weekday::Mon, 9, 0);
+    let costs = event_costs(
+        &app,
+        &salon.token,
+        "subscription { appointmentEvents { kind appointment { startsAt customer { name } service { name } } } }",
+        async |round| {
+            let at = monday + Duration::hours(i64::try_from(round % 7).unwrap());
+            book(&app, &salon, at).await.data();
+        },
+        |data, _| {
+            let appointment = &data["appointmentEvents"]["appointment"];
+            assert_eq!(appointment["service"]["name"], "Corte");
+            assert!(appointment["customer"]["name"].is_string(), "{data}");
+        },
+    )
+    .await;
+    assert_eq!(costs[0], costs[1], "appointmentEvents: {costs:?}");
 }

@@ -7,6 +7,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, FixedOffset, Utc};
 use futures_util::{Stream, StreamExt, TryFutureExt};
+use tokio::sync::OnceCell;
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::{
@@ -26,27 +27,34 @@ use crate::{
     graphql::{
         inline::Inline,
         loaders::loader,
-        pagination::{Cursor, Page, decode_keyset_cursor, page_with_cursors, parse_first},
+        pagination::{Cursor, PAGE_SIZE, Page, decode_keyset_cursor, page_with_cursors},
         scalars::{Money, Timestamp},
         viewer::{state, viewer},
     },
     kernel::{
-        error::AppError,
+        error::{AppError, AppResult},
         ids::{AppointmentId, CustomerId, ServiceId, SubscriptionId, TypedId},
         values::TimeZone,
+        viewer::Viewer,
     },
+    state::AppState,
 };
-
-/// Appointment pages are larger than other lists: a month of a busy calendar fits in one.
-const MAX_APPOINTMENTS_PAGE: u64 = 500;
 
 /// An appointment with the zone its times are shown in.
 pub struct AppointmentNode {
     appointment: Appointment,
     zone: TimeZone,
-    /// The relations, when a list loaded them for all its nodes at once (`None`: ask the
-    /// loaders).
-    related: Option<Related>,
+    relations: Relations,
+}
+
+/// Where a node's relations come from.
+enum Relations {
+    /// The operation's loaders (a node on its own).
+    Loaders,
+    /// Loaded with the node's list, for all its nodes at once.
+    Loaded(Related),
+    /// Loaded on first use by any subscriber to the node's event, and shared by all of them.
+    Event(Arc<EventAppointment>),
 }
 
 /// An appointment's relations, shared between the nodes of a page that point at the same row.
@@ -61,12 +69,38 @@ impl AppointmentNode {
         Self {
             appointment,
             zone,
-            related: None,
+            relations: Relations::Loaders,
         }
     }
 
     fn local(&self, at: DateTime<Utc>) -> DateTime<FixedOffset> {
         at.with_timezone(&self.zone.0).fixed_offset()
+    }
+
+    /// One relation, from wherever this node's relations come from: its page, its event, or
+    /// the operation's loader.
+    async fn related<L, K, N>(
+        &self,
+        ctx: &Context<'_>,
+        key: K,
+        on_page: impl FnOnce(&Related) -> Option<Arc<Inline<N>>>,
+        on_event: impl FnOnce(&EventAppointment) -> &OnceCell<Option<Arc<Inline<N>>>>,
+        loader: impl FnOnce(AppState) -> L,
+        node: impl FnOnce(L::Value) -> N,
+    ) -> async_graphql::Result<Option<Arc<Inline<N>>>>
+    where
+        L: Loader<K, Error = Arc<AppError>>,
+        K: Send + Sync + Clone + Eq + Hash + 'static,
+    {
+        match &self.relations {
+            Relations::Loaded(related) => Ok(on_page(related)),
+            Relations::Event(event) => {
+                let loader = loader(event.state.clone());
+                // Boxed for the reason `load_related` is.
+                Box::pin(shared_relation(on_event(event), loader, key, node)).await
+            }
+            Relations::Loaders => load_related::<L, _, _>(ctx, key, node).await,
+        }
     }
 }
 
@@ -103,11 +137,17 @@ impl AppointmentNode {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<Arc<Inline<CustomerNode>>>> {
-        if let Some(related) = &self.related {
-            return Ok(related.customer.clone());
-        }
         let key = (self.appointment.tenant_id, self.appointment.customer_id);
-        load_related::<CustomerLoader, _, _>(ctx, key, CustomerNode::new).await
+        let on_page = |r: &Related| r.customer.clone();
+        self.related(
+            ctx,
+            key,
+            on_page,
+            |e| &e.customer,
+            CustomerLoader,
+            CustomerNode::new,
+        )
+        .await
     }
 
     /// What was booked.
@@ -115,11 +155,17 @@ impl AppointmentNode {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<Arc<Inline<ServiceNode>>>> {
-        if let Some(related) = &self.related {
-            return Ok(related.service.clone());
-        }
         let key = (self.appointment.tenant_id, self.appointment.service_id);
-        load_related::<ServiceLoader, _, _>(ctx, key, ServiceNode).await
+        let on_page = |r: &Related| r.service.clone();
+        self.related(
+            ctx,
+            key,
+            on_page,
+            |e| &e.service,
+            ServiceLoader,
+            ServiceNode,
+        )
+        .await
     }
 
     /// The subscription the booking used, if any.
@@ -127,14 +173,21 @@ impl AppointmentNode {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<Arc<Inline<SubscriptionNode>>>> {
-        if let Some(related) = &self.related {
-            return Ok(related.subscription.clone());
-        }
         let Some(id) = self.appointment.subscription_id else {
             return Ok(None);
         };
         let key = (self.appointment.tenant_id, id);
-        load_related::<SubscriptionLoader, _, _>(ctx, key, SubscriptionNode::new).await
+        let on_page = |r: &Related| r.subscription.clone();
+        let node = SubscriptionNode::new;
+        self.related(
+            ctx,
+            key,
+            on_page,
+            |e| &e.subscription,
+            SubscriptionLoader,
+            node,
+        )
+        .await
     }
 
     /// Notes for the business.
@@ -327,7 +380,7 @@ async fn page_nodes(
             let node = AppointmentNode {
                 appointment: a,
                 zone,
-                related: Some(related),
+                relations: Relations::Loaded(related),
             };
             (cursor, node)
         })
@@ -343,10 +396,7 @@ fn shared<K: Eq + Hash, V, N>(loaded: HashMap<K, V>, node: impl Fn(V) -> N) -> H
 }
 
 async fn tenant_zone(ctx: &Context<'_>) -> async_graphql::Result<TimeZone> {
-    let tenant = viewer(ctx)?.tenant()?;
-    Ok(tenants::service::find(&state(ctx).db, tenant)
-        .await?
-        .time_zone)
+    Ok(tenants::graphql::viewer_tenant(ctx).await?.time_zone)
 }
 
 #[derive(Default)]
@@ -406,7 +456,7 @@ impl AppointmentQuery {
                 .map(|id| ServiceId::parse(id))
                 .transpose()?,
         };
-        let limit = parse_first(first, 50, MAX_APPOINTMENTS_PAGE)?;
+        let limit = PAGE_SIZE.parse(first)?;
         let after = after.as_deref().map(decode_keyset_cursor).transpose()?;
         let ((appointments, has_next, total), zone) = futures_util::try_join!(
             service::list(state(ctx), &viewer, &list_filter, after, limit)
@@ -589,28 +639,80 @@ impl AppointmentSubscription {
             .await?
             .time_zone;
         let events = BroadcastStream::new(state.broker.subscribe());
-        Ok(events.filter_map(move |event| {
+        Ok(events.filter_map(move |delivery| {
             let state = state.clone();
             async move {
-                let event = event.ok()?;
-                if event.tenant_id != tenant_id {
+                let delivery = delivery.ok()?;
+                if delivery.event.tenant_id != Some(tenant_id) {
                     return None;
                 }
                 let AppointmentChanged {
                     kind,
                     appointment_id,
-                } = event.payload()?;
-                match service::find(&state, &viewer, appointment_id).await {
-                    Ok(appointment) => Some(AppointmentEvent {
-                        kind,
-                        appointment: AppointmentNode::new(appointment, zone),
-                    }),
-                    Err(err) => {
-                        tracing::warn!(error = ?err, "could not load appointment for event");
-                        None
-                    }
-                }
+                } = delivery.event.payload()?;
+                // Loaded once per instance, whatever the number of subscribers.
+                let changed = delivery
+                    .shared(|| event_appointment(&state, &viewer, appointment_id))
+                    .await?;
+                Some(AppointmentEvent {
+                    kind,
+                    appointment: AppointmentNode {
+                        appointment: changed.appointment.clone(),
+                        zone,
+                        relations: Relations::Event(changed),
+                    },
+                })
             }
         }))
     }
+}
+
+/// The appointment an event names, shared by every subscriber on the instance, with the
+/// relations any of them selects loaded once on first use.
+struct EventAppointment {
+    state: AppState,
+    appointment: Appointment,
+    customer: OnceCell<Option<Arc<Inline<CustomerNode>>>>,
+    service: OnceCell<Option<Arc<Inline<ServiceNode>>>>,
+    subscription: OnceCell<Option<Arc<Inline<SubscriptionNode>>>>,
+}
+
+async fn event_appointment(
+    state: &AppState,
+    viewer: &Viewer,
+    id: AppointmentId,
+) -> AppResult<EventAppointment> {
+    Ok(EventAppointment {
+        state: state.clone(),
+        appointment: service::find(state, viewer, id).await?,
+        customer: OnceCell::new(),
+        service: OnceCell::new(),
+        subscription: OnceCell::new(),
+    })
+}
+
+/// An event's relation: the first subscriber to select it loads it, straight from the loader's
+/// batch function (there is no request to cache it in), and the others share it.
+async fn shared_relation<L, K, N>(
+    cell: &OnceCell<Option<Arc<Inline<N>>>>,
+    loader: L,
+    key: K,
+    node: impl FnOnce(L::Value) -> N,
+) -> async_graphql::Result<Option<Arc<Inline<N>>>>
+where
+    L: Loader<K, Error = Arc<AppError>>,
+    K: Send + Sync + Clone + Eq + Hash + 'static,
+{
+    let load = async {
+        let mut loaded = loader
+            .load(std::slice::from_ref(&key))
+            .await
+            .map_err(AppError::from)?;
+        Ok::<_, AppError>(
+            loaded
+                .remove(&key)
+                .map(|value| Arc::new(Inline(node(value)))),
+        )
+    };
+    Ok(cell.get_or_try_init(|| load).await?.clone())
 }

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use entity::appointments;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, QueryResult, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
     sea_query::{Expr, Func},
 };
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -15,7 +15,7 @@ use super::model::{Appointment, AppointmentStatus, ListFilter, NewAppointmentRow
 use crate::kernel::{
     error::AppResult,
     ids::{AppointmentId, CustomerId, SubscriptionId, TenantId},
-    values::EnumStr,
+    values::{EnumStr, MoneySum},
 };
 
 /// Statuses that hold a slot.
@@ -362,22 +362,22 @@ pub async fn count_by_status(
 }
 
 /// Sum of the price snapshots of confirmed and completed appointments starting in `[from, to)`.
+///
+/// SQLite's SUM fails on 64-bit overflow and Postgres's is NUMERIC, so the prices are summed in
+/// two 32-bit halves, each of which fits a BIGINT for any realistic number of rows, and joined
+/// into 128 bits here.
 pub async fn sum_expected_revenue(
     conn: &impl ConnectionTrait,
     tenant: TenantId,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<i64, DbErr> {
-    let total: Option<Option<i64>> = appointments::Entity::find()
+) -> Result<MoneySum, DbErr> {
+    let half = |expr: Expr| Expr::from(Func::cast_as(Func::sum(expr), "BIGINT"));
+    let price = || Expr::col(appointments::Column::PriceCents);
+    let halves: Option<(Option<i64>, Option<i64>)> = appointments::Entity::find()
         .select_only()
-        // SUM of a BIGINT is NUMERIC on Postgres; cast it back so both engines return an integer.
-        .column_as(
-            Expr::from(Func::cast_as(
-                Func::sum(Expr::col(appointments::Column::PriceCents)),
-                "BIGINT",
-            )),
-            "total",
-        )
+        .column_as(half(price().right_shift(32)), "high")
+        .column_as(half(price().bit_and(0xFFFF_FFFF_i64)), "low")
         .filter(appointments::Column::TenantId.eq(tenant.0))
         .filter(appointments::Column::Status.is_in(
             [AppointmentStatus::Confirmed, AppointmentStatus::Completed].map(EnumStr::as_str),
@@ -387,7 +387,10 @@ pub async fn sum_expected_revenue(
         .into_tuple()
         .one(conn)
         .await?;
-    Ok(total.flatten().unwrap_or(0))
+    let (high, low) = halves.unwrap_or_default();
+    Ok(MoneySum(
+        (i128::from(high.unwrap_or(0)) << 32) + i128::from(low.unwrap_or(0)),
+    ))
 }
 
 /// Cancels the tenant's PENDING appointments created before `cutoff`, returning their ids.

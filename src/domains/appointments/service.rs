@@ -29,7 +29,7 @@ use crate::{
         error::{AppError, AppResult},
         events::Event,
         ids::{AppointmentId, CustomerId, ServiceId, SubscriptionId, TenantId},
-        values::{MoneyCents, TimeZone, parse_optional_text},
+        values::{MoneyCents, MoneySum, TimeZone, parse_optional_text},
         viewer::Viewer,
     },
     state::AppState,
@@ -318,7 +318,7 @@ pub struct DashboardStats {
     pub by_status: Vec<(AppointmentStatus, u64)>,
     pub active_subscribers: u64,
     pub total_customers: u64,
-    pub expected_revenue: MoneyCents,
+    pub expected_revenue: MoneySum,
 }
 
 pub async fn dashboard_stats(
@@ -360,9 +360,7 @@ pub async fn dashboard_stats(
         active_subscribers: customers::service::count_active_subscribers(&state.db, tenant.id)
             .await?,
         total_customers: customers::service::count(&state.db, tenant.id).await?,
-        expected_revenue: MoneyCents(
-            repo::sum_expected_revenue(&state.db, tenant.id, from, to).await?,
-        ),
+        expected_revenue: repo::sum_expected_revenue(&state.db, tenant.id, from, to).await?,
     })
 }
 

@@ -25,13 +25,15 @@ use axum::{Router, routing::get};
 use crate::{
     domain::Domain,
     jobs::{CronKind, JobKind},
+    kernel::events::EventPayload,
     state::AppState,
 };
 
 pub const DOMAIN: Domain = Domain::new("auth")
     .with_jobs(&[JobKind::of::<jobs::SendVerificationEmail>()])
     .with_crons(&[CronKind::of::<jobs::PurgeExpiredCredentials>()])
-    .with_routes(routes);
+    .with_routes(routes)
+    .with_events(&[model::SessionRevoked::KIND]);
 
 /// Google sign-in redirects (browsers are sent here, so these are REST).
 fn routes() -> Router<AppState> {

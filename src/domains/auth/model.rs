@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::kernel::{
     error::AppError,
+    events::EventPayload,
     ids::{TenantId, UserId},
     viewer::Role,
 };
@@ -165,4 +166,16 @@ mod tests {
         assert!(NewPassword::parse("long enough").is_ok());
         assert!(NewPassword::parse(&"x".repeat(129)).is_err());
     }
+}
+
+/// Platform event: some or all of a user's sessions ended (logout, refresh-token reuse,
+/// deactivation). Instances re-check that user's open sockets at once instead of at their next
+/// periodic re-validation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SessionRevoked {
+    pub user_id: UserId,
+}
+
+impl EventPayload for SessionRevoked {
+    const KIND: &'static str = "auth.session_revoked";
 }

@@ -3,11 +3,11 @@
 //! concurrent requests can never both use the same token or code.
 
 use chrono::{DateTime, Utc};
-use entity::{email_verifications, login_codes, oauth_states, refresh_tokens, users};
+use entity::{email_verifications, login_codes, oauth_states, refresh_tokens, tenants, users};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, FromQueryResult, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationDef,
     sea_query::{Expr, Query},
 };
 use uuid::Uuid;
@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::model::{EmailVerification, NewUser, PendingSignIn, RefreshToken, User, UserUpdate};
 use crate::{
     db::set_some,
+    domains::tenants::model::Tenant,
     kernel::{
         error::AppResult,
         ids::{TenantId, UserId},
@@ -30,13 +31,22 @@ pub async fn find_user(conn: &impl ConnectionTrait, id: UserId) -> AppResult<Opt
         .transpose()
 }
 
-/// The user, and whether the session `sid` (a refresh-token family) has been revoked, in one
-/// statement: it runs on every authenticated request.
-pub async fn find_user_in_session(
+/// Who a token speaks for, as read on every authenticated request.
+pub struct SignedIn {
+    pub user: User,
+    /// The user's tenant, read in the same statement so resolvers need not read it again.
+    pub tenant: Option<Tenant>,
+    /// Whether the token's session (its refresh-token family) was revoked: logout or reuse.
+    pub session_revoked: bool,
+}
+
+/// The user, their tenant and whether the session `sid` has been revoked, in one statement: it
+/// runs on every authenticated request.
+pub async fn find_signed_in(
     conn: &impl ConnectionTrait,
     id: UserId,
     sid: Option<Uuid>,
-) -> AppResult<Option<(User, bool)>> {
+) -> AppResult<Option<SignedIn>> {
     let revoked = match sid {
         Some(family) => Expr::exists(
             Query::select()
@@ -48,14 +58,28 @@ pub async fn find_user_in_session(
         ),
         None => Expr::val(false),
     };
+    let to_tenant: RelationDef = users::Entity::belongs_to(tenants::Entity)
+        .from(users::Column::TenantId)
+        .to(tenants::Column::Id)
+        .into();
     let statement = users::Entity::find_by_id(id.0)
+        .select_also(tenants::Entity)
+        .join(JoinType::LeftJoin, to_tenant)
         .column_as(revoked, "session_revoked")
         .build(conn.get_database_backend());
     let Some(row) = conn.query_one_raw(statement).await? else {
         return Ok(None);
     };
-    let user = User::try_from(users::Model::from_query_result(&row, "")?)?;
-    Ok(Some((user, row.try_get::<bool>("", "session_revoked")?)))
+    // `select_also` prefixes the first entity's columns with `A_` and the second's with `B_`.
+    let user = User::try_from(users::Model::from_query_result(&row, "A_")?)?;
+    let tenant = tenants::Model::from_query_result_optional(&row, "B_")?
+        .map(Tenant::try_from)
+        .transpose()?;
+    Ok(Some(SignedIn {
+        user,
+        tenant,
+        session_revoked: row.try_get::<bool>("", "session_revoked")?,
+    }))
 }
 
 /// The user with this (normalised) e-mail, and their password hash.

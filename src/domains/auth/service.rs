@@ -5,13 +5,16 @@ use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::{
-    model::{NewPassword, NewUser, Session, User, UserUpdate},
+    model::{NewPassword, NewUser, Session, SessionRevoked, User, UserUpdate},
     password, repo,
 };
 use crate::{
+    broker::Broker,
+    domains::tenants::model::Tenant,
     kernel::{
         crypto,
         error::{AppError, AppResult},
+        events::Event,
         ids::{TenantId, UserId},
         values::Email,
         viewer::{Role, Viewer},
@@ -44,13 +47,21 @@ fn invalid_credentials() -> AppError {
 /// Resolves a bearer token into the viewer, re-checking the user on every request so a
 /// deactivated user (or one moved to another tenant) loses access at once.
 pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Viewer> {
+    Ok(authenticate_with_tenant(state, token).await?.0)
+}
+
+/// [`authenticate`], and the viewer's tenant read in the same statement (HTTP requests hand it
+/// to their resolvers, which then need not read it again).
+pub async fn authenticate_with_tenant(
+    state: &AppState,
+    token: &str,
+) -> AppResult<(Viewer, Option<Tenant>)> {
     let claims = state.jwt.verify(token)?;
-    // One statement: the user, and whether the token's session was revoked (logout, reuse).
-    let (user, session_ended) =
-        repo::find_user_in_session(&state.db, UserId(claims.sub), claims.sid)
-            .await?
-            .ok_or_else(|| AppError::Unauthenticated("invalid token".into()))?;
-    if session_ended {
+    let signed_in = repo::find_signed_in(&state.db, UserId(claims.sub), claims.sid)
+        .await?
+        .ok_or_else(|| AppError::Unauthenticated("invalid token".into()))?;
+    let user = signed_in.user;
+    if signed_in.session_revoked {
         return Err(AppError::Unauthenticated("this session has ended".into()));
     }
     if !user.is_active {
@@ -63,11 +74,12 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Viewer> {
             "invalid token: the account's tenant changed".into(),
         ));
     }
-    Ok(Viewer {
+    let viewer = Viewer {
         user_id: user.id,
         role: user.role,
         tenant_id: user.tenant_id,
-    })
+    };
+    Ok((viewer, signed_in.tenant))
 }
 
 /// Email and password sign-in, rate-limited per e-mail and per client IP.
@@ -200,6 +212,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<Session
         if !within_grace {
             tracing::warn!(user = %token.user_id, family = %token.family_id, "refresh token reuse: revoking the family");
             repo::revoke_refresh_family(&state.db, token.family_id).await?;
+            announce_sessions_revoked(&state.broker, token.user_id).await;
             return Err(rejected());
         }
     }
@@ -211,6 +224,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<Session
         .ok_or_else(rejected)?;
     if !user.is_active {
         repo::revoke_refresh_family(&state.db, token.family_id).await?;
+        announce_sessions_revoked(&state.broker, user.id).await;
         return Err(rejected());
     }
     issue_session(state, &state.db, user, token.family_id).await
@@ -222,8 +236,17 @@ pub async fn logout(state: &AppState, refresh_token: &str) -> AppResult<()> {
         repo::find_refresh_token(&state.db, &crypto::sha256_hex(refresh_token)).await?
     {
         repo::revoke_refresh_family(&state.db, token.family_id).await?;
+        announce_sessions_revoked(&state.broker, token.user_id).await;
     }
     Ok(())
+}
+
+/// Tells every instance that `user_id`'s sessions changed, so their open sockets re-check now.
+/// Called after the revocation is stored.
+pub async fn announce_sessions_revoked(broker: &Broker, user_id: UserId) {
+    broker
+        .publish(Event::platform(&SessionRevoked { user_id }))
+        .await;
 }
 
 /// Trades a one-time login code (from the Google redirect) for a session.
@@ -268,8 +291,8 @@ pub async fn find(conn: &impl ConnectionTrait, id: UserId) -> AppResult<User> {
 }
 
 /// ADMIN: lets a user sign in again, or stops them: a deactivated user's sessions end at once
-/// (refresh tokens revoked; access tokens fail the per-request check; open sockets end within
-/// `WS_REVALIDATE_SECONDS`). An admin cannot deactivate themselves.
+/// (refresh tokens revoked; access tokens fail the per-request check; open sockets are re-checked
+/// at once through [`SessionRevoked`]). An admin cannot deactivate themselves.
 pub async fn set_active(
     state: &AppState,
     viewer: &Viewer,
@@ -286,6 +309,9 @@ pub async fn set_active(
     let txn = crate::db::begin_write(&state.db).await?;
     let user = switch_active(&txn, id, active).await?;
     txn.commit().await?;
+    if !active {
+        announce_sessions_revoked(&state.broker, id).await;
+    }
     Ok(user)
 }
 

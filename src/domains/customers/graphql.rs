@@ -214,7 +214,7 @@ impl CustomerQuery {
         #[graphql(desc = "Part of a name (any case), an e-mail, or phone digits.")] search: Option<
             String,
         >,
-        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Page size, 1 to 500 (default 50).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last customer of the previous page.")] after: Option<
             String,
         >,

@@ -1,5 +1,7 @@
 //! GraphQL surface of tenants.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Subscription, Union};
 use futures_util::{Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
@@ -208,6 +210,20 @@ pub struct ConnectWhatsAppInput {
     pub access_token: String,
 }
 
+/// The viewer's tenant, read with the viewer in the request's one authentication statement (the
+/// HTTP layer attaches it); resolvers take it from [`viewer_tenant`] instead of reading again.
+pub struct ViewerTenant(pub Tenant);
+
+/// The viewer's tenant: the one read with the viewer when the request carries it, otherwise from
+/// the database (WebSocket operations, whose viewer outlives a single read).
+pub async fn viewer_tenant(ctx: &Context<'_>) -> async_graphql::Result<Tenant> {
+    let viewer = viewer(ctx)?;
+    match ctx.data_opt::<ViewerTenant>() {
+        Some(ViewerTenant(tenant)) if Some(tenant.id) == viewer.tenant_id => Ok(tenant.clone()),
+        _ => Ok(service::current(state(ctx), &viewer).await?),
+    }
+}
+
 #[derive(Default)]
 pub struct TenantQuery;
 
@@ -215,8 +231,7 @@ pub struct TenantQuery;
 impl TenantQuery {
     /// The signed-in user's tenant.
     async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<TenantNode> {
-        let viewer = viewer(ctx)?;
-        Ok(TenantNode(service::current(state(ctx), &viewer).await?))
+        Ok(TenantNode(viewer_tenant(ctx).await?))
     }
 
     /// ADMIN: a tenant by id. Null (with the error) when it does not exist, so one lookup does not null the whole answer.
@@ -236,7 +251,7 @@ impl TenantQuery {
     async fn tenants(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Page size, 1 to 500 (default 50).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last tenant of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<Page<TenantNode>> {
         let viewer = viewer(ctx)?;
@@ -343,7 +358,7 @@ impl TenantMutation {
 }
 
 pub struct TenantUpdated {
-    tenant: Tenant,
+    tenant: Arc<Tenant>,
 }
 
 /// The tenant's settings changed.
@@ -351,7 +366,7 @@ pub struct TenantUpdated {
 impl TenantUpdated {
     /// The tenant as it is after the change.
     async fn tenant(&self) -> TenantNode {
-        TenantNode(self.tenant.clone())
+        TenantNode(Tenant::clone(&self.tenant))
     }
 }
 
@@ -375,21 +390,19 @@ impl TenantSubscription {
         let tenant_id = viewer.tenant()?;
         let state = state(ctx).clone();
         let events = BroadcastStream::new(state.broker.subscribe());
-        Ok(events.filter_map(move |event| {
+        Ok(events.filter_map(move |delivery| {
             let state = state.clone();
             async move {
-                let event = event.ok()?;
-                if event.tenant_id != tenant_id {
+                let delivery = delivery.ok()?;
+                if delivery.event.tenant_id != Some(tenant_id) {
                     return None;
                 }
-                event.payload::<TenantChanged>()?;
-                match service::find(&state.db, tenant_id).await {
-                    Ok(tenant) => Some(TenantEvent::TenantUpdated(TenantUpdated { tenant })),
-                    Err(err) => {
-                        tracing::warn!(error = ?err, "could not load tenant for event");
-                        None
-                    }
-                }
+                delivery.event.payload::<TenantChanged>()?;
+                // Loaded once per instance, whatever the number of subscribers.
+                let tenant = delivery
+                    .shared(|| service::find(&state.db, tenant_id))
+                    .await?;
+                Some(TenantEvent::TenantUpdated(TenantUpdated { tenant }))
             }
         }))
     }
