@@ -8,7 +8,8 @@
 //! - every operation re-reads the viewer as an HTTP request does, and gets fresh DataLoaders;
 //!   running subscriptions are re-validated every `WS_REVALIDATE_SECONDS`, and at once when the
 //!   user's sessions are revoked on any instance (logout, refresh-token reuse, deactivation), and
-//!   end with an error when the viewer is gone; when the token expires the socket closes with 4401 `token expired`;
+//!   end with an error when the viewer is gone; when the token expires the socket closes with
+//!   4401 `token expired`;
 //! - at most `WS_MAX_SUBSCRIPTIONS_PER_CONNECTION` operations at once (one more gets an `error`
 //!   with RATE_LIMITED), a duplicate id closes with 4409, malformed JSON with 4400, a message over
 //!   `WS_MAX_MESSAGE_BYTES` with 1009;
