@@ -481,13 +481,7 @@ async fn revoked_sessions_end_their_sockets_at_once() {
     let mut client = connected(&app, token).await;
     client.subscribe("1", EVENTS).await;
     subscribed(&app, 1).await;
-    app.gql(
-        None,
-        "mutation($t: String!) { logout(refreshToken: $t) }",
-        json!({"t": session["refreshToken"]}),
-    )
-    .await
-    .data();
+    assert!(app.logout(&session["refreshToken"]).await);
     let ended = client.next().await.unwrap();
     assert_eq!(
         (&ended["type"], &ended["id"]),

@@ -277,6 +277,18 @@ impl TestApp {
         response.data()["login"].clone()
     }
 
+    /// Ends the session `refresh_token` belongs to (`logout`); whether it was answered `true`.
+    pub async fn logout(&self, refresh_token: &Value) -> bool {
+        let response = self
+            .gql(
+                None,
+                "mutation($t: String!) { logout(refreshToken: $t) }",
+                json!({ "t": refresh_token }),
+            )
+            .await;
+        response.data()["logout"] == true
+    }
+
     /// An ADMIN's access token.
     pub async fn admin_token(&self) -> String {
         let session = self
