@@ -50,18 +50,23 @@ impl Delivery {
         Fut: Future<Output = AppResult<T>>,
     {
         let cell = self.cell::<T>();
+        if let Some(loaded) = cell.get() {
+            return loaded.clone();
+        }
         // Boxed: a subscription's stream holds this future's space for its whole life, and the
         // load (a database query) is large and runs once per event.
-        let init = Box::pin(async {
-            match load().await {
-                Ok(value) => Some(Arc::new(value)),
-                Err(err) => {
-                    tracing::warn!(error = ?err, kind = self.event.kind, "could not load an event's subject");
-                    None
+        let init = || {
+            Box::pin(async {
+                match load().await {
+                    Ok(value) => Some(Arc::new(value)),
+                    Err(err) => {
+                        tracing::warn!(error = ?err, kind = self.event.kind, "could not load an event's subject");
+                        None
+                    }
                 }
-            }
-        });
-        cell.get_or_init(|| init).await.clone()
+            })
+        };
+        cell.get_or_init(init).await.clone()
     }
 
     fn cell<T: Send + Sync + 'static>(&self) -> Arc<OnceCell<Option<Arc<T>>>> {

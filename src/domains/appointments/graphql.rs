@@ -95,9 +95,13 @@ impl AppointmentNode {
         match &self.relations {
             Relations::Loaded(related) => Ok(on_page(related)),
             Relations::Event(event) => {
-                let loader = loader(event.state.clone());
+                let cell = on_event(event);
+                // Every subscriber but the first finds it loaded.
+                if let Some(loaded) = cell.get() {
+                    return Ok(loaded.clone());
+                }
                 // Boxed for the reason `load_related` is.
-                Box::pin(shared_relation(on_event(event), loader, key, node)).await
+                Box::pin(shared_relation(cell, &event.state, loader, key, node)).await
             }
             Relations::Loaders => load_related::<L, _, _>(ctx, key, node).await,
         }
@@ -695,7 +699,8 @@ async fn event_appointment(
 /// batch function (there is no request to cache it in), and the others share it.
 async fn shared_relation<L, K, N>(
     cell: &OnceCell<Option<Arc<Inline<N>>>>,
-    loader: L,
+    state: &AppState,
+    loader: impl FnOnce(AppState) -> L,
     key: K,
     node: impl FnOnce(L::Value) -> N,
 ) -> async_graphql::Result<Option<Arc<Inline<N>>>>
@@ -704,7 +709,7 @@ where
     K: Send + Sync + Clone + Eq + Hash + 'static,
 {
     let load = async {
-        let mut loaded = loader
+        let mut loaded = loader(state.clone())
             .load(std::slice::from_ref(&key))
             .await
             .map_err(AppError::from)?;

@@ -1,6 +1,6 @@
 //! GraphQL surface of tenants.
 
-use std::sync::Arc;
+use std::{borrow::Cow, sync::Arc};
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Subscription, Union};
 use futures_util::{Stream, StreamExt};
@@ -216,11 +216,13 @@ pub struct ViewerTenant(pub Tenant);
 
 /// The viewer's tenant: the one read with the viewer when the request carries it, otherwise from
 /// the database (WebSocket operations, whose viewer outlives a single read).
-pub async fn viewer_tenant(ctx: &Context<'_>) -> async_graphql::Result<Tenant> {
+pub async fn viewer_tenant<'a>(ctx: &Context<'a>) -> async_graphql::Result<Cow<'a, Tenant>> {
     let viewer = viewer(ctx)?;
     match ctx.data_opt::<ViewerTenant>() {
-        Some(ViewerTenant(tenant)) if Some(tenant.id) == viewer.tenant_id => Ok(tenant.clone()),
-        _ => Ok(service::current(state(ctx), &viewer).await?),
+        Some(ViewerTenant(tenant)) if Some(tenant.id) == viewer.tenant_id => {
+            Ok(Cow::Borrowed(tenant))
+        }
+        _ => Ok(Cow::Owned(service::current(state(ctx), &viewer).await?)),
     }
 }
 
@@ -231,7 +233,7 @@ pub struct TenantQuery;
 impl TenantQuery {
     /// The signed-in user's tenant.
     async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<TenantNode> {
-        Ok(TenantNode(viewer_tenant(ctx).await?))
+        Ok(TenantNode(viewer_tenant(ctx).await?.into_owned()))
     }
 
     /// ADMIN: a tenant by id. Null (with the error) when it does not exist, so one lookup does not null the whole answer.
