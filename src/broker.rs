@@ -213,11 +213,6 @@ impl Broker {
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Delivery>> {
         self.local.subscriptions.subscribe()
     }
-
-    /// How many live subscriptions this instance is feeding.
-    pub fn receiver_count(&self) -> usize {
-        self.local.subscriptions.receiver_count()
-    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::{
 
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
-    metrics::{counter::Counter, family::Family, histogram::Histogram},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
 
@@ -47,6 +47,15 @@ pub struct JobLabels {
 /// so clients cannot grow the metrics without bound.
 pub const MAX_OPERATION_LABELS: usize = 100;
 
+/// The instance's live GraphQL subscriptions.
+#[derive(Clone, Default)]
+pub struct LiveGauges {
+    /// Subscription operations receiving events.
+    pub subscriptions: Gauge,
+    /// Executions behind them: identical subscriptions share one.
+    pub executions: Gauge,
+}
+
 /// The application's metrics and the registry that renders them.
 #[derive(Clone)]
 pub struct Metrics {
@@ -57,6 +66,7 @@ pub struct Metrics {
     pub graphql_operations: Family<GraphqlLabels, Counter>,
     pub jobs: Family<JobLabels, Counter>,
     pub db_queries: Family<DbLabels, Counter>,
+    pub live: LiveGauges,
 }
 
 impl Default for Metrics {
@@ -102,6 +112,17 @@ impl Metrics {
             "SQL statements sent by the application, by source (api, worker)",
             db_queries.clone(),
         );
+        let live = LiveGauges::default();
+        registry.register(
+            "waba_graphql_subscriptions",
+            "GraphQL subscriptions receiving events on this instance",
+            live.subscriptions.clone(),
+        );
+        registry.register(
+            "waba_graphql_subscription_executions",
+            "Executions behind this instance's GraphQL subscriptions (identical ones share one)",
+            live.executions.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             operation_names: Arc::default(),
@@ -110,6 +131,7 @@ impl Metrics {
             graphql_operations,
             jobs,
             db_queries,
+            live,
         }
     }
 

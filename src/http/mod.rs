@@ -25,7 +25,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{app, schema::AppSchema, state::AppState};
+use crate::{app, graphql::shared::Hubs, schema::AppSchema, state::AppState};
 
 /// Request bodies larger than this are refused with 413.
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
@@ -80,6 +80,7 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
         .merge(app::routes())
         .layer(axum::Extension(schema))
         .layer(axum::Extension(ws::Connections::watching(&state.broker)))
+        .layer(axum::Extension(Hubs::new(state.metrics.live.clone())))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::record_metrics,

@@ -5,7 +5,9 @@
 //! - the token travels in `connection_init` (`{"Authorization": "Bearer …"}` or `{"token": …}`);
 //!   a missing or bad token closes with 4403, a `subscribe` before the ack with 4401, no
 //!   `connection_init` within `WS_INIT_TIMEOUT_SECONDS` with 4408;
-//! - every operation re-reads the viewer as an HTTP request does, and gets fresh DataLoaders;
+//! - every operation re-reads the viewer as an HTTP request does, runs as that viewer, and gets
+//!   fresh DataLoaders; identical subscriptions of a tenant run once on the instance
+//!   ([`crate::graphql::shared`]);
 //!   running subscriptions are re-validated every `WS_REVALIDATE_SECONDS`, and at once when the
 //!   user's sessions are revoked on any instance (logout, refresh-token reuse, deactivation), and
 //!   end with an error when the viewer is gone; when the token expires the socket closes with
@@ -51,9 +53,10 @@ use crate::{
     domains::auth::{model::SessionRevoked, service::authenticate},
     graphql::{
         errors::CodedSchema,
-        viewer::{ClientIp, RequestAuth},
+        shared::{Hubs, Shared, SocketViewer},
+        viewer::ClientIp,
     },
-    kernel::{error::AppError, ids::UserId},
+    kernel::{error::AppError, ids::UserId, viewer::Viewer},
     schema::AppSchema,
     state::AppState,
 };
@@ -150,6 +153,7 @@ pub async fn websocket(
     State(state): State<AppState>,
     Extension(schema): Extension<AppSchema>,
     Extension(connections): Extension<Connections>,
+    Extension(hubs): Extension<Hubs>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
@@ -183,7 +187,8 @@ pub async fn websocket(
                 &headers,
                 peer.ip(),
             );
-            serve(socket, schema, state, protocol, ClientIp(ip), connections)
+            let live = Live { connections, hubs };
+            serve(socket, schema, state, protocol, ClientIp(ip), live)
         })
 }
 
@@ -195,6 +200,12 @@ struct Session {
     expires_at: DateTime<Utc>,
 }
 
+/// The instance's registries a socket takes part in.
+struct Live {
+    connections: Connections,
+    hubs: Hubs,
+}
+
 /// A close the server decides on.
 struct Close(u16, String);
 
@@ -204,7 +215,7 @@ async fn serve(
     state: AppState,
     protocol: WebSocketProtocols,
     client_ip: ClientIp,
-    connections: Connections,
+    Live { connections, hubs }: Live,
 ) {
     let settings = state.settings.ws.clone();
     let mut counted: Option<Counted> = None;
@@ -213,10 +224,13 @@ async fn serve(
     let (to_protocol, protocol_input) = mpsc::channel::<Bytes>(16);
     let (session_tx, mut session_rx) = mpsc::channel::<(Session, Option<Counted>)>(1);
     let operation_state = state.clone();
-    let executor = CodedSchema::new(schema, state.settings.graphql.document).on_operation(
+    let viewer = SocketViewer::default();
+    let shared = Shared::new(schema, hubs, viewer.clone());
+    let executor = CodedSchema::new(shared, state.settings.graphql.document).on_operation(
         Arc::new(move |data: &mut Data| app::attach_loaders(data, &operation_state)),
     );
     let init_state = state.clone();
+    let init_viewer = viewer.clone();
     let mut connection =
         GraphqlWebSocket::new(executor, ReceiverStream::new(protocol_input), protocol)
             .on_connection_init(move |payload| {
@@ -224,11 +238,13 @@ async fn serve(
                 let client_ip = client_ip.clone();
                 let session_tx = session_tx.clone();
                 let connections = connections.clone();
+                let viewer = init_viewer.clone();
                 async move {
-                    let (data, session) = connection_data(&state, &payload)
+                    let session = authenticate_init(&state, &payload, &viewer)
                         .await
                         .map_err(|err| async_graphql::Error::new(err.public_message()))?;
-                    let mut data = data;
+                    // The viewer goes into each operation's data (`Shared`), as it is re-read.
+                    let mut data = Data::default();
                     data.insert(client_ip);
                     // Counted before the ack, so a revocation from then on reaches this socket.
                     let counted =
@@ -263,7 +279,8 @@ async fn serve(
                 };
                 // Boxed, as the re-validations below: their database futures would otherwise size
                 // every socket's task, idle ones included.
-                match Box::pin(gate(&bytes, &mut active, &settings, session.as_ref(), &state)).await {
+                let checked = Socket { session: session.as_ref(), viewer: &viewer };
+                match Box::pin(gate(&bytes, &mut active, &settings, checked, &state)).await {
                     Gate::Forward => {
                         if to_protocol.send(bytes).await.is_err() {
                             break None;
@@ -352,12 +369,19 @@ enum Gate {
     Close(Close),
 }
 
+/// What the gate checks operations against: the socket's session (none before the ack) and the
+/// viewer its operations run as.
+struct Socket<'a> {
+    session: Option<&'a Session>,
+    viewer: &'a SocketViewer,
+}
+
 /// Looks at a client message before async-graphql does.
 async fn gate(
     bytes: &[u8],
     active: &mut HashSet<String>,
     settings: &crate::config::WsSettings,
-    session: Option<&Session>,
+    socket: Socket<'_>,
     state: &AppState,
 ) -> Gate {
     let Ok(message) = serde_json::from_slice::<Value>(bytes) else {
@@ -380,11 +404,12 @@ async fn gate(
                     }],
                 }));
             }
-            // Every operation re-reads the viewer, as an HTTP request does.
-            if let Some(session) = session
-                && let Err(err) = authenticate(state, &session.token).await
-            {
-                return Gate::Answer(error_message(&id, &err));
+            // Every operation re-reads the viewer, as an HTTP request does, and runs as it.
+            if let Some(session) = socket.session {
+                match authenticate(state, &session.token).await {
+                    Ok(viewer) => set_viewer(socket.viewer, viewer),
+                    Err(err) => return Gate::Answer(error_message(&id, &err)),
+                }
             }
             active.insert(id);
             Gate::Forward
@@ -448,7 +473,16 @@ fn close_reason(reason: &str) -> &str {
     &reason[..end]
 }
 
-async fn connection_data(state: &AppState, payload: &Value) -> Result<(Data, Session), AppError> {
+fn set_viewer(cell: &SocketViewer, viewer: Viewer) {
+    *cell.lock().unwrap_or_else(PoisonError::into_inner) = Some(viewer);
+}
+
+/// Authenticates `connection_init`: the socket's session, and the viewer its operations run as.
+async fn authenticate_init(
+    state: &AppState,
+    payload: &Value,
+    socket_viewer: &SocketViewer,
+) -> Result<Session, AppError> {
     let token = ["Authorization", "authorization", "token"]
         .iter()
         .find_map(|key| payload.get(key)?.as_str())
@@ -462,22 +496,18 @@ async fn connection_data(state: &AppState, payload: &Value) -> Result<(Data, Ses
         .filter(|token| !token.is_empty())
         .ok_or_else(|| AppError::Unauthenticated("missing token in connection_init".into()))?;
     let viewer = authenticate(state, token).await?;
+    set_viewer(socket_viewer, viewer);
     let expires_at = state
         .jwt
         .verify(token)
         .ok()
         .and_then(|claims| DateTime::from_timestamp(claims.exp, 0))
         .unwrap_or_else(Utc::now);
-    let mut data = Data::default();
-    data.insert(RequestAuth::Viewer(viewer));
-    Ok((
-        data,
-        Session {
-            token: token.to_owned(),
-            user: viewer.user_id,
-            expires_at,
-        },
-    ))
+    Ok(Session {
+        token: token.to_owned(),
+        user: viewer.user_id,
+        expires_at,
+    })
 }
 
 #[cfg(test)]

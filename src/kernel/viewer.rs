@@ -9,7 +9,9 @@ use super::{
 };
 
 /// What a user may do.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[derive(
+    Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString,
+)]
 #[graphql(name = "UserRole")]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {

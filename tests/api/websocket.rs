@@ -6,20 +6,24 @@ const EVENTS: &str =
     "subscription { tenantEvents { __typename ... on TenantUpdated { tenant { id name } } } }";
 const RENAME: &str = "mutation($n: String!) { updateTenant(input: {name: $n}) { id } }";
 
-/// Waits until `count` live subscriptions are registered with the instance's broker, so an event
-/// published afterwards is certain to reach them.
+/// Waits until `count` subscriptions receive events on the instance, so an event published
+/// afterwards is certain to reach them.
 pub async fn subscribed(app: &TestApp, count: usize) {
     registered_until(app, |registered| registered >= count).await;
 }
 
-/// Waits until exactly `count` live subscriptions are registered (after some ended).
+/// Waits until exactly `count` subscriptions receive events (after some ended).
 async fn receivers(app: &TestApp, count: usize) {
     registered_until(app, |registered| registered == count).await;
 }
 
+fn live_subscriptions(app: &TestApp) -> usize {
+    app.state.metrics.live.subscriptions.get() as usize
+}
+
 async fn registered_until(app: &TestApp, reached: impl Fn(usize) -> bool) {
     tokio::time::timeout(std::time::Duration::from_secs(20), async {
-        while !reached(app.state.broker.receiver_count()) {
+        while !reached(live_subscriptions(app)) {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     })
@@ -583,4 +587,71 @@ async fn an_event_costs_the_same_statements_for_1_or_10_subscribers() {
     )
     .await;
     assert_eq!(costs[0], costs[1], "appointmentEvents: {costs:?}");
+}
+
+fn executions(app: &TestApp) -> i64 {
+    app.state.metrics.live.executions.get()
+}
+
+/// Identical subscriptions of a tenant run once on the instance, whatever the number of sockets:
+/// another tenant's run apart, each socket still receives only its tenant's events, and the
+/// execution stops with its last socket.
+#[tokio::test]
+async fn identical_subscriptions_of_a_tenant_run_once_on_the_instance() {
+    let app = spawn_app().await;
+    let (token_a, tenant_a) = app.tenant_owner().await;
+    let (token_b, tenant_b) = app.tenant_owner().await;
+    let mut sockets_a = Vec::new();
+    for _ in 0..3 {
+        let mut client = connected(&app, &token_a).await;
+        client.subscribe("1", EVENTS).await;
+        sockets_a.push(client);
+    }
+    let mut socket_b = connected(&app, &token_b).await;
+    socket_b.subscribe("1", EVENTS).await;
+    subscribed(&app, 4).await;
+    assert_eq!(executions(&app), 2);
+
+    app.gql(Some(&token_b), RENAME, json!({"n": "Salão B"}))
+        .await
+        .data();
+    app.gql(Some(&token_a), RENAME, json!({"n": "Salão A"}))
+        .await
+        .data();
+    for client in &mut sockets_a {
+        let event = client.next().await.unwrap();
+        assert_eq!(
+            event["payload"]["data"]["tenantEvents"]["tenant"],
+            json!({"id": tenant_a, "name": "Salão A"}),
+        );
+    }
+    let event = socket_b.next().await.unwrap();
+    assert_eq!(
+        event["payload"]["data"]["tenantEvents"]["tenant"],
+        json!({"id": tenant_b, "name": "Salão B"}),
+    );
+
+    sockets_a.truncate(1);
+    receivers(&app, 2).await;
+    assert_eq!(executions(&app), 2);
+    sockets_a.clear();
+    receivers(&app, 1).await;
+    assert_eq!(executions(&app), 1);
+
+    // A subscription that cannot start answers every socket that asked for it.
+    let invalid = "subscription { tenantEvents { nope } }";
+    let mut askers = Vec::new();
+    for _ in 0..2 {
+        let mut client = connected(&app, &token_b).await;
+        client.subscribe("2", invalid).await;
+        askers.push(client);
+    }
+    for client in &mut askers {
+        let refused = client.next().await.unwrap();
+        assert_eq!(refused["id"], "2", "{refused}");
+        assert_eq!(
+            refused["payload"]["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{refused}"
+        );
+    }
 }
