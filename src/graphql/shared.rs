@@ -402,6 +402,12 @@ mod tests {
         Response::new(Value::from(n))
     }
 
+    /// Hubs, their gauges, and a tenant.
+    fn fixture() -> (LiveGauges, Hubs, TenantId) {
+        let gauges = LiveGauges::default();
+        (gauges.clone(), Hubs::new(gauges), TenantId(Uuid::now_v7()))
+    }
+
     /// Yields until `done` holds: the hubs' tasks run in between.
     async fn until(done: impl Fn() -> bool) {
         while !done() {
@@ -411,9 +417,7 @@ mod tests {
 
     #[tokio::test]
     async fn identical_subscriptions_share_one_execution_until_the_last_leaves() {
-        let gauges = LiveGauges::default();
-        let hubs = Hubs::new(gauges.clone());
-        let tenant = TenantId(Uuid::now_v7());
+        let (gauges, hubs, tenant) = fixture();
         let (events, execution) = mpsc::channel(8);
         let mut execution = Some(execution);
         let executions = AtomicUsize::new(0);
@@ -453,9 +457,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_subscription_that_fails_to_start_answers_every_member() {
-        let gauges = LiveGauges::default();
-        let hubs = Hubs::new(gauges.clone());
-        let tenant = TenantId(Uuid::now_v7());
+        let (gauges, hubs, tenant) = fixture();
         let failing = || stream::once(async { Response::from_errors(Vec::new()) }).boxed();
         let mut first = hubs.join(key(tenant), failing);
         let mut second = hubs.join(key(tenant), failing);
@@ -477,8 +479,7 @@ mod tests {
     /// still receives that response.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_member_joining_a_starting_hub_receives_what_it_produced() {
-        let hubs = Hubs::new(LiveGauges::default());
-        let tenant = TenantId(Uuid::now_v7());
+        let (_, hubs, tenant) = fixture();
         let (joined, wait_for_join) = std::sync::mpsc::channel::<()>();
         let wait_for_join = Mutex::new(wait_for_join);
         let mut polls = 0;
@@ -505,9 +506,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_member_that_falls_behind_ends_with_rate_limited() {
-        let gauges = LiveGauges::default();
-        let hubs = Hubs::new(gauges.clone());
-        let tenant = TenantId(Uuid::now_v7());
+        let (gauges, hubs, tenant) = fixture();
         let (events, execution) = mpsc::channel(1);
         let mut execution = Some(ReceiverStream::new(execution).boxed());
         let mut slow = hubs.join(key(tenant), || execution.take().unwrap());

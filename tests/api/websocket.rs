@@ -6,6 +6,13 @@ const EVENTS: &str =
     "subscription { tenantEvents { __typename ... on TenantUpdated { tenant { id name } } } }";
 const RENAME: &str = "mutation($n: String!) { updateTenant(input: {name: $n}) { id } }";
 
+/// Renames the tenant of `token`, which publishes `TenantUpdated`.
+async fn rename(app: &TestApp, token: &str, name: &str) {
+    app.gql(Some(token), RENAME, json!({"n": name}))
+        .await
+        .data();
+}
+
 /// Waits until `count` subscriptions receive events on the instance, so an event published
 /// afterwards is certain to reach them.
 pub async fn subscribed(app: &TestApp, count: usize) {
@@ -47,12 +54,8 @@ async fn graphql_transport_ws_streams_tenant_events_to_the_tenant_only() {
     subscribed(&app, 1).await;
 
     // Tenant B's change first: A's subscriber must never see it.
-    app.gql(Some(&token_b), RENAME, json!({"n": "Salão B"}))
-        .await
-        .data();
-    app.gql(Some(&token_a), RENAME, json!({"n": "Salão A"}))
-        .await
-        .data();
+    rename(&app, &token_b, "Salão B").await;
+    rename(&app, &token_a, "Salão A").await;
 
     let event = client.next().await.unwrap();
     assert_eq!(event["type"], "next");
@@ -78,9 +81,7 @@ async fn the_legacy_graphql_ws_protocol_works_with_a_token_field() {
         .send(json!({"id": "7", "type": "start", "payload": {"query": EVENTS}}))
         .await;
     subscribed(&app, 1).await;
-    app.gql(Some(&token), RENAME, json!({"n": "Legado"}))
-        .await
-        .data();
+    rename(&app, &token, "Legado").await;
     let event = client.next().await.unwrap();
     assert_eq!(event["type"], "data");
     assert_eq!(
@@ -329,9 +330,7 @@ async fn one_socket_runs_a_bounded_number_of_subscriptions() {
     receivers(&app, 2).await;
     client.subscribe("5", EVENTS).await;
     subscribed(&app, 3).await;
-    app.gql(Some(&token), RENAME, json!({"n": "Salão"}))
-        .await
-        .data();
+    rename(&app, &token, "Salão").await;
     let mut seen = std::collections::HashSet::new();
     while seen.len() < 3 {
         let event = client.next().await.unwrap();
@@ -612,12 +611,8 @@ async fn identical_subscriptions_of_a_tenant_run_once_on_the_instance() {
     subscribed(&app, 4).await;
     assert_eq!(executions(&app), 2);
 
-    app.gql(Some(&token_b), RENAME, json!({"n": "Salão B"}))
-        .await
-        .data();
-    app.gql(Some(&token_a), RENAME, json!({"n": "Salão A"}))
-        .await
-        .data();
+    rename(&app, &token_b, "Salão B").await;
+    rename(&app, &token_a, "Salão A").await;
     for client in &mut sockets_a {
         let event = client.next().await.unwrap();
         assert_eq!(
