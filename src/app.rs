@@ -8,6 +8,7 @@ use crate::{
     domain::Domain,
     domains::{
         appointments, auth, customers, operating_hours, plans, saas_plans, services, tenants,
+        whatsapp,
     },
     jobs::{CronKind, JobKind, queue::Queue},
     state::AppState,
@@ -23,6 +24,7 @@ pub const DOMAINS: &[&Domain] = &[
     &customers::DOMAIN,
     &operating_hours::DOMAIN,
     &appointments::DOMAIN,
+    &whatsapp::DOMAIN,
 ];
 
 /// Every job type the worker runs.

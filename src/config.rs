@@ -31,6 +31,7 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub metrics: MetricsSettings,
     pub ws: WsSettings,
+    pub whatsapp: WhatsAppSettings,
     /// Base URL of the dashboard: CORS origin and target of OAuth redirects.
     pub frontend_url: String,
     /// Public base URL of this server.
@@ -108,6 +109,18 @@ pub struct MailSettings {
     pub smtp_host: String,
     pub smtp_port: u16,
     pub smtp_tls: SmtpTls,
+}
+
+/// The WhatsApp Cloud API (Meta's Graph API).
+#[derive(Clone, Debug)]
+pub struct WhatsAppSettings {
+    /// `WABA_URL`: the Graph API origin (tests point it at a mock).
+    pub graph_url: String,
+    /// `WABA_API_VERSION`, e.g. `v24.0`.
+    pub api_version: String,
+    /// `WABA_WEBHOOK_VERIFY_TOKEN`: what Meta must echo to verify the webhook URL; without it the
+    /// URL cannot be verified.
+    pub verify_token: Option<SecretString>,
 }
 
 #[derive(Clone, Debug)]
@@ -322,6 +335,13 @@ impl Settings {
                     20,
                 )?)?,
                 revalidate_every: Duration::from_secs(number("WS_REVALIDATE_SECONDS", 30)?.max(1)),
+            },
+            whatsapp: WhatsAppSettings {
+                graph_url: parse("WABA_URL", "https://graph.facebook.com")?
+                    .trim_end_matches('/')
+                    .to_owned(),
+                api_version: parse("WABA_API_VERSION", "v24.0")?,
+                verify_token: get("WABA_WEBHOOK_VERIFY_TOKEN").map(SecretString::from),
             },
             metrics: MetricsSettings {
                 port: get("METRICS_PORT")

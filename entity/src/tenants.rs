@@ -25,6 +25,11 @@ pub struct Model {
     #[sea_orm(unique)]
     pub phone_number_id: Option<String>,
     pub whatsapp_token_enc: Option<String>,
+    pub whatsapp_display_phone_number: Option<String>,
+    pub whatsapp_verified_name: Option<String>,
+    pub whatsapp_quality_rating: Option<String>,
+    /// CONNECTED or TOKEN_INVALID; NULL while disconnected.
+    pub whatsapp_status: Option<String>,
     pub mp_access_token_enc: Option<String>,
     pub mp_refresh_token_enc: Option<String>,
     pub mp_public_key: Option<String>,

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_create_accounts;
 mod m20261128_000001_create_scheduling;
+mod m20261202_000001_whatsapp_profile;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_create_accounts::Migration),
             Box::new(m20261128_000001_create_scheduling::Migration),
+            Box::new(m20261202_000001_whatsapp_profile::Migration),
         ]
     }
 }

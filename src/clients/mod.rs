@@ -5,6 +5,7 @@
 pub mod google_oauth;
 pub mod http;
 pub mod mailer;
+pub mod meta_graph;
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use crate::config::Settings;
 pub struct Clients {
     pub mailer: Arc<dyn mailer::Mailer>,
     pub google: Option<Arc<dyn google_oauth::GoogleOAuth>>,
+    pub meta_graph: Arc<dyn meta_graph::MetaGraph>,
 }
 
 impl Clients {
@@ -23,7 +25,8 @@ impl Clients {
         let http = http::client()?;
         Ok(Self {
             mailer: mailer::from_settings(&settings.mail)?,
-            google: google_oauth::from_settings(&settings.google, http),
+            google: google_oauth::from_settings(&settings.google, http.clone()),
+            meta_graph: Arc::new(meta_graph::from_settings(&settings.whatsapp, http)),
         })
     }
 }

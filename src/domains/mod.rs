@@ -15,3 +15,4 @@ pub mod plans;
 pub mod saas_plans;
 pub mod services;
 pub mod tenants;
+pub mod whatsapp;

@@ -25,3 +25,4 @@ mod subscriptions;
 mod tenancy_isolation;
 mod tenants;
 mod websocket;
+mod whatsapp;

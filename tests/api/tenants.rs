@@ -3,7 +3,7 @@ use serde_json::json;
 use uuid::Uuid;
 use waba_bot::kernel::viewer::Role;
 
-use crate::helpers::{spawn_app, unique_phone};
+use crate::helpers::{meta, spawn_app, unique_phone};
 
 const TENANT: &str = "{ tenant { id name phone email timeZone saasStatus aiEnabled aiCustomPrompt preferredPaymentProvider infinitePayTag whatsappConnected mercadoPagoConnected saasPlan { slug price { amount currency } } } }";
 
@@ -219,17 +219,18 @@ async fn update_tenant_changes_settings_and_clears_nullable_ones() {
 #[tokio::test]
 async fn whatsapp_credentials_are_encrypted_and_only_exposed_as_a_flag() {
     let app = spawn_app().await;
+    meta::accept_credentials(&app.meta).await;
     let (token, tenant_id) = app.tenant_owner().await;
     let connected = app
         .gql(
             Some(&token),
             "mutation($i: ConnectWhatsAppInput!) { connectWhatsApp(input: $i) { whatsappConnected whatsappPhoneNumberId } }",
-            json!({"i": {"wabaId": "1234567890", "phoneNumberId": "10987654321", "accessToken": "EAAG-super-secret-token"}}),
+            json!({"i": {"wabaId": meta::WABA_ID, "phoneNumberId": meta::PHONE_NUMBER_ID, "accessToken": meta::TOKEN}}),
         )
         .await;
     assert_eq!(
         connected.data()["connectWhatsApp"],
-        json!({"whatsappConnected": true, "whatsappPhoneNumberId": "10987654321"})
+        json!({"whatsappConnected": true, "whatsappPhoneNumberId": meta::PHONE_NUMBER_ID})
     );
 
     let row = entity::tenants::Entity::find_by_id(Uuid::parse_str(&tenant_id).unwrap())
@@ -238,11 +239,11 @@ async fn whatsapp_credentials_are_encrypted_and_only_exposed_as_a_flag() {
         .unwrap()
         .unwrap();
     let stored = row.whatsapp_token_enc.unwrap();
-    assert!(!stored.contains("EAAG") && !stored.contains("secret"));
+    assert!(!stored.contains("EAAG") && !stored.contains("token"));
     use secrecy::ExposeSecret;
     assert_eq!(
         app.state.cipher.decrypt(&stored).unwrap().expose_secret(),
-        "EAAG-super-secret-token"
+        meta::TOKEN
     );
 
     let schema = waba_bot::schema::sdl();
@@ -280,6 +281,97 @@ async fn whatsapp_credentials_are_encrypted_and_only_exposed_as_a_flag() {
         disconnected.data()["disconnectWhatsApp"]["whatsappConnected"],
         false
     );
+}
+
+const CONNECT: &str = "mutation($i: ConnectWhatsAppInput!) { connectWhatsApp(input: $i) { whatsappConnected whatsappStatus whatsappDisplayPhoneNumber whatsappVerifiedName whatsappQualityRating } }";
+
+fn credentials(token: &str) -> serde_json::Value {
+    json!({"i": {"wabaId": meta::WABA_ID, "phoneNumberId": meta::PHONE_NUMBER_ID, "accessToken": token}})
+}
+
+/// Connecting checks the credentials with Meta (the number behind the id, then the webhook
+/// subscription, both with the tenant's token) and keeps what Meta says about the number.
+#[tokio::test]
+async fn connecting_whatsapp_checks_the_credentials_with_meta() {
+    let app = spawn_app().await;
+    meta::accept_credentials(&app.meta).await;
+    let (token, _) = app.tenant_owner().await;
+    let connected = app
+        .gql(Some(&token), CONNECT, credentials(meta::TOKEN))
+        .await;
+    assert_eq!(
+        connected.data()["connectWhatsApp"],
+        json!({
+            "whatsappConnected": true,
+            "whatsappStatus": "CONNECTED",
+            "whatsappDisplayPhoneNumber": "+55 11 91234-5678",
+            "whatsappVerifiedName": "Salão da Maria",
+            "whatsappQualityRating": "GREEN",
+        })
+    );
+    let paths: Vec<String> = app
+        .meta
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            format!("GET /v24.0/{}", meta::PHONE_NUMBER_ID),
+            format!("POST /v24.0/{}/subscribed_apps", meta::WABA_ID),
+        ]
+    );
+
+    let disconnected = app
+        .gql(
+            Some(&token),
+            "mutation { disconnectWhatsApp { whatsappStatus whatsappDisplayPhoneNumber } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        disconnected.data()["disconnectWhatsApp"],
+        json!({"whatsappStatus": "DISCONNECTED", "whatsappDisplayPhoneNumber": null})
+    );
+}
+
+/// A token Meta refuses is the owner's input error, with Meta's reason, and nothing is stored;
+/// ids that are not Meta's digits never reach Meta.
+#[tokio::test]
+async fn credentials_meta_refuses_are_not_stored() {
+    let app = spawn_app().await;
+    meta::refuse_tokens(&app.meta).await;
+    let (token, _) = app.tenant_owner().await;
+    let refused = app
+        .gql(Some(&token), CONNECT, credentials("EAAG-expired"))
+        .await;
+    assert_eq!(refused.code(), "BAD_USER_INPUT");
+    assert!(
+        refused.message().contains("Session has expired"),
+        "{}",
+        refused.message()
+    );
+    let tenant = app
+        .gql(
+            Some(&token),
+            "{ tenant { whatsappConnected whatsappStatus } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        tenant.data()["tenant"],
+        json!({"whatsappConnected": false, "whatsappStatus": "DISCONNECTED"})
+    );
+
+    let asked = app.meta.received_requests().await.unwrap().len();
+    let mut input = credentials(meta::TOKEN);
+    input["i"]["phoneNumberId"] = json!("../../me");
+    let refused = app.gql(Some(&token), CONNECT, input).await;
+    assert_eq!(refused.code(), "BAD_USER_INPUT");
+    assert_eq!(app.meta.received_requests().await.unwrap().len(), asked);
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use futures_util::{Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::{
-    model::{PaymentProvider, SaasStatus, Tenant, TenantChanged},
+    model::{PaymentProvider, SaasStatus, Tenant, TenantChanged, WhatsAppStatus},
     service::{self, Onboarding, TenantChanges, WhatsAppCredentials},
 };
 use crate::{
@@ -120,6 +120,26 @@ impl TenantNode {
     /// The WhatsApp phone number id messages arrive on, when connected.
     async fn whatsapp_phone_number_id(&self) -> Option<&str> {
         self.0.whatsapp_phone_number_id.as_deref()
+    }
+
+    /// Where the WhatsApp connection stands; TOKEN_INVALID asks the owner to connect again.
+    async fn whatsapp_status(&self) -> WhatsAppStatus {
+        self.0.whatsapp_status
+    }
+
+    /// The connected number as Meta displays it (e.g. `+55 11 91234-5678`).
+    async fn whatsapp_display_phone_number(&self) -> Option<&str> {
+        self.0.whatsapp_display_phone_number.as_deref()
+    }
+
+    /// The business name Meta verified for the connected number.
+    async fn whatsapp_verified_name(&self) -> Option<&str> {
+        self.0.whatsapp_verified_name.as_deref()
+    }
+
+    /// Meta's quality rating of the connected number (GREEN, YELLOW, RED, UNKNOWN).
+    async fn whatsapp_quality_rating(&self) -> Option<&str> {
+        self.0.whatsapp_quality_rating.as_deref()
     }
 
     /// Whether a Mercado Pago account is connected (tokens are never returned).
@@ -333,7 +353,9 @@ impl TenantMutation {
         ))
     }
 
-    /// Stores the caller's WhatsApp Cloud API credentials (the token encrypted at rest).
+    /// Checks the caller's WhatsApp Cloud API credentials with Meta, subscribes the app to the
+    /// account's webhooks, and stores them (the token encrypted at rest). Credentials Meta
+    /// refuses are BAD_USER_INPUT with Meta's message.
     async fn connect_whats_app(
         &self,
         ctx: &Context<'_>,

@@ -38,6 +38,21 @@ pub enum PaymentProvider {
 
 impl PaymentProvider {}
 
+/// Where the tenant's WhatsApp connection stands.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[graphql(name = "WhatsAppStatus")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+pub enum WhatsAppStatus {
+    /// Credentials checked with Meta and in use.
+    Connected,
+    /// Meta refused the stored token (code 190): the owner must connect again.
+    TokenInvalid,
+    /// No credentials stored.
+    Disconnected,
+}
+
+impl WhatsAppStatus {}
+
 /// Live event: the tenant's profile or settings changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TenantChanged;
@@ -56,11 +71,15 @@ pub struct NewTenantRow {
     pub saas_plan_id: SaasPlanId,
 }
 
-/// The WhatsApp Cloud API connection of a tenant, its token encrypted.
+/// The WhatsApp Cloud API connection of a tenant, its token encrypted, with the number as the
+/// Graph API described it when the credentials were checked.
 pub struct WhatsAppConnection {
     pub waba_id: String,
     pub phone_number_id: String,
     pub token_enc: String,
+    pub display_phone_number: Option<String>,
+    pub verified_name: Option<String>,
+    pub quality_rating: Option<String>,
 }
 
 /// A validated change of a tenant row; `None` leaves a column as it is, `Some(None)` clears it.
@@ -99,6 +118,10 @@ pub struct Tenant {
     pub infinite_pay_tag: Option<String>,
     pub whatsapp_phone_number_id: Option<String>,
     pub whatsapp_connected: bool,
+    pub whatsapp_status: WhatsAppStatus,
+    pub whatsapp_display_phone_number: Option<String>,
+    pub whatsapp_verified_name: Option<String>,
+    pub whatsapp_quality_rating: Option<String>,
     pub mercado_pago_connected: bool,
     pub scheduling: SchedulingSettings,
     pub created_at: DateTime<Utc>,
@@ -119,6 +142,15 @@ impl TryFrom<entity::tenants::Model> for Tenant {
                 .map(PaymentProvider::parse_stored)
                 .transpose()?,
             whatsapp_connected: m.whatsapp_token_enc.is_some() && m.phone_number_id.is_some(),
+            whatsapp_status: match (&m.whatsapp_token_enc, m.whatsapp_status.as_deref()) {
+                (None, _) => WhatsAppStatus::Disconnected,
+                (Some(_), Some(stored)) => WhatsAppStatus::parse_stored(stored)?,
+                // Connected before the status was recorded.
+                (Some(_), None) => WhatsAppStatus::Connected,
+            },
+            whatsapp_display_phone_number: m.whatsapp_display_phone_number,
+            whatsapp_verified_name: m.whatsapp_verified_name,
+            whatsapp_quality_rating: m.whatsapp_quality_rating,
             mercado_pago_connected: m.mp_access_token_enc.is_some(),
             name: m.name,
             phone: m.phone,

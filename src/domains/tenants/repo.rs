@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::model::{NewTenantRow, SaasStatus, Tenant, TenantUpdate};
+use super::model::{NewTenantRow, SaasStatus, Tenant, TenantUpdate, WhatsAppStatus};
 use crate::{
     db::set_some,
     kernel::{error::AppResult, ids::TenantId, values::EnumStr},
@@ -124,6 +124,10 @@ pub async fn insert(
         waba_id: Set(None),
         phone_number_id: Set(None),
         whatsapp_token_enc: Set(None),
+        whatsapp_display_phone_number: Set(None),
+        whatsapp_verified_name: Set(None),
+        whatsapp_quality_rating: Set(None),
+        whatsapp_status: Set(None),
         mp_access_token_enc: Set(None),
         mp_refresh_token_enc: Set(None),
         mp_public_key: Set(None),
@@ -171,13 +175,28 @@ pub async fn update(
     set_some(&mut row.booking_horizon_days, changes.booking_horizon_days);
     set_some(&mut row.unpaid_hold_minutes, changes.unpaid_hold_minutes);
     if let Some(whatsapp) = changes.whatsapp {
-        let (waba_id, phone_number_id, token_enc) = match whatsapp {
-            Some(c) => (Some(c.waba_id), Some(c.phone_number_id), Some(c.token_enc)),
-            None => (None, None, None),
+        let status = whatsapp
+            .as_ref()
+            .map(|_| WhatsAppStatus::Connected.as_str().to_owned());
+        let (waba_id, phone_number_id, token_enc, display, verified_name, quality) = match whatsapp
+        {
+            Some(c) => (
+                Some(c.waba_id),
+                Some(c.phone_number_id),
+                Some(c.token_enc),
+                c.display_phone_number,
+                c.verified_name,
+                c.quality_rating,
+            ),
+            None => Default::default(),
         };
         row.waba_id = Set(waba_id);
         row.phone_number_id = Set(phone_number_id);
         row.whatsapp_token_enc = Set(token_enc);
+        row.whatsapp_display_phone_number = Set(display);
+        row.whatsapp_verified_name = Set(verified_name);
+        row.whatsapp_quality_rating = Set(quality);
+        row.whatsapp_status = Set(status);
     }
     tenants::Entity::update(row).exec(conn).await?.try_into()
 }

@@ -14,6 +14,7 @@ use super::{
     repo,
 };
 use crate::{
+    clients::meta_graph::GraphError,
     db,
     domains::{auth, saas_plans},
     kernel::{
@@ -234,32 +235,53 @@ pub struct WhatsAppCredentials {
     pub access_token: String,
 }
 
-/// Stores the tenant's WhatsApp credentials, the token encrypted.
+/// Checks the tenant's WhatsApp credentials with Meta, subscribes the app to the account's
+/// webhooks, and stores them (the token encrypted) with the number Meta describes. Credentials
+/// Meta refuses are BAD_USER_INPUT carrying Meta's message, and nothing is stored.
 pub async fn connect_whatsapp(
     state: &AppState,
     viewer: &Viewer,
     credentials: WhatsAppCredentials,
 ) -> AppResult<Tenant> {
     let tenant_id = viewer.tenant()?;
-    let field = |name: &'static str, value: &str| -> AppResult<String> {
+    // Meta's ids are numbers; they become URL path segments.
+    let id = |name: &'static str, value: &str| -> AppResult<String> {
         let value = value.trim();
-        if value.is_empty() || value.len() > 512 || value.chars().any(char::is_whitespace) {
+        if value.is_empty() || value.len() > 64 || !value.bytes().all(|b| b.is_ascii_digit()) {
             return Err(AppError::bad_input(
                 name,
-                format!("{name} is required and must not contain spaces"),
+                format!("{name} is required and must be the digits Meta shows"),
             ));
         }
         Ok(value.to_owned())
     };
-    let waba_id = field("wabaId", &credentials.waba_id)?;
-    let phone_number_id = field("phoneNumberId", &credentials.phone_number_id)?;
-    let token = field("accessToken", &credentials.access_token)?;
+    let waba_id = id("wabaId", &credentials.waba_id)?;
+    let phone_number_id = id("phoneNumberId", &credentials.phone_number_id)?;
+    let token = credentials.access_token.trim();
+    if token.is_empty() || token.len() > 1024 || token.chars().any(char::is_whitespace) {
+        return Err(AppError::bad_input(
+            "accessToken",
+            "accessToken is required and must not contain spaces",
+        ));
+    }
     find(&state.db, tenant_id).await?;
+    let graph = &state.clients.meta_graph;
+    let number = graph
+        .phone_number(token, &phone_number_id)
+        .await
+        .map_err(|err| refused_by_meta("phoneNumberId", err))?;
+    graph
+        .subscribe_app(token, &waba_id)
+        .await
+        .map_err(|err| refused_by_meta("wabaId", err))?;
     let update = TenantUpdate {
         whatsapp: Some(Some(WhatsAppConnection {
             waba_id,
             phone_number_id,
-            token_enc: state.cipher.encrypt(&token)?,
+            token_enc: state.cipher.encrypt(token)?,
+            display_phone_number: number.display_phone_number,
+            verified_name: number.verified_name,
+            quality_rating: number.quality_rating,
         })),
         updated_at: Utc::now(),
         ..Default::default()
@@ -271,6 +293,18 @@ pub async fn connect_whatsapp(
         })?;
     publish_updated(state, tenant_id).await;
     Ok(tenant)
+}
+
+/// What the owner sees when Meta refuses the credentials (its message), or cannot be asked.
+fn refused_by_meta(field: &'static str, err: GraphError) -> AppError {
+    match err {
+        GraphError::Refused { message, .. } => {
+            AppError::bad_input(field, format!("A Meta recusou as credenciais: {message}"))
+        }
+        GraphError::Unavailable(err) => {
+            AppError::Internal(err.context("checking WhatsApp credentials with the Graph API"))
+        }
+    }
 }
 
 /// Forgets the tenant's WhatsApp credentials.

@@ -15,7 +15,7 @@ use waba_bot::{
 };
 use wiremock::MockServer;
 
-use super::{db::TestDatabase, google, smtp::MockSmtp};
+use super::{db::TestDatabase, google, meta, smtp::MockSmtp};
 
 /// The database engine under test, from `TEST_BACKEND` (default `sqlite`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +64,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub smtp: MockSmtp,
     pub google: MockServer,
+    /// Meta's Graph API (`WABA_URL`); tests mount what it answers.
+    pub meta: MockServer,
     pub database_url: String,
     pub redis_prefix: String,
     pub secrets: (String, String),
@@ -152,6 +154,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     });
     let smtp = MockSmtp::start().await;
     let google = google::start().await;
+    let meta = meta::start().await;
     let data_dir = tempfile::tempdir().unwrap();
 
     let mut vars: HashMap<&'static str, String> = HashMap::from([
@@ -179,6 +182,8 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
             "GOOGLE_CALLBACK_URL",
             "http://api.test/auth/google/callback".to_owned(),
         ),
+        ("WABA_URL", meta.uri()),
+        ("WABA_API_VERSION", meta::API_VERSION.to_owned()),
         ("WORKER_POLL_INTERVAL_MS", "50".to_owned()),
         ("SHUTDOWN_TIMEOUT_SECONDS", "5".to_owned()),
         ("LOGIN_MAX_ATTEMPTS_PER_EMAIL", "1000".to_owned()),
@@ -215,6 +220,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
             .unwrap(),
         smtp,
         google,
+        meta,
         database_url,
         redis_prefix,
         secrets,

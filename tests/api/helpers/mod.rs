@@ -1,12 +1,13 @@
 //! Test harness: `spawn_app()` starts the real application on port 0 against a fresh database
-//! (Postgres + Redis when `TEST_BACKEND=postgres`, a SQLite file otherwise), with SMTP and Google
-//! pointed at local mock servers.
+//! (Postgres + Redis when `TEST_BACKEND=postgres`, a SQLite file otherwise), with SMTP, Google and
+//! Meta's Graph API pointed at local mock servers.
 
 mod app;
 mod catalog;
 mod db;
 pub mod fixtures;
 pub mod google;
+pub mod meta;
 pub mod smtp;
 pub mod ws;
 
