@@ -11,45 +11,39 @@ impl MigrationName for Migration {
     }
 }
 
+const COLUMNS: [Tenants; 4] = [
+    Tenants::WhatsappDisplayPhoneNumber,
+    Tenants::WhatsappVerifiedName,
+    Tenants::WhatsappQualityRating,
+    Tenants::WhatsappStatus,
+];
+
+/// One column per ALTER TABLE: SQLite alters no more at once.
+async fn alter_each(
+    manager: &SchemaManager<'_>,
+    change: impl Fn(&mut TableAlterStatement, Tenants) -> &mut TableAlterStatement,
+) -> Result<(), DbErr> {
+    for column in COLUMNS {
+        let mut statement = Table::alter();
+        statement.table(Tenants::Table);
+        manager
+            .alter_table(change(&mut statement, column).to_owned())
+            .await?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in [
-            Tenants::WhatsappDisplayPhoneNumber,
-            Tenants::WhatsappVerifiedName,
-            Tenants::WhatsappQualityRating,
-            Tenants::WhatsappStatus,
-        ] {
-            // SQLite adds one column per ALTER TABLE.
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Tenants::Table)
-                        .add_column(string_null(column))
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        alter_each(manager, |table, column| {
+            table.add_column(string_null(column))
+        })
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in [
-            Tenants::WhatsappDisplayPhoneNumber,
-            Tenants::WhatsappVerifiedName,
-            Tenants::WhatsappQualityRating,
-            Tenants::WhatsappStatus,
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Tenants::Table)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        alter_each(manager, |table, column| table.drop_column(column)).await
     }
 }
 
