@@ -121,6 +121,9 @@ pub struct WhatsAppSettings {
     /// `WABA_WEBHOOK_VERIFY_TOKEN`: what Meta must echo to verify the webhook URL; without it the
     /// URL cannot be verified.
     pub verify_token: Option<SecretString>,
+    /// `WABA_APP_SECRET`: the Meta app secret that signs webhooks (required in production;
+    /// without it every webhook is refused).
+    pub app_secret: Option<SecretString>,
 }
 
 #[derive(Clone, Debug)]
@@ -342,6 +345,13 @@ impl Settings {
                     .to_owned(),
                 api_version: parse("WABA_API_VERSION", "v24.0")?,
                 verify_token: get("WABA_WEBHOOK_VERIFY_TOKEN").map(SecretString::from),
+                app_secret: match get("WABA_APP_SECRET") {
+                    Some(secret) => Some(SecretString::from(secret)),
+                    None if environment == Environment::Production => {
+                        bail!("WABA_APP_SECRET must be set when APP_ENV=production")
+                    }
+                    None => None,
+                },
             },
             metrics: MetricsSettings {
                 port: get("METRICS_PORT")
@@ -480,6 +490,17 @@ mod tests {
     }
 
     #[test]
+    fn production_requires_the_webhook_secret_by_name() {
+        let err = settings(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", &random_secret()),
+            ("ENCRYPTION_KEY", &random_secret()),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("WABA_APP_SECRET"), "{err}");
+    }
+
+    #[test]
     fn development_generates_and_keeps_secrets() {
         let dir = tempfile::tempdir().unwrap();
         let dir_str = dir.path().to_str().unwrap();
@@ -500,6 +521,7 @@ mod tests {
             ("APP_ENV", "production"),
             ("JWT_SECRET", "x".repeat(40).leak() as &str),
             ("ENCRYPTION_KEY", random_secret().leak() as &str),
+            ("WABA_APP_SECRET", "meta-app-secret"),
         ];
         assert!(!settings(&base).unwrap().graphql.introspection);
         let mut with_flag = base.to_vec();

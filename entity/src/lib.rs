@@ -2,10 +2,12 @@
 //! domains in the application crate own the rules and convert these models into their own types.
 
 pub mod appointments;
+pub mod conversations;
 pub mod customers;
 pub mod date_exceptions;
 pub mod email_verifications;
 pub mod login_codes;
+pub mod messages;
 pub mod oauth_states;
 pub mod opening_hours;
 pub mod outbox;

@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_create_accounts;
 mod m20261128_000001_create_scheduling;
 mod m20261202_000001_whatsapp_profile;
+mod m20261202_000002_create_conversations;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_create_accounts::Migration),
             Box::new(m20261128_000001_create_scheduling::Migration),
             Box::new(m20261202_000001_whatsapp_profile::Migration),
+            Box::new(m20261202_000002_create_conversations::Migration),
         ]
     }
 }

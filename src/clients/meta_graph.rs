@@ -1,6 +1,6 @@
 //! The Meta Graph API (WhatsApp Cloud API) on `WABA_URL`/`WABA_API_VERSION`, with the token of the
-//! tenant it acts for: checking a phone number's credentials and subscribing the app to the
-//! business account's webhooks.
+//! tenant it acts for: checking a phone number's credentials, subscribing the app to the
+//! business account's webhooks, and marking a customer's message read.
 //!
 //! Meta's answer is classified by its error object, not by HTTP status (protocols.md §1.5): an
 //! error Meta explains is [`GraphError::Refused`] with its code and message; a failure to get an
@@ -54,6 +54,14 @@ pub trait MetaGraph: Send + Sync {
     ) -> Result<PhoneNumber, GraphError>;
     /// `POST /{waba_id}/subscribed_apps`: the app receives the account's webhooks.
     async fn subscribe_app(&self, token: &str, waba_id: &str) -> Result<(), GraphError>;
+    /// `POST /{phone_number_id}/messages` with `status: read`: the customer sees the blue ticks
+    /// on message `wamid`.
+    async fn mark_read(
+        &self,
+        token: &str,
+        phone_number_id: &str,
+        wamid: &str,
+    ) -> Result<(), GraphError>;
 }
 
 pub fn from_settings(settings: &WhatsAppSettings, http: reqwest::Client) -> GraphClient {
@@ -143,14 +151,39 @@ impl MetaGraph for GraphClient {
             .http
             .post(format!("{}/{waba_id}/subscribed_apps", self.base))
             .bearer_auth(token);
-        let answer: Success = self.call(request).await?;
-        if answer.success {
-            Ok(())
-        } else {
-            Err(GraphError::Refused {
-                code: None,
-                message: "the app could not be subscribed to the WhatsApp Business Account".into(),
-            })
-        }
+        succeeded(
+            self.call(request).await?,
+            "the app could not be subscribed to the WhatsApp Business Account",
+        )
+    }
+
+    async fn mark_read(
+        &self,
+        token: &str,
+        phone_number_id: &str,
+        wamid: &str,
+    ) -> Result<(), GraphError> {
+        let request = self
+            .http
+            .post(format!("{}/{phone_number_id}/messages", self.base))
+            .bearer_auth(token)
+            .json(&serde_json::json!({
+                "messaging_product": "whatsapp",
+                "status": "read",
+                "message_id": wamid,
+            }));
+        succeeded(self.call(request).await?, "the message was not marked read")
+    }
+}
+
+/// A `{"success": …}` answer as a result.
+fn succeeded(answer: Success, refusal: &str) -> Result<(), GraphError> {
+    if answer.success {
+        Ok(())
+    } else {
+        Err(GraphError::Refused {
+            code: None,
+            message: refusal.to_owned(),
+        })
     }
 }

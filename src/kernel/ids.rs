@@ -70,6 +70,10 @@ typed_id!(
     OpeningRangeId => "opening range",
     /// A date exception's (closure or special hours) id.
     DateExceptionId => "date exception",
+    /// A WhatsApp conversation's id (one per tenant and customer).
+    ConversationId => "conversation",
+    /// A WhatsApp message's id (ours, not WhatsApp's `wamid`).
+    MessageId => "message",
 );
 
 #[cfg(test)]

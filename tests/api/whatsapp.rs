@@ -1,6 +1,11 @@
 //! The WhatsApp webhook.
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with_settings};
+use futures_util::{StreamExt, stream};
+use sea_orm::{EntityTrait, QueryOrder};
+use serde_json::{Value, json};
+use waba_bot::kernel::crypto::hmac_sha256_hex;
+
+use crate::helpers::{TestApp, meta, spawn_app, spawn_app_with_settings};
 
 const VERIFY_TOKEN: &str = "meta-verify-token";
 
@@ -67,4 +72,279 @@ async fn without_a_verify_token_the_url_cannot_be_verified() {
     )
     .await;
     assert_eq!(refused.status(), 403);
+}
+
+/// A tenant whose WhatsApp number is `meta::PHONE_NUMBER_ID`: its owner's token and its id.
+async fn connected_tenant(app: &TestApp) -> (String, String) {
+    meta::accept_credentials(&app.meta).await;
+    meta::accept_mark_read(&app.meta).await;
+    let (token, tenant) = app.tenant_owner().await;
+    app.gql(
+        Some(&token),
+        "mutation($i: ConnectWhatsAppInput!) { connectWhatsApp(input: $i) { id } }",
+        json!({"i": {"wabaId": meta::WABA_ID, "phoneNumberId": meta::PHONE_NUMBER_ID, "accessToken": meta::TOKEN}}),
+    )
+    .await
+    .data();
+    (token, tenant)
+}
+
+fn signature(body: &[u8]) -> String {
+    format!(
+        "sha256={}",
+        hmac_sha256_hex(meta::APP_SECRET.as_bytes(), body)
+    )
+}
+
+async fn post(app: &TestApp, body: &[u8], signature: Option<&str>) -> reqwest::Response {
+    let mut request = app
+        .http
+        .post(format!("{}/webhook/whatsapp", app.address))
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    if let Some(signature) = signature {
+        request = request.header("x-hub-signature-256", signature);
+    }
+    request.send().await.unwrap()
+}
+
+async fn post_signed(app: &TestApp, payload: &Value) -> reqwest::Response {
+    let body = serde_json::to_vec(payload).unwrap();
+    post(app, &body, Some(&signature(&body))).await
+}
+
+/// A `messages` change to `phone_number_id` carrying `messages` (and the contacts' profiles).
+fn change(phone_number_id: &str, contacts: Value, messages: Value) -> Value {
+    json!({"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id},
+        "contacts": contacts,
+        "messages": messages,
+    }})
+}
+
+fn webhook(changes: Value) -> Value {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": meta::WABA_ID, "changes": changes}]})
+}
+
+fn text(from: &str, wamid: &str, body: &str) -> Value {
+    json!({"from": from, "id": wamid, "timestamp": "1760000000", "type": "text", "text": {"body": body}})
+}
+
+async fn stored_messages(app: &TestApp) -> Vec<entity::messages::Model> {
+    entity::messages::Entity::find()
+        .order_by_asc(entity::messages::Column::Wamid)
+        .all(&app.state.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_signature_test_vector_is_accepted() {
+    let app = spawn_app().await;
+    let body = br#"{"object":"whatsapp_business_account","entry":[]}"#;
+    let answer = post(
+        &app,
+        body,
+        Some("sha256=dec6a680679a968e7e0319355b23599cbfc54502c0784668e9618baa0c633756"),
+    )
+    .await;
+    assert_eq!(answer.status(), 200);
+}
+
+/// Nothing is stored without Meta's signature over the exact bytes received.
+#[tokio::test]
+async fn unsigned_or_badly_signed_posts_store_nothing() {
+    let app = spawn_app().await;
+    connected_tenant(&app).await;
+    let payload = webhook(json!([change(
+        meta::PHONE_NUMBER_ID,
+        json!([]),
+        json!([text("5511912345678", "wamid.1", "Oi")]),
+    )]));
+    let body = serde_json::to_vec(&payload).unwrap();
+    let reserialized = serde_json::to_vec_pretty(&payload).unwrap();
+    for signature in [
+        None,
+        Some("sha256=".to_owned()),
+        Some(format!("sha256={}", "0".repeat(64))),
+        Some(signature(b"another body")),
+        Some(signature(&body).replace("sha256=", "sha1=")),
+    ] {
+        let answer = post(&app, &body, signature.as_deref()).await;
+        assert_eq!(answer.status(), 401, "{signature:?}");
+    }
+    // The same JSON re-serialized is not the body that was signed.
+    let answer = post(&app, &reserialized, Some(&signature(&body))).await;
+    assert_eq!(answer.status(), 401);
+    assert!(stored_messages(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn foreign_and_oversized_bodies_are_refused() {
+    let app = spawn_app().await;
+    for body in [&b"not json"[..], br#"{"object":"page","entry":[]}"#, b"[]"] {
+        let answer = post(&app, body, Some(&signature(body))).await;
+        assert_eq!(answer.status(), 400, "{}", String::from_utf8_lossy(body));
+    }
+    let huge = vec![b' '; 3 * 1024 * 1024 + 1];
+    let answer = post(&app, &huge, Some(&signature(&huge))).await;
+    assert_eq!(answer.status(), 413);
+}
+
+/// Every entry, change and message of a batch is read; what cannot be used is skipped with a
+/// 200; a message is stored once however often it is delivered; customers are found by phone
+/// (a dashboard-typed number included) or created from the WhatsApp profile.
+#[tokio::test]
+async fn a_batch_stores_every_message_once() {
+    let app = spawn_app().await;
+    let (token, tenant) = connected_tenant(&app).await;
+    let known = app
+        .gql(
+            Some(&token),
+            "mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { id } }",
+            json!({"i": {"name": "Cliente Antiga", "phone": "(11) 98888-7777"}}),
+        )
+        .await;
+    let known = known.data()["createCustomer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let button = json!({
+        "from": "5521977776666", "id": "wamid.2", "timestamp": "1760000100", "type": "interactive",
+        "context": {"from": "15550783881", "id": "wamid.OURS"},
+        "interactive": {"type": "button_reply", "button_reply": {"id": "confirm", "title": "Confirmar"}},
+    });
+    let payload = json!({"object": "whatsapp_business_account", "entry": [
+        {"id": meta::WABA_ID, "changes": [
+            change(
+                meta::PHONE_NUMBER_ID,
+                json!([{"profile": {"name": "Maria Souza"}, "wa_id": "5511912345678"}]),
+                json!([text("5511912345678", "wamid.1", "Quero agendar"), button]),
+            ),
+            {"field": "account_update", "value": {"event": "VERIFIED_ACCOUNT"}},
+        ]},
+        {"id": meta::WABA_ID, "changes": [
+            change(
+                meta::PHONE_NUMBER_ID,
+                json!([]),
+                json!([
+                    text("5511988887777", "wamid.3", "Oi de novo"),
+                    {"id": "wamid.broken", "type": "text"},
+                ]),
+            ),
+            change("999999", json!([]), json!([text("5511912345678", "wamid.9", "Outro número")])),
+        ]},
+    ]});
+    for _ in 0..2 {
+        assert_eq!(post_signed(&app, &payload).await.status(), 200);
+    }
+
+    let stored = stored_messages(&app).await;
+    let summary: Vec<(&str, &str, Option<&str>, Option<&str>)> = stored
+        .iter()
+        .map(|m| {
+            (
+                m.wamid.as_deref().unwrap(),
+                m.kind.as_str(),
+                m.body.as_deref(),
+                m.reply_to.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("wamid.1", "TEXT", Some("Quero agendar"), None),
+            (
+                "wamid.2",
+                "BUTTON_REPLY",
+                Some("Confirmar"),
+                Some("wamid.OURS")
+            ),
+            ("wamid.3", "TEXT", Some("Oi de novo"), None),
+        ]
+    );
+    assert!(stored.iter().all(|m| m.tenant_id.to_string() == tenant
+        && m.direction == "INBOUND"
+        && m.status == "RECEIVED"));
+
+    let customers = entity::customers::Entity::find()
+        .order_by_asc(entity::customers::Column::Phone)
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let people: Vec<(&str, &str)> = customers
+        .iter()
+        .map(|c| (c.phone.as_str(), c.name.as_str()))
+        .collect();
+    assert_eq!(
+        people,
+        [
+            ("+5511912345678", "Maria Souza"),
+            ("+5511988887777", "Cliente Antiga"),
+            ("+5521977776666", "+5521977776666"),
+        ]
+    );
+    let conversations = entity::conversations::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(conversations.len(), 3);
+    let with_known = conversations
+        .iter()
+        .find(|c| c.customer_id.to_string() == known)
+        .unwrap();
+    assert_eq!(
+        with_known.last_inbound_at.map(|at| at.timestamp()),
+        Some(1_760_000_000)
+    );
+
+    // Each stored message is processed once: marked read on WhatsApp with the tenant's token.
+    app.drain_jobs().await;
+    let mut marked = meta::marked_read(&app.meta).await;
+    marked.sort();
+    assert_eq!(marked, ["wamid.1", "wamid.2", "wamid.3"]);
+}
+
+/// Meta's redeliveries arrive concurrently: 200 messages, each posted 3 times at once, are
+/// stored and processed exactly once each.
+#[tokio::test]
+async fn concurrent_duplicates_are_stored_once() {
+    let app = spawn_app().await;
+    connected_tenant(&app).await;
+    let posts = (0..200).flat_map(|n| {
+        let payload = webhook(json!([change(
+            meta::PHONE_NUMBER_ID,
+            json!([]),
+            json!([text(
+                &format!("55119{:08}", n % 20),
+                &format!("wamid.{n:03}"),
+                "Oi"
+            )]),
+        )]));
+        [payload.clone(), payload.clone(), payload]
+    });
+    let statuses: Vec<u16> = stream::iter(posts)
+        .map(|payload| {
+            let app = &app;
+            async move { post_signed(app, &payload).await.status().as_u16() }
+        })
+        .buffer_unordered(24)
+        .collect()
+        .await;
+    assert!(statuses.iter().all(|status| *status == 200), "{statuses:?}");
+    let stored = stored_messages(&app).await;
+    assert_eq!(stored.len(), 200);
+    let conversations = entity::conversations::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(conversations.len(), 20);
+    app.drain_jobs().await;
+    let mut marked = meta::marked_read(&app.meta).await;
+    marked.sort();
+    marked.dedup();
+    assert_eq!(marked.len(), 200);
+    assert_eq!(meta::marked_read(&app.meta).await.len(), 200);
 }

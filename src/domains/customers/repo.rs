@@ -169,6 +169,36 @@ pub async fn insert(
     .map(Customer::from)
 }
 
+/// The tenant's customer with `phone`, inserted as `name` when there is none; a concurrent insert
+/// of the same phone is found, never duplicated.
+pub async fn find_or_insert_by_phone(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    name: String,
+    phone: &str,
+    now: DateTime<Utc>,
+) -> Result<Customer, DbErr> {
+    customers::Entity::insert(customers::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant.0),
+        name: Set(name),
+        phone: Set(phone.to_owned()),
+        email: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict_do_nothing_on([customers::Column::TenantId, customers::Column::Phone])
+    .exec(conn)
+    .await?;
+    customers::Entity::find()
+        .filter(customers::Column::TenantId.eq(tenant.0))
+        .filter(customers::Column::Phone.eq(phone))
+        .one(conn)
+        .await?
+        .map(Customer::from)
+        .ok_or_else(|| DbErr::RecordNotFound("the customer just upserted".into()))
+}
+
 /// Writes `changes` to customer `id` of `tenant` and returns the row as stored.
 pub async fn update(
     conn: &impl ConnectionTrait,

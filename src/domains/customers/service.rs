@@ -106,6 +106,20 @@ pub async fn create(state: &AppState, viewer: &Viewer, input: NewCustomer) -> Ap
     .on_unique_violation(|_| PHONE_TAKEN.into())
 }
 
+/// The tenant's customer with `phone`, created when there is none (a WhatsApp contact): named
+/// `name` when it is a usable name, else after the phone. Runs in the caller's transaction.
+pub async fn find_or_create_by_phone(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    phone: &E164Phone,
+    name: Option<&str>,
+) -> AppResult<Customer> {
+    let name = name
+        .and_then(|name| parse_name(name).ok())
+        .unwrap_or_else(|| phone.as_str().to_owned());
+    Ok(repo::find_or_insert_by_phone(conn, tenant, name, phone.as_str(), Utc::now()).await?)
+}
+
 /// Changes to a customer; `None` leaves a field as it is, `Some(None)` clears the e-mail.
 #[derive(Default)]
 pub struct CustomerChanges {

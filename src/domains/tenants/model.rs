@@ -82,6 +82,13 @@ pub struct WhatsAppConnection {
     pub quality_rating: Option<String>,
 }
 
+/// What acting on the tenant's WhatsApp number takes: its id and the decrypted token. It never
+/// leaves the server.
+pub struct WhatsAppSender {
+    pub phone_number_id: String,
+    pub token: secrecy::SecretString,
+}
+
 /// A validated change of a tenant row; `None` leaves a column as it is, `Some(None)` clears it.
 #[derive(Default)]
 pub struct TenantUpdate {

@@ -26,6 +26,28 @@ pub async fn find(conn: &impl ConnectionTrait, id: TenantId) -> AppResult<Option
         .transpose()
 }
 
+/// The phone number id and encrypted token of the tenant's WhatsApp connection, if connected.
+pub async fn find_whatsapp_credentials(
+    conn: &impl ConnectionTrait,
+    id: TenantId,
+) -> Result<Option<(String, String)>, DbErr> {
+    let row = tenants::Entity::find_by_id(id.0).one(conn).await?;
+    Ok(row.and_then(|row| row.phone_number_id.zip(row.whatsapp_token_enc)))
+}
+
+/// The tenant whose connected WhatsApp number has `phone_number_id`.
+pub async fn find_by_phone_number_id(
+    conn: &impl ConnectionTrait,
+    phone_number_id: &str,
+) -> AppResult<Option<Tenant>> {
+    tenants::Entity::find()
+        .filter(tenants::Column::PhoneNumberId.eq(phone_number_id))
+        .one(conn)
+        .await?
+        .map(Tenant::try_from)
+        .transpose()
+}
+
 pub async fn find_many(
     conn: &impl ConnectionTrait,
     ids: &[TenantId],

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{
     model::{
         NewTenantRow, PaymentProvider, Tenant, TenantChanged, TenantUpdate, WhatsAppConnection,
-        parse_infinite_pay_tag, parse_name,
+        WhatsAppSender, parse_infinite_pay_tag, parse_name,
     },
     repo,
 };
@@ -106,6 +106,30 @@ pub async fn find(conn: &impl ConnectionTrait, id: TenantId) -> AppResult<Tenant
 }
 
 /// Tenants by id (for loaders).
+/// The tenant's WhatsApp number and token, when it is connected.
+pub async fn whatsapp_sender(
+    state: &AppState,
+    tenant: TenantId,
+) -> AppResult<Option<WhatsAppSender>> {
+    let Some((phone_number_id, token_enc)) =
+        repo::find_whatsapp_credentials(&state.db, tenant).await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(WhatsAppSender {
+        phone_number_id,
+        token: state.cipher.decrypt(&token_enc)?,
+    }))
+}
+
+/// The tenant WhatsApp messages to `phone_number_id` belong to, if one connected it.
+pub async fn find_by_phone_number_id(
+    conn: &impl ConnectionTrait,
+    phone_number_id: &str,
+) -> AppResult<Option<Tenant>> {
+    repo::find_by_phone_number_id(conn, phone_number_id).await
+}
+
 pub async fn find_many(
     conn: &impl ConnectionTrait,
     ids: &[TenantId],

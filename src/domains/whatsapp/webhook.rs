@@ -1,15 +1,21 @@
-//! `GET /webhook/whatsapp`: Meta's verification of the callback URL (protocols.md §1.1).
+//! The webhook Meta calls: `GET /webhook/whatsapp` verifies the callback URL (protocols.md §1.1),
+//! `POST /webhook/whatsapp` delivers messages (§1.2).
 
 use std::collections::HashMap;
 
 use axum::{
+    body::Bytes,
     extract::{Query, State},
-    http::{StatusCode, header},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use secrecy::ExposeSecret;
 
-use crate::{kernel::crypto::constant_time_eq, state::AppState};
+use super::{model::Envelope, service};
+use crate::{
+    kernel::crypto::{constant_time_eq, hmac_sha256_hex},
+    state::AppState,
+};
 
 /// The longest challenge echoed; Meta's are short numbers.
 const MAX_CHALLENGE_BYTES: usize = 256;
@@ -38,6 +44,45 @@ pub async fn verify(
                 "refused a WhatsApp webhook verification"
             );
             StatusCode::FORBIDDEN.into_response()
+        }
+    }
+}
+
+/// Stores what Meta delivers and answers 200 once it is stored (processing runs in jobs).
+/// 401 without a valid `X-Hub-Signature-256` over the raw body; 400 for a body that is not a
+/// WhatsApp payload; 500 when it cannot be stored, so Meta delivers it again.
+pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(secret) = &state.settings.whatsapp.app_secret else {
+        tracing::warn!("WABA_APP_SECRET is not set: refusing a WhatsApp webhook");
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    let signature = headers
+        .get("x-hub-signature-256")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("sha256="));
+    let expected = hmac_sha256_hex(secret.expose_secret().as_bytes(), &body);
+    let signed = signature.is_some_and(|given| {
+        constant_time_eq(given.to_ascii_lowercase().as_bytes(), expected.as_bytes())
+    });
+    if !signed {
+        tracing::warn!(
+            signature_present = signature.is_some(),
+            "refused an unsigned or badly signed WhatsApp webhook"
+        );
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let envelope = match serde_json::from_slice::<Envelope>(&body) {
+        Ok(envelope) if envelope.object == "whatsapp_business_account" => envelope,
+        _ => return (StatusCode::BAD_REQUEST, "not a WhatsApp webhook payload").into_response(),
+    };
+    match service::receive(&state, envelope).await {
+        Ok(intake) => {
+            tracing::debug!(?intake, "WhatsApp webhook stored");
+            StatusCode::OK.into_response()
+        }
+        Err(err) => {
+            tracing::error!(error = ?err, "could not store a WhatsApp webhook; Meta will deliver it again");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
 }

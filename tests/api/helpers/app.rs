@@ -183,6 +183,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
             "http://api.test/auth/google/callback".to_owned(),
         ),
         ("WABA_URL", meta.uri()),
+        ("WABA_APP_SECRET", meta::APP_SECRET.to_owned()),
         ("WABA_API_VERSION", meta::API_VERSION.to_owned()),
         ("WORKER_POLL_INTERVAL_MS", "50".to_owned()),
         ("SHUTDOWN_TIMEOUT_SECONDS", "5".to_owned()),

@@ -4,13 +4,15 @@
 use serde_json::json;
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
-    matchers::{header, method, path, query_param},
+    matchers::{body_partial_json, header, method, path, query_param},
 };
 
 pub const API_VERSION: &str = "v24.0";
 pub const WABA_ID: &str = "102290129340398";
 pub const PHONE_NUMBER_ID: &str = "106540352242922";
 pub const TOKEN: &str = "EAAG-tenant-token";
+/// The app secret of protocols.md §1.3's signature test vector.
+pub const APP_SECRET: &str = "test_app_secret";
 
 pub async fn start() -> MockServer {
     MockServer::start().await
@@ -39,6 +41,32 @@ pub async fn accept_credentials(server: &MockServer) {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
         .mount(server)
         .await;
+}
+
+/// Meta marks messages of `PHONE_NUMBER_ID` read for `TOKEN`.
+pub async fn accept_mark_read(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path(format!("/{API_VERSION}/{PHONE_NUMBER_ID}/messages")))
+        .and(header("authorization", format!("Bearer {TOKEN}")))
+        .and(body_partial_json(
+            json!({"messaging_product": "whatsapp", "status": "read"}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .mount(server)
+        .await;
+}
+
+/// The `wamid`s Meta was asked to mark read, in the order asked.
+pub async fn marked_read(server: &MockServer) -> Vec<String> {
+    let requests = server.received_requests().await.unwrap_or_default();
+    requests
+        .iter()
+        .filter(|request| request.url.path().ends_with("/messages"))
+        .filter_map(|request| {
+            let body: serde_json::Value = serde_json::from_slice(&request.body).ok()?;
+            Some(body["message_id"].as_str()?.to_owned())
+        })
+        .collect()
 }
 
 /// Meta refuses every token, as it does an expired or revoked one (code 190).

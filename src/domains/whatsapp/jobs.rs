@@ -1,0 +1,50 @@
+//! Jobs of the WhatsApp channel.
+
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+use super::repo;
+use crate::{
+    clients::meta_graph::GraphError, domains::tenants, jobs::Job, kernel::ids::MessageId,
+    state::AppState,
+};
+
+/// Handles an inbound message after it is stored: marks it read on WhatsApp (the customer sees
+/// that the business got it). Safe to run again: marking read twice changes nothing.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProcessInbound {
+    pub message: MessageId,
+}
+
+impl Job for ProcessInbound {
+    const QUEUE: &'static str = "whatsapp_process_inbound";
+    type Context = AppState;
+
+    async fn run(self, state: AppState) -> anyhow::Result<()> {
+        let Some((tenant, wamid)) = repo::find_inbound(&state.db, self.message).await? else {
+            return Ok(());
+        };
+        let Some(sender) = tenants::service::whatsapp_sender(&state, tenant).await? else {
+            tracing::info!(%tenant, "WhatsApp disconnected since the message arrived; not marking it read");
+            return Ok(());
+        };
+        let marked = state
+            .clients
+            .meta_graph
+            .mark_read(
+                sender.token.expose_secret(),
+                &sender.phone_number_id,
+                &wamid,
+            )
+            .await;
+        match marked {
+            Ok(()) => Ok(()),
+            // Meta will not change its mind on a retry (a revoked token, an unknown message).
+            Err(GraphError::Refused { code, message }) => {
+                tracing::warn!(%tenant, ?code, message, "Meta refused to mark a message read");
+                Ok(())
+            }
+            Err(err @ GraphError::Unavailable(_)) => Err(err.into()),
+        }
+    }
+}
