@@ -147,6 +147,24 @@ pub async fn exists_with_phone(
     Ok(query.count(conn).await? > 0)
 }
 
+fn new_row(
+    tenant: TenantId,
+    name: String,
+    phone: &str,
+    email: Option<String>,
+    now: DateTime<Utc>,
+) -> customers::ActiveModel {
+    customers::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant.0),
+        name: Set(name),
+        phone: Set(phone.to_owned()),
+        email: Set(email),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
 pub async fn insert(
     conn: &impl ConnectionTrait,
     tenant: TenantId,
@@ -155,18 +173,10 @@ pub async fn insert(
     email: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Customer, DbErr> {
-    customers::Entity::insert(customers::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant.0),
-        name: Set(name),
-        phone: Set(phone.to_owned()),
-        email: Set(email),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec_with_returning(conn)
-    .await
-    .map(Customer::from)
+    customers::Entity::insert(new_row(tenant, name, phone, email, now))
+        .exec_with_returning(conn)
+        .await
+        .map(Customer::from)
 }
 
 /// The tenant's customer with `phone`, inserted as `name` when there is none; a concurrent insert
@@ -178,18 +188,10 @@ pub async fn find_or_insert_by_phone(
     phone: &str,
     now: DateTime<Utc>,
 ) -> Result<Customer, DbErr> {
-    customers::Entity::insert(customers::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant.0),
-        name: Set(name),
-        phone: Set(phone.to_owned()),
-        email: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .on_conflict_do_nothing_on([customers::Column::TenantId, customers::Column::Phone])
-    .exec(conn)
-    .await?;
+    customers::Entity::insert(new_row(tenant, name, phone, None, now))
+        .on_conflict_do_nothing_on([customers::Column::TenantId, customers::Column::Phone])
+        .exec(conn)
+        .await?;
     customers::Entity::find()
         .filter(customers::Column::TenantId.eq(tenant.0))
         .filter(customers::Column::Phone.eq(phone))
