@@ -19,3 +19,4 @@ pub mod services;
 pub mod subscriptions;
 pub mod tenants;
 pub mod users;
+pub mod webhook_deliveries;

@@ -1,5 +1,6 @@
-//! The WhatsApp inbox: one conversation per (tenant, customer), and its messages. An inbound
-//! message is unique by its WhatsApp id (`wamid`), so a webhook Meta delivers twice stores one row.
+//! The WhatsApp inbox: the webhook deliveries as received (Meta offers no way to fetch a past
+//! one), one conversation per (tenant, customer), and its messages. An inbound message is unique
+//! by its WhatsApp id (`wamid`), so a webhook Meta delivers twice stores one row.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -25,6 +26,19 @@ fn cascade(
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(WebhookDeliveries::Table)
+                    .col(pk_uuid(WebhookDeliveries::Id))
+                    .col(text(WebhookDeliveries::Body))
+                    .col(timestamp_with_time_zone(WebhookDeliveries::ReceivedAt))
+                    .col(timestamp_with_time_zone_null(
+                        WebhookDeliveries::ProcessedAt,
+                    ))
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
@@ -105,8 +119,20 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .drop_table(Table::drop().table(Conversations::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(WebhookDeliveries::Table).to_owned())
             .await
     }
+}
+
+#[derive(DeriveIden)]
+enum WebhookDeliveries {
+    Table,
+    Id,
+    Body,
+    ReceivedAt,
+    ProcessedAt,
 }
 
 #[derive(DeriveIden)]

@@ -12,6 +12,11 @@
 //!   at a time and prints the delivery latency (min / p50 / p99 / max), the SQL statements each
 //!   event costs beyond the mutation itself, and the server's memory per socket
 //!   (`scripts/bench-fanout` runs it on Postgres and Redis).
+//! - `bench webhook [REQUESTS] [CONNECTIONS]`: a tenant connected to WhatsApp (its Graph API is a
+//!   local stub), then REQUESTS (default 20 000) signed `POST /webhook/whatsapp` deliveries of one
+//!   new message each from CONNECTIONS (default 16) concurrent clients; prints requests/s, latency
+//!   (p50 / p99 / max) and SQL statements per request (`scripts/bench-webhook` runs it on
+//!   Postgres). The processing jobs run alongside, as in production.
 //!
 //! The database is `DATABASE_URL` when set (use a fresh Postgres database), otherwise a temporary
 //! SQLite file.
@@ -86,6 +91,10 @@ async fn main() -> anyhow::Result<()> {
     if std::env::var("PORT").is_err() {
         vars.push(("PORT".into(), "0".into()));
     }
+    if command == Some("webhook") {
+        vars.push(("WABA_URL".into(), graph_stub().await?));
+        vars.push(("WABA_APP_SECRET".into(), WEBHOOK_SECRET.into()));
+    }
     let settings = Settings::from_lookup(|key| {
         std::env::var(key)
             .ok()
@@ -96,9 +105,10 @@ async fn main() -> anyhow::Result<()> {
         Some("availability") => availability(app.state(), number(1, 10_000), number(2, 200)).await,
         Some("serve") => serve(app, number(1, 500)).await,
         Some("fanout-server") => fanout_server(app).await,
+        Some("webhook") => webhook(app, number(1, 20_000), number(2, 16)).await,
         _ => anyhow::bail!(
             "usage: bench availability [APPOINTMENTS] [ITERATIONS] | bench serve [APPOINTMENTS] \
-             | bench fanout [SUBSCRIBERS] [EVENTS]"
+             | bench fanout [SUBSCRIBERS] [EVENTS] | bench webhook [REQUESTS] [CONNECTIONS]"
         ),
     }
 }
@@ -859,4 +869,142 @@ fn percentiles(sorted: &[StdDuration]) -> String {
 
 fn ms(duration: StdDuration) -> String {
     format!("{:.1} ms", duration.as_secs_f64() * 1e3)
+}
+
+/// The Meta app secret `bench webhook` signs with.
+const WEBHOOK_SECRET: &str = "bench-app-secret";
+/// The seeded tenant's WhatsApp number id.
+const WEBHOOK_PHONE_NUMBER_ID: &str = "106540352242922";
+/// Deliveries before the measured ones (connections, caches, the job tables).
+const WEBHOOK_WARMUP: usize = 1_000;
+/// Distinct customers the messages come from.
+const WEBHOOK_CUSTOMERS: usize = 1_000;
+
+/// A stand-in for the Graph API on loopback: every call succeeds (the jobs mark messages read).
+async fn graph_stub() -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let stub = axum::Router::new().fallback(|| async { axum::Json(json!({"success": true})) });
+    tokio::spawn(async move { axum::serve(listener, stub).await });
+    Ok(url)
+}
+
+async fn webhook(app: Application, requests: usize, connections: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        requests > 0 && connections > 0,
+        "REQUESTS and CONNECTIONS must be at least 1"
+    );
+    let state = app.state().clone();
+    let seeded = seed(&state, 0).await?;
+    let tenant = seeded
+        .viewer
+        .tenant_id
+        .context("the seeded owner has a tenant")?;
+    entity::tenants::Entity::update(entity::tenants::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(tenant.0),
+        waba_id: Set(Some("102290129340398".into())),
+        phone_number_id: Set(Some(WEBHOOK_PHONE_NUMBER_ID.into())),
+        whatsapp_token_enc: Set(Some(state.cipher.encrypt("bench-token")?)),
+        ..Default::default()
+    })
+    .exec(&state.db)
+    .await?;
+    let url = format!("http://127.0.0.1:{}/webhook/whatsapp", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .build()?;
+    let client = WebhookClient { http, url };
+
+    client.deliver(0..WEBHOOK_WARMUP, connections).await?;
+    let statements = state.metrics.db_counter("api");
+    let before = statements.get();
+    let started = Instant::now();
+    let mut latencies = client
+        .deliver(WEBHOOK_WARMUP..WEBHOOK_WARMUP + requests, connections)
+        .await?;
+    let elapsed = started.elapsed();
+    let spent = statements.get() - before;
+    latencies.sort();
+    println!(
+        "webhook intake: {requests} signed single-message deliveries, {connections} connections, {} database",
+        state.db.get_database_backend().as_str()
+    );
+    println!(
+        "{:.0} requests/s; latency {}",
+        requests as f64 / elapsed.as_secs_f64(),
+        percentiles(&latencies)
+    );
+    println!(
+        "SQL statements per request: {:.2} (BEGIN and COMMIT not counted; the ingesting jobs run \
+         alongside on the worker's pool)",
+        spent as f64 / requests as f64
+    );
+    Ok(())
+}
+
+struct WebhookClient {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl WebhookClient {
+    /// Delivers message number `n` for each `n` of `numbers` from `connections` concurrent
+    /// clients; the latency of each delivery, which must be answered 200.
+    async fn deliver(
+        &self,
+        numbers: std::ops::Range<usize>,
+        connections: usize,
+    ) -> anyhow::Result<Vec<StdDuration>> {
+        stream::iter(numbers)
+            .map(|n| self.post(n))
+            .buffer_unordered(connections)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    async fn post(&self, n: usize) -> anyhow::Result<StdDuration> {
+        let body = serde_json::to_vec(&json!({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550783881", "phone_number_id": WEBHOOK_PHONE_NUMBER_ID},
+                "contacts": [{"profile": {"name": format!("Cliente {}", n % WEBHOOK_CUSTOMERS)}, "wa_id": customer_phone(n)}],
+                "messages": [{
+                    "from": customer_phone(n),
+                    "id": format!("wamid.bench.{}.{n}", std::process::id()),
+                    "timestamp": Utc::now().timestamp().to_string(),
+                    "type": "text",
+                    "text": {"body": "Quero agendar um corte amanhã às 10h"},
+                }],
+            }}]}],
+        }))?;
+        let signature = format!(
+            "sha256={}",
+            waba_bot::kernel::crypto::hmac_sha256_hex(WEBHOOK_SECRET.as_bytes(), &body)
+        );
+        let started = Instant::now();
+        let answer = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", signature)
+            .body(body)
+            .send()
+            .await?;
+        let latency = started.elapsed();
+        anyhow::ensure!(
+            answer.status() == reqwest::StatusCode::OK,
+            "delivery {n} answered {}",
+            answer.status()
+        );
+        Ok(latency)
+    }
+}
+
+/// The WhatsApp number (digits, as Meta sends it) of the customer who sends message `n`.
+fn customer_phone(n: usize) -> String {
+    format!("55119{:08}", n % WEBHOOK_CUSTOMERS)
 }

@@ -74,6 +74,8 @@ typed_id!(
     ConversationId => "conversation",
     /// A WhatsApp message's id (ours, not WhatsApp's `wamid`).
     MessageId => "message",
+    /// A received WhatsApp webhook delivery's id.
+    WebhookDeliveryId => "webhook delivery",
 );
 
 #[cfg(test)]

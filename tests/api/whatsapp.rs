@@ -177,6 +177,12 @@ async fn unsigned_or_badly_signed_posts_store_nothing() {
     // The same JSON re-serialized is not the body that was signed.
     let answer = post(&app, &reserialized, Some(&signature(&body))).await;
     assert_eq!(answer.status(), 401);
+    let deliveries = entity::webhook_deliveries::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert!(deliveries.is_empty());
+    app.drain_jobs().await;
     assert!(stored_messages(&app).await.is_empty());
 }
 
@@ -192,8 +198,9 @@ async fn foreign_and_oversized_bodies_are_refused() {
     assert_eq!(answer.status(), 413);
 }
 
-/// Every entry, change and message of a batch is read; what cannot be used is skipped with a
-/// 200; a message is stored once however often it is delivered; customers are found by phone
+/// A delivery is kept as received and acknowledged; its job reads every entry, change and
+/// message; what cannot be used is skipped with a 200; a message is stored once however often it
+/// is delivered; customers are found by phone
 /// (a dashboard-typed number included) or created from the WhatsApp profile.
 #[tokio::test]
 async fn a_batch_stores_every_message_once() {
@@ -239,6 +246,18 @@ async fn a_batch_stores_every_message_once() {
     for _ in 0..2 {
         assert_eq!(post_signed(&app, &payload).await.status(), 200);
     }
+    // Each delivery is kept as Meta sent it; a job reads its messages.
+    let deliveries = entity::webhook_deliveries::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(deliveries.len(), 2);
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d.body == serde_json::to_string(&payload).unwrap())
+    );
+    app.drain_jobs().await;
 
     let stored = stored_messages(&app).await;
     let summary: Vec<(&str, &str, Option<&str>, Option<&str>)> = stored
@@ -301,7 +320,6 @@ async fn a_batch_stores_every_message_once() {
     );
 
     // Each stored message is processed once: marked read on WhatsApp with the tenant's token.
-    app.drain_jobs().await;
     let mut marked = meta::marked_read(&app.meta).await;
     marked.sort();
     assert_eq!(marked, ["wamid.1", "wamid.2", "wamid.3"]);
@@ -334,6 +352,7 @@ async fn concurrent_duplicates_are_stored_once() {
         .collect()
         .await;
     assert!(statuses.iter().all(|status| *status == 200), "{statuses:?}");
+    app.drain_jobs().await;
     let stored = stored_messages(&app).await;
     assert_eq!(stored.len(), 200);
     let conversations = entity::conversations::Entity::find()
@@ -341,7 +360,6 @@ async fn concurrent_duplicates_are_stored_once() {
         .await
         .unwrap();
     assert_eq!(conversations.len(), 20);
-    app.drain_jobs().await;
     let mut marked = meta::marked_read(&app.meta).await;
     marked.sort();
     marked.dedup();

@@ -1,21 +1,25 @@
-//! Jobs of the WhatsApp channel.
+//! Jobs of the WhatsApp channel (their payloads are in `model`, which the service enqueues).
 
 use secrecy::ExposeSecret;
-use serde::{Deserialize, Serialize};
 
-use super::repo;
-use crate::{
-    clients::meta_graph::GraphError, domains::tenants, jobs::Job, kernel::ids::MessageId,
-    state::AppState,
-};
+pub use super::model::{IngestDelivery, ProcessInbound};
+use super::{repo, service};
+use crate::{clients::meta_graph::GraphError, domains::tenants, jobs::Job, state::AppState};
 
-/// Handles an inbound message after it is stored: marks it read on WhatsApp (the customer sees
-/// that the business got it). Safe to run again: marking read twice changes nothing.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ProcessInbound {
-    pub message: MessageId,
+impl Job for IngestDelivery {
+    const QUEUE: &'static str = "whatsapp_ingest_delivery";
+    type Context = AppState;
+
+    async fn run(self, state: AppState) -> anyhow::Result<()> {
+        if let Some(intake) = service::ingest(&state, self.delivery).await? {
+            tracing::debug!(delivery = %self.delivery, ?intake, "WhatsApp delivery ingested");
+        }
+        Ok(())
+    }
 }
 
+/// Marks the message read on WhatsApp (the customer sees that the business got it). Safe to run
+/// again: marking read twice changes nothing.
 impl Job for ProcessInbound {
     const QUEUE: &'static str = "whatsapp_process_inbound";
     type Context = AppState;

@@ -5,7 +5,22 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::kernel::values::E164Phone;
+use crate::kernel::{
+    ids::{MessageId, WebhookDeliveryId},
+    values::E164Phone,
+};
+
+/// Job: store the messages of a received webhook delivery, each once.
+#[derive(Clone, Debug, serde::Serialize, Deserialize)]
+pub struct IngestDelivery {
+    pub delivery: WebhookDeliveryId,
+}
+
+/// Job: handle an inbound message after it is stored.
+#[derive(Clone, Debug, serde::Serialize, Deserialize)]
+pub struct ProcessInbound {
+    pub message: MessageId,
+}
 
 /// The webhook body: `object` names the product, every `entry` batches `changes`.
 #[derive(Debug, Deserialize)]

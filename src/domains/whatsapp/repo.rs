@@ -1,7 +1,7 @@
-//! The only queries on `conversations` and `messages`.
+//! The only queries on `webhook_deliveries`, `conversations` and `messages`.
 
 use chrono::{DateTime, Utc};
-use entity::{conversations, messages};
+use entity::{conversations, messages, webhook_deliveries};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, TryInsertResult,
@@ -11,9 +11,51 @@ use uuid::Uuid;
 
 use super::model::{Direction, Inbound, RECEIVED};
 use crate::kernel::{
-    ids::{ConversationId, CustomerId, MessageId, TenantId},
+    ids::{ConversationId, CustomerId, MessageId, TenantId, WebhookDeliveryId},
     values::EnumStr,
 };
+
+pub async fn insert_delivery(
+    conn: &impl ConnectionTrait,
+    body: String,
+    now: DateTime<Utc>,
+) -> Result<WebhookDeliveryId, DbErr> {
+    let id = Uuid::now_v7();
+    webhook_deliveries::Entity::insert(webhook_deliveries::ActiveModel {
+        id: Set(id),
+        body: Set(body),
+        received_at: Set(now),
+        processed_at: Set(None),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(WebhookDeliveryId(id))
+}
+
+/// The body of delivery `id` while its messages are not stored yet.
+pub async fn find_unprocessed_delivery(
+    conn: &impl ConnectionTrait,
+    id: WebhookDeliveryId,
+) -> Result<Option<String>, DbErr> {
+    let row = webhook_deliveries::Entity::find_by_id(id.0)
+        .filter(webhook_deliveries::Column::ProcessedAt.is_null())
+        .one(conn)
+        .await?;
+    Ok(row.map(|row| row.body))
+}
+
+pub async fn mark_delivery_processed(
+    conn: &impl ConnectionTrait,
+    id: WebhookDeliveryId,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    webhook_deliveries::Entity::update_many()
+        .col_expr(webhook_deliveries::Column::ProcessedAt, Expr::value(now))
+        .filter(webhook_deliveries::Column::Id.eq(id.0))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
 
 /// The conversation of (`tenant`, `customer`), created when there is none; a concurrent creation
 /// is found, never duplicated.

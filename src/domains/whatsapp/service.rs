@@ -1,18 +1,21 @@
-//! Intake of what Meta delivers: every entry, change and message of a webhook, each inbound
-//! message stored once.
+//! Intake of what Meta delivers. A signed delivery is stored as received, with the job that
+//! ingests it, and acknowledged; the job reads every entry, change and message and stores each
+//! inbound message once.
 
 use chrono::Utc;
 
 use super::{
-    jobs::ProcessInbound,
-    model::{Envelope, Inbound, MessagesValue},
+    model::{Envelope, Inbound, IngestDelivery, MessagesValue, ProcessInbound},
     repo,
 };
 use crate::{
     db,
     domains::{customers, tenants},
     jobs,
-    kernel::{error::AppResult, ids::TenantId},
+    kernel::{
+        error::AppResult,
+        ids::{TenantId, WebhookDeliveryId},
+    },
     state::AppState,
 };
 
@@ -27,9 +30,38 @@ pub struct Intake {
     pub skipped: usize,
 }
 
+/// Keeps a signed delivery (`body`, checked to be a WhatsApp payload) with the job that ingests
+/// it, in one transaction: once this returns, nothing Meta sent can be lost.
+pub async fn accept(state: &AppState, body: String) -> AppResult<()> {
+    let txn = db::begin_write(&state.db).await?;
+    let delivery = repo::insert_delivery(&txn, body, Utc::now()).await?;
+    jobs::enqueue(&txn, &IngestDelivery { delivery }).await?;
+    txn.commit().await?;
+    state.jobs.wake();
+    Ok(())
+}
+
+/// Stores the messages of delivery `id` (the job's work); a delivery already ingested is left
+/// alone, and one interrupted half-way is ingested again (messages stored before are skipped).
+pub async fn ingest(state: &AppState, id: WebhookDeliveryId) -> AppResult<Option<Intake>> {
+    let Some(body) = repo::find_unprocessed_delivery(&state.db, id).await? else {
+        return Ok(None);
+    };
+    let intake = match serde_json::from_str::<Envelope>(&body) {
+        Ok(envelope) => receive(state, envelope).await?,
+        // The webhook checked it; only a change of this code could get here.
+        Err(err) => {
+            tracing::error!(%err, %id, "a stored WhatsApp delivery does not parse");
+            Intake::default()
+        }
+    };
+    repo::mark_delivery_processed(&state.db, id, Utc::now()).await?;
+    Ok(Some(intake))
+}
+
 /// Stores every inbound message of `envelope`. What cannot be used is logged and skipped, never
 /// refused: a refusal makes Meta retry the whole batch for days.
-pub async fn receive(state: &AppState, envelope: Envelope) -> AppResult<Intake> {
+async fn receive(state: &AppState, envelope: Envelope) -> AppResult<Intake> {
     let mut intake = Intake::default();
     for change in envelope.entry.into_iter().flat_map(|entry| entry.changes) {
         if change.field != "messages" {

@@ -48,7 +48,7 @@ pub async fn verify(
     }
 }
 
-/// Stores what Meta delivers and answers 200 once it is stored (processing runs in jobs).
+/// Keeps what Meta delivers and answers 200 once it is stored (its messages are read by a job).
 /// 401 without a valid `X-Hub-Signature-256` over the raw body; 400 for a body that is not a
 /// WhatsApp payload; 500 when it cannot be stored, so Meta delivers it again.
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -71,15 +71,15 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         );
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    let envelope = match serde_json::from_slice::<Envelope>(&body) {
-        Ok(envelope) if envelope.object == "whatsapp_business_account" => envelope,
-        _ => return (StatusCode::BAD_REQUEST, "not a WhatsApp webhook payload").into_response(),
+    let whatsapp = serde_json::from_slice::<Envelope>(&body)
+        .is_ok_and(|envelope| envelope.object == "whatsapp_business_account");
+    // A JSON text is UTF-8, so a body that parsed converts without loss.
+    let text = String::from_utf8(body.to_vec()).ok().filter(|_| whatsapp);
+    let Some(text) = text else {
+        return (StatusCode::BAD_REQUEST, "not a WhatsApp webhook payload").into_response();
     };
-    match service::receive(&state, envelope).await {
-        Ok(intake) => {
-            tracing::debug!(?intake, "WhatsApp webhook stored");
-            StatusCode::OK.into_response()
-        }
+    match service::accept(&state, text).await {
+        Ok(()) => StatusCode::OK.into_response(),
         Err(err) => {
             tracing::error!(error = ?err, "could not store a WhatsApp webhook; Meta will deliver it again");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
