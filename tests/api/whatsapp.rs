@@ -127,6 +127,15 @@ fn webhook(changes: Value) -> Value {
     json!({"object": "whatsapp_business_account", "entry": [{"id": meta::WABA_ID, "changes": changes}]})
 }
 
+/// A delivery of one text, `wamid.1`, to the connected number.
+fn one_message() -> Value {
+    webhook(json!([change(
+        meta::PHONE_NUMBER_ID,
+        json!([]),
+        json!([text("5511912345678", "wamid.1", "Oi")]),
+    )]))
+}
+
 fn text(from: &str, wamid: &str, body: &str) -> Value {
     json!({"from": from, "id": wamid, "timestamp": "1760000000", "type": "text", "text": {"body": body}})
 }
@@ -157,11 +166,7 @@ async fn the_signature_test_vector_is_accepted() {
 async fn unsigned_or_badly_signed_posts_store_nothing() {
     let app = spawn_app().await;
     connected_tenant(&app).await;
-    let payload = webhook(json!([change(
-        meta::PHONE_NUMBER_ID,
-        json!([]),
-        json!([text("5511912345678", "wamid.1", "Oi")]),
-    )]));
+    let payload = one_message();
     let body = serde_json::to_vec(&payload).unwrap();
     let reserialized = serde_json::to_vec_pretty(&payload).unwrap();
     for signature in [
@@ -365,4 +370,52 @@ async fn concurrent_duplicates_are_stored_once() {
     marked.dedup();
     assert_eq!(marked.len(), 200);
     assert_eq!(meta::marked_read(&app.meta).await.len(), 200);
+}
+
+/// Stored deliveries: (ingested, waiting to be ingested).
+async fn deliveries(app: &TestApp) -> (usize, usize) {
+    let rows = entity::webhook_deliveries::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let ingested = rows.iter().filter(|d| d.processed_at.is_some()).count();
+    (ingested, rows.len() - ingested)
+}
+
+/// Ingested deliveries are kept 30 days, then purged; one not ingested yet never is.
+#[tokio::test]
+async fn the_daily_cron_purges_ingested_deliveries_past_their_retention() {
+    use sea_orm::ActiveValue::Set;
+    use waba_bot::{domains::whatsapp::jobs::PurgeDeliveries, jobs::CronJob};
+
+    let app = spawn_app().await;
+    connected_tenant(&app).await;
+    let payload = one_message();
+    assert_eq!(post_signed(&app, &payload).await.status(), 200);
+    app.drain_jobs().await;
+    let now = chrono::Utc::now();
+    entity::webhook_deliveries::Entity::insert(entity::webhook_deliveries::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        body: Set("{}".into()),
+        received_at: Set(now - chrono::Duration::days(90)),
+        processed_at: Set(None),
+    })
+    .exec(&app.state.db)
+    .await
+    .unwrap();
+    assert_eq!(deliveries(&app).await, (1, 1));
+    PurgeDeliveries::run(app.state.clone(), now + chrono::Duration::days(29))
+        .await
+        .unwrap();
+    assert_eq!(deliveries(&app).await, (1, 1));
+    PurgeDeliveries::run(app.state.clone(), now + chrono::Duration::days(31))
+        .await
+        .unwrap();
+    assert_eq!(
+        deliveries(&app).await,
+        (0, 1),
+        "only the ingested one is purged"
+    );
+    // The messages stay: the delivery was only their envelope.
+    assert_eq!(stored_messages(&app).await.len(), 1);
 }

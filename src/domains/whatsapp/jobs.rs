@@ -1,10 +1,16 @@
 //! Jobs of the WhatsApp channel (their payloads are in `model`, which the service enqueues).
 
+use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 
 pub use super::model::{IngestDelivery, ProcessInbound};
 use super::{repo, service};
-use crate::{clients::meta_graph::GraphError, domains::tenants, jobs::Job, state::AppState};
+use crate::{
+    clients::meta_graph::GraphError,
+    domains::tenants,
+    jobs::{CronJob, Job},
+    state::AppState,
+};
 
 impl Job for IngestDelivery {
     const QUEUE: &'static str = "whatsapp_ingest_delivery";
@@ -50,5 +56,23 @@ impl Job for ProcessInbound {
             }
             Err(err @ GraphError::Unavailable(_)) => Err(err.into()),
         }
+    }
+}
+
+/// Deletes ingested webhook deliveries past their retention, daily, so they do not pile up.
+/// Idempotent: every instance runs it, and a row deleted elsewhere is simply not counted here.
+pub struct PurgeDeliveries;
+
+impl CronJob for PurgeDeliveries {
+    const NAME: &'static str = "whatsapp_purge_deliveries";
+    const SCHEDULE: &'static str = "0 41 3 * * *";
+    type Context = AppState;
+
+    async fn run(state: AppState, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let purged = service::purge_deliveries(&state, now).await?;
+        if purged > 0 {
+            tracing::info!(purged, "deleted ingested WhatsApp webhook deliveries");
+        }
+        Ok(())
     }
 }

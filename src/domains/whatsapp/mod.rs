@@ -7,6 +7,7 @@
 //!   body with `WABA_APP_SECRET`, compared in constant time).
 //! - A signed delivery is acknowledged once it is stored as received with its `IngestDelivery`
 //!   job (one transaction): the answer waits for no processing, and nothing acknowledged is lost.
+//!   It is kept 30 days after its messages are stored, then purged (`PurgeDeliveries`, daily).
 //! - An inbound message is stored once, unique by its `wamid`, whatever Meta redelivers or
 //!   delivers concurrently; its customer (by E.164 phone) and conversation (per tenant and
 //!   customer) are found or created, and its `ProcessInbound` job written (the outbox), in the
@@ -27,13 +28,18 @@ pub mod webhook;
 
 use axum::{Router, extract::DefaultBodyLimit, routing::get};
 
-use crate::{domain::Domain, jobs::JobKind, state::AppState};
+use crate::{
+    domain::Domain,
+    jobs::{CronKind, JobKind},
+    state::AppState,
+};
 
 pub const DOMAIN: Domain = Domain::new("whatsapp")
     .with_jobs(&[
         JobKind::of::<jobs::IngestDelivery>(),
         JobKind::of::<jobs::ProcessInbound>(),
     ])
+    .with_crons(&[CronKind::of::<jobs::PurgeDeliveries>()])
     .with_routes(routes);
 
 /// The path Meta is configured with (the previous system's).

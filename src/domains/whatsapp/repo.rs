@@ -57,6 +57,18 @@ pub async fn mark_delivery_processed(
     Ok(())
 }
 
+/// Deletes deliveries ingested before `before`; how many.
+pub async fn delete_processed_deliveries(
+    conn: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let deleted = webhook_deliveries::Entity::delete_many()
+        .filter(webhook_deliveries::Column::ProcessedAt.lt(before))
+        .exec(conn)
+        .await?;
+    Ok(deleted.rows_affected)
+}
+
 /// The conversation of (`tenant`, `customer`), created when there is none; a concurrent creation
 /// is found, never duplicated.
 pub async fn find_or_insert_conversation(

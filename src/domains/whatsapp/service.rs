@@ -2,7 +2,7 @@
 //! ingests it, and acknowledged; the job reads every entry, change and message and stores each
 //! inbound message once.
 
-use chrono::Utc;
+use chrono::{DateTime, Duration, Utc};
 
 use super::{
     model::{Envelope, Inbound, IngestDelivery, MessagesValue, ProcessInbound},
@@ -57,6 +57,16 @@ pub async fn ingest(state: &AppState, id: WebhookDeliveryId) -> AppResult<Option
     };
     repo::mark_delivery_processed(&state.db, id, Utc::now()).await?;
     Ok(Some(intake))
+}
+
+/// How long a delivery is kept once its messages are stored (audit, and replaying it by hand).
+pub const DELIVERY_RETENTION_DAYS: i64 = 30;
+
+/// Deletes the deliveries ingested more than [`DELIVERY_RETENTION_DAYS`] before `now`; how many.
+/// One not ingested yet is never deleted.
+pub async fn purge_deliveries(state: &AppState, now: DateTime<Utc>) -> AppResult<u64> {
+    let before = now - Duration::days(DELIVERY_RETENTION_DAYS);
+    Ok(repo::delete_processed_deliveries(&state.db, before).await?)
 }
 
 /// Stores every inbound message of `envelope`. What cannot be used is logged and skipped, never
