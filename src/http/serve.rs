@@ -34,11 +34,6 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        // Events and answers are small writes: each leaves at once instead of waiting for the
-        // acknowledgement of the one before (Nagle).
-        if let Err(err) = stream.set_nodelay(true) {
-            tracing::debug!(%err, "could not set TCP_NODELAY");
-        }
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request
