@@ -300,7 +300,18 @@ fn lagged(missed: u64) -> Response {
 }
 
 /// The viewer of a socket's operations, as last authenticated: each operation runs as it.
-pub type SocketViewer = Arc<Mutex<Option<Viewer>>>;
+#[derive(Clone, Default)]
+pub struct SocketViewer(Arc<Mutex<Option<Viewer>>>);
+
+impl SocketViewer {
+    pub fn set(&self, viewer: Viewer) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(viewer);
+    }
+
+    fn get(&self) -> Option<Viewer> {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
 /// An executor that runs a socket's subscriptions through the instance's [`Hubs`], and every
 /// operation as the socket's current viewer.
@@ -318,10 +329,6 @@ impl<E> Shared<E> {
             hubs,
             viewer,
         }
-    }
-
-    fn viewer(&self) -> Option<Viewer> {
-        *self.viewer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -349,7 +356,7 @@ fn subscription_key(request: &mut Request, viewer: Viewer) -> Option<Key> {
 
 impl<E: Executor> Executor for Shared<E> {
     async fn execute(&self, mut request: Request) -> Response {
-        if let Some(viewer) = self.viewer() {
+        if let Some(viewer) = self.viewer.get() {
             request.data.insert(RequestAuth::Viewer(viewer));
         }
         self.executor.execute(request).await
@@ -360,7 +367,7 @@ impl<E: Executor> Executor for Shared<E> {
         mut request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        let Some(viewer) = self.viewer() else {
+        let Some(viewer) = self.viewer.get() else {
             return self.executor.execute_stream(request, session_data);
         };
         request.data.insert(RequestAuth::Viewer(viewer));

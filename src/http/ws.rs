@@ -56,7 +56,7 @@ use crate::{
         shared::{Hubs, Shared, SocketViewer},
         viewer::ClientIp,
     },
-    kernel::{error::AppError, ids::UserId, viewer::Viewer},
+    kernel::{error::AppError, ids::UserId},
     schema::AppSchema,
     state::AppState,
 };
@@ -407,7 +407,7 @@ async fn gate(
             // Every operation re-reads the viewer, as an HTTP request does, and runs as it.
             if let Some(session) = socket.session {
                 match authenticate(state, &session.token).await {
-                    Ok(viewer) => set_viewer(socket.viewer, viewer),
+                    Ok(viewer) => socket.viewer.set(viewer),
                     Err(err) => return Gate::Answer(error_message(&id, &err)),
                 }
             }
@@ -473,10 +473,6 @@ fn close_reason(reason: &str) -> &str {
     &reason[..end]
 }
 
-fn set_viewer(cell: &SocketViewer, viewer: Viewer) {
-    *cell.lock().unwrap_or_else(PoisonError::into_inner) = Some(viewer);
-}
-
 /// Authenticates `connection_init`: the socket's session, and the viewer its operations run as.
 async fn authenticate_init(
     state: &AppState,
@@ -496,7 +492,7 @@ async fn authenticate_init(
         .filter(|token| !token.is_empty())
         .ok_or_else(|| AppError::Unauthenticated("missing token in connection_init".into()))?;
     let viewer = authenticate(state, token).await?;
-    set_viewer(socket_viewer, viewer);
+    socket_viewer.set(viewer);
     let expires_at = state
         .jwt
         .verify(token)

@@ -197,28 +197,14 @@ pub async fn update(
     set_some(&mut row.booking_horizon_days, changes.booking_horizon_days);
     set_some(&mut row.unpaid_hold_minutes, changes.unpaid_hold_minutes);
     if let Some(whatsapp) = changes.whatsapp {
-        let status = whatsapp
-            .as_ref()
-            .map(|_| WhatsAppStatus::Connected.as_str().to_owned());
-        let (waba_id, phone_number_id, token_enc, display, verified_name, quality) = match whatsapp
-        {
-            Some(c) => (
-                Some(c.waba_id),
-                Some(c.phone_number_id),
-                Some(c.token_enc),
-                c.display_phone_number,
-                c.verified_name,
-                c.quality_rating,
-            ),
-            None => Default::default(),
-        };
-        row.waba_id = Set(waba_id);
-        row.phone_number_id = Set(phone_number_id);
-        row.whatsapp_token_enc = Set(token_enc);
-        row.whatsapp_display_phone_number = Set(display);
-        row.whatsapp_verified_name = Set(verified_name);
-        row.whatsapp_quality_rating = Set(quality);
-        row.whatsapp_status = Set(status);
+        let c = whatsapp.as_ref();
+        row.waba_id = Set(c.map(|c| c.waba_id.clone()));
+        row.phone_number_id = Set(c.map(|c| c.phone_number_id.clone()));
+        row.whatsapp_token_enc = Set(c.map(|c| c.token_enc.clone()));
+        row.whatsapp_display_phone_number = Set(c.and_then(|c| c.display_phone_number.clone()));
+        row.whatsapp_verified_name = Set(c.and_then(|c| c.verified_name.clone()));
+        row.whatsapp_quality_rating = Set(c.and_then(|c| c.quality_rating.clone()));
+        row.whatsapp_status = Set(c.map(|_| WhatsAppStatus::Connected.as_str().to_owned()));
     }
     tenants::Entity::update(row).exec(conn).await?.try_into()
 }
