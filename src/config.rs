@@ -124,6 +124,17 @@ pub struct WhatsAppSettings {
     /// `WABA_APP_SECRET`: the Meta app secret that signs webhooks (required in production;
     /// without it every webhook is refused).
     pub app_secret: Option<SecretString>,
+    /// `WABA_TOKEN`: the previous system's platform token, used only for a tenant connected
+    /// without a token of its own.
+    pub platform_token: Option<SecretString>,
+}
+
+impl WhatsAppSettings {
+    /// Whether this platform talks to WhatsApp at all. Without an app secret no webhook is
+    /// accepted, so nothing is sent either: messages are dry-runs (logged, recorded as SENT).
+    pub fn is_configured(&self) -> bool {
+        self.app_secret.is_some()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -180,7 +191,7 @@ impl Settings {
     /// Reads the settings through `lookup`, so tests can build settings without touching the
     /// process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let get = |key: &str| lookup(key);
+        let get = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
         let parse = |key: &str, default: &str| -> anyhow::Result<String> {
             Ok(get(key).unwrap_or_else(|| default.to_owned()))
         };
@@ -352,6 +363,7 @@ impl Settings {
                     }
                     None => None,
                 },
+                platform_token: get("WABA_TOKEN").map(SecretString::from),
             },
             metrics: MetricsSettings {
                 port: get("METRICS_PORT")

@@ -7,6 +7,7 @@ use async_graphql::{MergedObject, MergedSubscription, SDLExportOptions, Schema};
 use crate::{
     domains::{
         appointments, auth, customers, operating_hours, plans, saas_plans, services, tenants,
+        whatsapp,
     },
     state::AppState,
 };
@@ -24,6 +25,7 @@ pub struct QueryRoot(
     services::graphql::ServiceQuery,
     customers::graphql::SubscriptionQuery,
     tenants::graphql::TenantQuery,
+    whatsapp::graphql::WhatsAppQuery,
 );
 
 /// All mutations.
@@ -39,6 +41,7 @@ pub struct MutationRoot(
     services::graphql::ServiceMutation,
     customers::graphql::SubscriptionMutation,
     tenants::graphql::TenantMutation,
+    whatsapp::graphql::WhatsAppMutation,
 );
 
 /// All subscriptions.
@@ -47,6 +50,7 @@ pub struct MutationRoot(
 pub struct SubscriptionRoot(
     appointments::graphql::AppointmentSubscription,
     tenants::graphql::TenantSubscription,
+    whatsapp::graphql::WhatsAppSubscription,
 );
 
 /// The application's GraphQL schema.

@@ -12,6 +12,14 @@ pub struct Model {
     /// The customer's last message: it opens WhatsApp's 24-hour window.
     pub last_inbound_at: Option<DateTimeUtc>,
     pub last_message_at: DateTimeUtc,
+    /// The latest message (by when it was written).
+    pub last_message_id: Option<Uuid>,
+    /// Customer messages the business has not read.
+    pub unread_count: i32,
+    /// The customer asked for a person, or the bot could not help.
+    pub needs_attention: bool,
+    /// The bot stays quiet until then (a person of the business took over).
+    pub bot_paused_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -11,6 +11,7 @@ pub mod messages;
 pub mod oauth_states;
 pub mod opening_hours;
 pub mod outbox;
+pub mod pending_statuses;
 pub mod plan_services;
 pub mod plans;
 pub mod refresh_tokens;

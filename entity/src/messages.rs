@@ -1,5 +1,6 @@
 //! `messages`: what a conversation carries, in both directions. `wamid` is WhatsApp's id of the
-//! message (unique); `content` holds the JSON of a type's other fields (media, location, a reply).
+//! message (unique); `content` holds the JSON of a type's other fields (media, location, a reply;
+//! for an outbound message, what is sent).
 
 use sea_orm::entity::prelude::*;
 
@@ -21,9 +22,20 @@ pub struct Model {
     /// The `wamid` this message replies to.
     pub reply_to: Option<String>,
     pub status: String,
-    /// When WhatsApp says it was sent.
+    /// When WhatsApp says it was sent (inbound), or when it was queued (outbound).
     pub sent_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
+    /// CUSTOMER, BOT or STAFF.
+    pub sent_by: String,
+    /// The user who wrote a STAFF message.
+    pub sent_by_user_id: Option<Uuid>,
+    /// Meta's error code of a FAILED message (none for our own reasons, such as SKIPPED).
+    pub error_code: Option<i64>,
+    pub error_message: Option<String>,
+    /// Send attempts so far (outbound).
+    pub attempts: i32,
+    /// Set while a send is in flight: the claim that keeps a message from being sent twice.
+    pub attempted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -38,6 +38,9 @@ pub struct Model {
     pub min_notice_minutes: i32,
     pub booking_horizon_days: i32,
     pub unpaid_hold_minutes: Option<i32>,
+    /// AI, MENU or OFF.
+    pub bot_mode: String,
+    pub human_takeover_hours: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -8,6 +8,7 @@ mod m20261127_000001_create_accounts;
 mod m20261128_000001_create_scheduling;
 mod m20261202_000001_whatsapp_profile;
 mod m20261202_000002_create_conversations;
+mod m20261203_000001_outbound_messages;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_create_scheduling::Migration),
             Box::new(m20261202_000001_whatsapp_profile::Migration),
             Box::new(m20261202_000002_create_conversations::Migration),
+            Box::new(m20261203_000001_outbound_messages::Migration),
         ]
     }
 }

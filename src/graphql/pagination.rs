@@ -28,6 +28,13 @@ pub const PAGE_SIZE: PageSize = PageSize {
     max: 500,
 };
 
+/// The page size of chat lists (`conversations`, a conversation's `messages`): a screen of them,
+/// loaded as the person scrolls.
+pub const CHAT_PAGE_SIZE: PageSize = PageSize {
+    default: 20,
+    max: 100,
+};
+
 /// The default and the largest `first` of a connection.
 #[derive(Clone, Copy, Debug)]
 pub struct PageSize {

@@ -15,6 +15,7 @@ mod email_verification;
 mod google_sign_in;
 mod helpers;
 mod http_surface;
+mod inbox;
 mod jobs;
 mod multi_instance;
 mod opening_hours;

@@ -3,9 +3,12 @@
 use futures_util::{StreamExt, stream};
 use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::{Value, json};
-use waba_bot::kernel::crypto::hmac_sha256_hex;
 
-use crate::helpers::{TestApp, meta, spawn_app, spawn_app_with_settings};
+use crate::helpers::{
+    TestApp,
+    meta::{self, change, connected_tenant, post, post_signed, signature, text, webhook},
+    spawn_app, spawn_app_with_settings,
+};
 
 const VERIFY_TOKEN: &str = "meta-verify-token";
 
@@ -74,59 +77,6 @@ async fn without_a_verify_token_the_url_cannot_be_verified() {
     assert_eq!(refused.status(), 403);
 }
 
-/// A tenant whose WhatsApp number is `meta::PHONE_NUMBER_ID`: its owner's token and its id.
-async fn connected_tenant(app: &TestApp) -> (String, String) {
-    meta::accept_credentials(&app.meta).await;
-    meta::accept_mark_read(&app.meta).await;
-    let (token, tenant) = app.tenant_owner().await;
-    app.gql(
-        Some(&token),
-        "mutation($i: ConnectWhatsAppInput!) { connectWhatsApp(input: $i) { id } }",
-        json!({"i": {"wabaId": meta::WABA_ID, "phoneNumberId": meta::PHONE_NUMBER_ID, "accessToken": meta::TOKEN}}),
-    )
-    .await
-    .data();
-    (token, tenant)
-}
-
-fn signature(body: &[u8]) -> String {
-    format!(
-        "sha256={}",
-        hmac_sha256_hex(meta::APP_SECRET.as_bytes(), body)
-    )
-}
-
-async fn post(app: &TestApp, body: &[u8], signature: Option<&str>) -> reqwest::Response {
-    let mut request = app
-        .http
-        .post(format!("{}/webhook/whatsapp", app.address))
-        .header("content-type", "application/json")
-        .body(body.to_vec());
-    if let Some(signature) = signature {
-        request = request.header("x-hub-signature-256", signature);
-    }
-    request.send().await.unwrap()
-}
-
-async fn post_signed(app: &TestApp, payload: &Value) -> reqwest::Response {
-    let body = serde_json::to_vec(payload).unwrap();
-    post(app, &body, Some(&signature(&body))).await
-}
-
-/// A `messages` change to `phone_number_id` carrying `messages` (and the contacts' profiles).
-fn change(phone_number_id: &str, contacts: Value, messages: Value) -> Value {
-    json!({"field": "messages", "value": {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id},
-        "contacts": contacts,
-        "messages": messages,
-    }})
-}
-
-fn webhook(changes: Value) -> Value {
-    json!({"object": "whatsapp_business_account", "entry": [{"id": meta::WABA_ID, "changes": changes}]})
-}
-
 /// A delivery of one text, `wamid.1`, to the connected number.
 fn one_message() -> Value {
     webhook(json!([change(
@@ -134,10 +84,6 @@ fn one_message() -> Value {
         json!([]),
         json!([text("5511912345678", "wamid.1", "Oi")]),
     )]))
-}
-
-fn text(from: &str, wamid: &str, body: &str) -> Value {
-    json!({"from": from, "id": wamid, "timestamp": "1760000000", "type": "text", "text": {"body": body}})
 }
 
 async fn stored_messages(app: &TestApp) -> Vec<entity::messages::Model> {

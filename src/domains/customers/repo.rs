@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use entity::{customers, subscriptions};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    QueryOrder, QuerySelect, QueryTrait, Select,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use uuid::Uuid;
@@ -99,6 +99,17 @@ fn matching(tenant: TenantId, search: Option<&CustomerSearch>) -> Select<custome
         );
     }
     query.filter(any)
+}
+
+/// The ids of the tenant's customers matching `search`, as a subquery for another list.
+pub fn matching_ids(
+    tenant: TenantId,
+    search: &CustomerSearch,
+) -> sea_orm::sea_query::SelectStatement {
+    matching(tenant, Some(search))
+        .select_only()
+        .column(customers::Column::Id)
+        .into_query()
 }
 
 /// One page of matching customers ordered by id (creation order, ids are UUID v7), after `after`.

@@ -51,6 +51,15 @@ pub async fn find_many(
     Ok(repo::find_many(conn, tenant, ids).await?)
 }
 
+/// The ids of the tenant's customers matching `search` (name, e-mail, phone digits), as a
+/// subquery: another domain's list filters by customer in the same statement.
+pub fn matching_ids(
+    tenant: TenantId,
+    search: &CustomerSearch,
+) -> sea_orm::sea_query::SelectStatement {
+    repo::matching_ids(tenant, search)
+}
+
 /// Serializes the rest of the transaction `conn` for this customer (call it first in the
 /// transaction); NOT_FOUND for another tenant's id.
 pub async fn lock(conn: &impl ConnectionTrait, tenant: TenantId, id: CustomerId) -> AppResult<()> {

@@ -7,7 +7,7 @@ use futures_util::{Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::{
-    model::{PaymentProvider, SaasStatus, Tenant, TenantChanged, WhatsAppStatus},
+    model::{BotMode, PaymentProvider, SaasStatus, Tenant, TenantChanged, WhatsAppStatus},
     service::{self, Onboarding, TenantChanges, WhatsAppCredentials},
 };
 use crate::{
@@ -168,6 +168,17 @@ impl TenantNode {
         self.0.scheduling.unpaid_hold_minutes
     }
 
+    /// Who answers customers on WhatsApp (default MENU).
+    async fn bot_mode(&self) -> BotMode {
+        self.0.bot_mode
+    }
+
+    /// How many hours the bot stays quiet in a conversation after the business writes in it
+    /// (1 to 168, default 12).
+    async fn human_takeover_hours(&self) -> i32 {
+        self.0.human_takeover_hours
+    }
+
     /// When the tenant onboarded.
     async fn created_at(&self) -> Timestamp {
         Timestamp::from(self.0.created_at)
@@ -217,6 +228,10 @@ pub struct UpdateTenantInput {
     pub booking_horizon_days: Option<i32>,
     /// 5 to 10080; null: bookings do not wait for payment.
     pub unpaid_hold_minutes: MaybeUndefined<i32>,
+    /// Who answers customers on WhatsApp.
+    pub bot_mode: Option<BotMode>,
+    /// 1 to 168: how long the bot stays quiet after the business writes in a conversation.
+    pub human_takeover_hours: Option<i32>,
 }
 
 /// Input of `connectWhatsApp`: the WhatsApp Cloud API account of the tenant.
@@ -347,6 +362,8 @@ impl TenantMutation {
             min_notice_minutes: input.min_notice_minutes,
             booking_horizon_days: input.booking_horizon_days,
             unpaid_hold_minutes: input.unpaid_hold_minutes.into(),
+            bot_mode: input.bot_mode,
+            human_takeover_hours: input.human_takeover_hours,
         };
         Ok(TenantNode(
             service::update(state(ctx), &viewer, changes).await?,

@@ -51,7 +51,24 @@ pub enum WhatsAppStatus {
     Disconnected,
 }
 
-impl WhatsAppStatus {}
+/// Who answers the tenant's customers on WhatsApp.
+#[derive(
+    Enum, Clone, Copy, Debug, Default, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString,
+)]
+#[graphql(name = "BotMode")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+pub enum BotMode {
+    /// The AI assistant (the guided menu while it is not available).
+    Ai,
+    /// The guided menu.
+    #[default]
+    Menu,
+    /// Nobody: messages are only stored for the business to answer.
+    Off,
+}
+
+/// How long the bot stays quiet in a conversation after a person of the business writes in it.
+pub const DEFAULT_HUMAN_TAKEOVER_HOURS: i32 = 12;
 
 /// Live event: the tenant's profile or settings changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -104,6 +121,8 @@ pub struct TenantUpdate {
     pub min_notice_minutes: Option<i32>,
     pub booking_horizon_days: Option<i32>,
     pub unpaid_hold_minutes: Option<Option<i32>>,
+    pub bot_mode: Option<BotMode>,
+    pub human_takeover_hours: Option<i32>,
     pub whatsapp: Option<Option<WhatsAppConnection>>,
     pub updated_at: DateTime<Utc>,
 }
@@ -131,6 +150,9 @@ pub struct Tenant {
     pub whatsapp_quality_rating: Option<String>,
     pub mercado_pago_connected: bool,
     pub scheduling: SchedulingSettings,
+    pub bot_mode: BotMode,
+    /// 1 to 168.
+    pub human_takeover_hours: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -155,6 +177,8 @@ impl TryFrom<entity::tenants::Model> for Tenant {
                 // Connected before the status was recorded.
                 (Some(_), None) => WhatsAppStatus::Connected,
             },
+            bot_mode: BotMode::parse_stored(&m.bot_mode)?,
+            human_takeover_hours: m.human_takeover_hours,
             whatsapp_display_phone_number: m.whatsapp_display_phone_number,
             whatsapp_verified_name: m.whatsapp_verified_name,
             whatsapp_quality_rating: m.whatsapp_quality_rating,

@@ -9,10 +9,14 @@ use sea_orm::{
     ActiveValue::{Set, Unchanged},
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
+    sea_query::{Condition, Expr},
 };
 use uuid::Uuid;
 
-use super::model::{NewTenantRow, SaasStatus, Tenant, TenantUpdate, WhatsAppStatus};
+use super::model::{
+    BotMode, DEFAULT_HUMAN_TAKEOVER_HOURS, NewTenantRow, SaasStatus, Tenant, TenantUpdate,
+    WhatsAppStatus,
+};
 use crate::{
     db::set_some,
     kernel::{error::AppResult, ids::TenantId, values::EnumStr},
@@ -26,13 +30,41 @@ pub async fn find(conn: &impl ConnectionTrait, id: TenantId) -> AppResult<Option
         .transpose()
 }
 
-/// The phone number id and encrypted token of the tenant's WhatsApp connection, if connected.
+/// The phone number id and encrypted token (if it has its own) of the tenant's WhatsApp
+/// connection, while connected with a token Meta has not refused.
 pub async fn find_whatsapp_credentials(
     conn: &impl ConnectionTrait,
     id: TenantId,
-) -> Result<Option<(String, String)>, DbErr> {
-    let row = tenants::Entity::find_by_id(id.0).one(conn).await?;
-    Ok(row.and_then(|row| row.phone_number_id.zip(row.whatsapp_token_enc)))
+) -> Result<Option<(String, Option<String>)>, DbErr> {
+    let row = tenants::Entity::find_by_id(id.0)
+        .filter(
+            Condition::any()
+                .add(tenants::Column::WhatsappStatus.eq(WhatsAppStatus::Connected.as_str()))
+                // Connected before the status was recorded.
+                .add(tenants::Column::WhatsappStatus.is_null()),
+        )
+        .one(conn)
+        .await?;
+    Ok(row.and_then(|row| Some((row.phone_number_id?, row.whatsapp_token_enc))))
+}
+
+/// Marks a connected tenant's token as refused by Meta; whether it was connected until now.
+pub async fn mark_whatsapp_token_invalid(
+    conn: &impl ConnectionTrait,
+    id: TenantId,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let updated = tenants::Entity::update_many()
+        .col_expr(
+            tenants::Column::WhatsappStatus,
+            Expr::value(WhatsAppStatus::TokenInvalid.as_str()),
+        )
+        .col_expr(tenants::Column::UpdatedAt, Expr::value(now))
+        .filter(tenants::Column::Id.eq(id.0))
+        .filter(tenants::Column::WhatsappStatus.eq(WhatsAppStatus::Connected.as_str()))
+        .exec(conn)
+        .await?;
+    Ok(updated.rows_affected > 0)
 }
 
 /// The tenant whose connected WhatsApp number has `phone_number_id`.
@@ -158,6 +190,8 @@ pub async fn insert(
         min_notice_minutes: Set(60),
         booking_horizon_days: Set(60),
         unpaid_hold_minutes: Set(Some(60)),
+        bot_mode: Set(BotMode::default().as_str().to_owned()),
+        human_takeover_hours: Set(DEFAULT_HUMAN_TAKEOVER_HOURS),
         created_at: Set(now),
         updated_at: Set(now),
     })
@@ -196,6 +230,11 @@ pub async fn update(
     set_some(&mut row.min_notice_minutes, changes.min_notice_minutes);
     set_some(&mut row.booking_horizon_days, changes.booking_horizon_days);
     set_some(&mut row.unpaid_hold_minutes, changes.unpaid_hold_minutes);
+    set_some(
+        &mut row.bot_mode,
+        changes.bot_mode.map(|mode| mode.as_str().to_owned()),
+    );
+    set_some(&mut row.human_takeover_hours, changes.human_takeover_hours);
     if let Some(whatsapp) = changes.whatsapp {
         let c = whatsapp.as_ref();
         row.waba_id = Set(c.map(|c| c.waba_id.clone()));

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use super::{
     model::{
-        NewTenantRow, PaymentProvider, Tenant, TenantChanged, TenantUpdate, WhatsAppConnection,
-        WhatsAppSender, parse_infinite_pay_tag, parse_name,
+        BotMode, NewTenantRow, PaymentProvider, Tenant, TenantChanged, TenantUpdate,
+        WhatsAppConnection, WhatsAppSender, parse_infinite_pay_tag, parse_name,
     },
     repo,
 };
@@ -105,8 +105,8 @@ pub async fn find(conn: &impl ConnectionTrait, id: TenantId) -> AppResult<Tenant
         .ok_or(AppError::NotFound("tenant"))
 }
 
-/// Tenants by id (for loaders).
-/// The tenant's WhatsApp number and token, when it is connected.
+/// The tenant's WhatsApp number and token (its own, else the platform's `WABA_TOKEN`), while it
+/// is connected and Meta has not refused its token.
 pub async fn whatsapp_sender(
     state: &AppState,
     tenant: TenantId,
@@ -116,10 +116,27 @@ pub async fn whatsapp_sender(
     else {
         return Ok(None);
     };
+    let token = match token_enc {
+        Some(token_enc) => state.cipher.decrypt(&token_enc)?,
+        None => match &state.settings.whatsapp.platform_token {
+            Some(token) => token.clone(),
+            None => return Ok(None),
+        },
+    };
     Ok(Some(WhatsAppSender {
         phone_number_id,
-        token: state.cipher.decrypt(&token_enc)?,
+        token,
     }))
+}
+
+/// Meta refused the tenant's token (code 190): its status becomes TOKEN_INVALID and a tenant
+/// event tells the dashboard to ask the owner to reconnect. Sends stop until it does.
+pub async fn whatsapp_token_refused(state: &AppState, tenant: TenantId) -> AppResult<()> {
+    if repo::mark_whatsapp_token_invalid(&state.db, tenant, Utc::now()).await? {
+        tracing::warn!(%tenant, "Meta refused the tenant's WhatsApp token; it must reconnect");
+        publish_updated(state, tenant).await;
+    }
+    Ok(())
 }
 
 /// The tenant WhatsApp messages to `phone_number_id` belong to, if one connected it.
@@ -183,6 +200,8 @@ pub struct TenantChanges {
     pub min_notice_minutes: Option<i32>,
     pub booking_horizon_days: Option<i32>,
     pub unpaid_hold_minutes: Option<Option<i32>>,
+    pub bot_mode: Option<BotMode>,
+    pub human_takeover_hours: Option<i32>,
 }
 
 /// Updates the viewer's tenant and publishes `TenantUpdated` after the commit.
@@ -233,6 +252,11 @@ pub async fn update(
                 hold.map(|h| parse_in_range("unpaidHoldMinutes", h, 5..=10_080))
                     .transpose()
             })
+            .transpose()?,
+        bot_mode: changes.bot_mode,
+        human_takeover_hours: changes
+            .human_takeover_hours
+            .map(|hours| parse_in_range("humanTakeoverHours", hours, 1..=168))
             .transpose()?,
         whatsapp: None,
         updated_at: Utc::now(),
@@ -325,7 +349,7 @@ fn refused_by_meta(field: &'static str, err: GraphError) -> AppError {
         GraphError::Refused { message, .. } => {
             AppError::bad_input(field, format!("A Meta recusou as credenciais: {message}"))
         }
-        GraphError::Unavailable(err) => {
+        GraphError::Unavailable(err) | GraphError::Unanswered(err) => {
             AppError::Internal(err.context("checking WhatsApp credentials with the Graph API"))
         }
     }

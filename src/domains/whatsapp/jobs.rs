@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 
-pub use super::model::{IngestDelivery, ProcessInbound};
+pub use super::model::{IngestDelivery, ProcessInbound, SendMessages};
 use super::{repo, service};
 use crate::{
     clients::meta_graph::GraphError,
@@ -54,8 +54,19 @@ impl Job for ProcessInbound {
                 tracing::warn!(%tenant, ?code, message, "Meta refused to mark a message read");
                 Ok(())
             }
-            Err(err @ GraphError::Unavailable(_)) => Err(err.into()),
+            Err(err) => Err(err.into()),
         }
+    }
+}
+
+/// Sends the conversation's queued messages in order. Safe to run again and concurrently: each
+/// message is claimed on its row before it is sent.
+impl Job for SendMessages {
+    const QUEUE: &'static str = "whatsapp_send_messages";
+    type Context = AppState;
+
+    async fn run(self, state: AppState) -> anyhow::Result<()> {
+        service::send_queued(&state, self.conversation).await
     }
 }
 

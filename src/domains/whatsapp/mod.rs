@@ -20,6 +20,8 @@
 //!
 //! Calls: `tenants` (the tenant of a phone number id), `customers` (find or create by phone).
 
+pub mod format;
+pub mod graphql;
 pub mod jobs;
 pub mod model;
 pub mod repo;
@@ -30,7 +32,9 @@ use axum::{Router, extract::DefaultBodyLimit, routing::get};
 
 use crate::{
     domain::Domain,
+    graphql::loaders::cached,
     jobs::{CronKind, JobKind},
+    kernel::events::EventPayload,
     state::AppState,
 };
 
@@ -38,9 +42,14 @@ pub const DOMAIN: Domain = Domain::new("whatsapp")
     .with_jobs(&[
         JobKind::of::<jobs::IngestDelivery>(),
         JobKind::of::<jobs::ProcessInbound>(),
+        JobKind::of::<jobs::SendMessages>(),
     ])
     .with_crons(&[CronKind::of::<jobs::PurgeDeliveries>()])
-    .with_routes(routes);
+    .with_routes(routes)
+    .with_loaders(|data, state| {
+        data.insert(cached(graphql::MessageLoader(state.clone())));
+    })
+    .with_events(&[model::ConversationChanged::KIND]);
 
 /// The path Meta is configured with (the previous system's).
 const WEBHOOK_PATH: &str = "/webhook/whatsapp";

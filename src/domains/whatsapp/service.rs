@@ -1,20 +1,39 @@
-//! Intake of what Meta delivers. A signed delivery is stored as received, with the job that
-//! ingests it, and acknowledged; the job reads every entry, change and message and stores each
-//! inbound message once.
+//! The channel's work. Intake: a signed delivery is stored as received, with the job that
+//! ingests it, and acknowledged; the job reads every entry, change, message and status, stores
+//! each inbound message once and applies each status. Outbound: a message is a row first
+//! (QUEUED), and a job sends a conversation's queued messages one at a time, in order.
+//!
+//! Sending never repeats a message Meta may have accepted: a send is claimed on its row before
+//! the call (`attempted_at`), given back only when Meta certainly did not take it (no
+//! connection, 429, 5xx, throughput codes), and a claim left by a crash or an unanswered call
+//! ends the message as FAILED instead of sending it again.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
+use secrecy::ExposeSecret;
+use uuid::Uuid;
 
 use super::{
-    model::{Envelope, Inbound, IngestDelivery, MessagesValue, ProcessInbound},
-    repo,
+    format,
+    model::{
+        Conversation, ConversationChanged, ConversationEventKind, Envelope, Inbound, InboxFilter,
+        IngestDelivery, Message, MessageKind, MessageStatus, MessagesValue, ProcessInbound,
+        SendMessages, SentBy, StatusReport,
+    },
+    repo::{self, NewOutbound},
 };
 use crate::{
+    clients::meta_graph::{GraphError, INVALID_TOKEN, Outgoing},
     db,
     domains::{customers, tenants},
     jobs,
     kernel::{
-        error::AppResult,
-        ids::{TenantId, WebhookDeliveryId},
+        error::{AppError, AppResult},
+        events::Event,
+        ids::{ConversationId, MessageId, TenantId, UserId, WebhookDeliveryId},
+        values::{E164Phone, parse_optional_text},
+        viewer::{Role, Viewer},
     },
     state::AppState,
 };
@@ -119,9 +138,14 @@ async fn receive(state: &AppState, envelope: Envelope) -> AppResult<Intake> {
                 intake.duplicates += 1;
             }
         }
-        if !value.statuses.is_empty() {
-            // Statuses describe outbound messages, which land with sending.
-            tracing::debug!(count = value.statuses.len(), "WhatsApp statuses received");
+        for raw in &value.statuses {
+            match StatusReport::parse(raw) {
+                Ok(report) => apply_status(state, tenant.id, &report).await?,
+                Err(reason) => {
+                    tracing::warn!(reason, "skipping a malformed WhatsApp status");
+                    intake.skipped += 1;
+                }
+            }
         }
     }
     Ok(intake)
@@ -143,12 +167,713 @@ async fn store(
     let conversation = repo::find_or_insert_conversation(&txn, tenant, customer.id, now).await?;
     let stored = repo::insert_inbound(&txn, tenant, conversation, inbound, now).await?;
     if let Some(message) = stored {
-        repo::record_inbound(&txn, conversation, inbound.sent_at, now).await?;
+        repo::record_inbound(&txn, conversation, message, inbound.sent_at, now).await?;
         jobs::enqueue(&txn, &ProcessInbound { message }).await?;
     }
     txn.commit().await?;
-    if stored.is_some() {
+    if let Some(message) = stored {
         state.jobs.wake();
+        publish(
+            state,
+            tenant,
+            ConversationEventKind::MessageReceived,
+            conversation,
+            Some(message),
+        )
+        .await;
     }
     Ok(stored.is_some())
 }
+
+async fn publish(
+    state: &AppState,
+    tenant: TenantId,
+    kind: ConversationEventKind,
+    conversation: ConversationId,
+    message: Option<MessageId>,
+) {
+    let payload = ConversationChanged {
+        kind,
+        conversation,
+        message,
+    };
+    state.broker.publish(Event::new(tenant, &payload)).await;
+}
+
+/// Applies a status Meta reported to the outbound message it names, only ever forward. A status
+/// that overtook the recording of its send is kept, and applied once the send is recorded.
+async fn apply_status(state: &AppState, tenant: TenantId, report: &StatusReport) -> AppResult<()> {
+    // A concurrent report can move the message between the read and the guarded update.
+    for _ in 0..3 {
+        let Some((message, conversation, current)) =
+            repo::find_by_wamid(&state.db, tenant, &report.wamid).await?
+        else {
+            keep_pending(state, tenant, report).await?;
+            // The send may have been recorded meanwhile, without seeing the kept status.
+            return apply_pending(state, &report.wamid).await;
+        };
+        if !current.advances_to(report.status) {
+            return Ok(());
+        }
+        if repo::advance_status(&state.db, message, current, report).await? {
+            publish(
+                state,
+                tenant,
+                ConversationEventKind::MessageStatus,
+                conversation,
+                Some(message),
+            )
+            .await;
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Keeps the furthest status reported for a `wamid` that no recorded send carries yet.
+async fn keep_pending(state: &AppState, tenant: TenantId, report: &StatusReport) -> AppResult<()> {
+    if repo::insert_pending_status(&state.db, tenant, report, Utc::now()).await? {
+        return Ok(());
+    }
+    if let Some((_, kept)) = repo::find_pending_status(&state.db, &report.wamid).await?
+        && kept.status.advances_to(report.status)
+    {
+        repo::replace_pending_status(&state.db, kept.status, report).await?;
+    }
+    Ok(())
+}
+
+/// Applies the kept status of `wamid` to its message, once both exist.
+async fn apply_pending(state: &AppState, wamid: &str) -> AppResult<()> {
+    let Some((tenant, report)) = repo::find_pending_status(&state.db, wamid).await? else {
+        return Ok(());
+    };
+    if repo::find_by_wamid(&state.db, tenant, wamid)
+        .await?
+        .is_none()
+    {
+        return Ok(());
+    }
+    repo::delete_pending_status(&state.db, wamid).await?;
+    Box::pin(apply_status(state, tenant, &report)).await
+}
+
+/// Who writes an outbound message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Author {
+    Bot,
+    Staff(UserId),
+}
+
+/// What to do with a free-form message when the 24-hour window is closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutsideWindow {
+    /// BAD_USER_INPUT naming when the window closed (a person can send a template instead).
+    Refuse,
+    /// Record it as SKIPPED with the reason, never sent.
+    Skip,
+}
+
+/// Queues `message` in `conversation` through `conn` (the caller's transaction), with the job
+/// that sends it; a long text becomes several messages. Call [`queued`] after the commit.
+pub async fn queue(
+    conn: &impl sea_orm::ConnectionTrait,
+    conversation: &Conversation,
+    message: Outgoing,
+    author: Author,
+    outside: OutsideWindow,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<MessageId>> {
+    let closed = message.is_free_form() && !conversation.window_is_open(now);
+    if closed && outside == OutsideWindow::Refuse {
+        let detail = match conversation.window_closes_at() {
+            Some(at) => format!("a janela de 24 horas fechou em {}", at.to_rfc3339()),
+            None => "o cliente ainda não escreveu".to_owned(),
+        };
+        return Err(AppError::bad_input(
+            "conversationId",
+            format!(
+                "Fora da janela de atendimento do WhatsApp ({detail}); envie um modelo aprovado"
+            ),
+        ));
+    }
+    let (sent_by, sent_by_user) = match author {
+        Author::Bot => (SentBy::Bot, None),
+        Author::Staff(user) => (SentBy::Staff, Some(user)),
+    };
+    let mut ids = Vec::new();
+    for message in compose(message) {
+        let (kind, body) = describe(&message);
+        let row = NewOutbound {
+            conversation,
+            kind,
+            body,
+            content: serde_json::to_string(&message).map_err(anyhow::Error::from)?,
+            status: if closed {
+                MessageStatus::Skipped
+            } else {
+                MessageStatus::Queued
+            },
+            sent_by,
+            sent_by_user,
+            error_message: closed.then(|| OUTSIDE_WINDOW.to_owned()),
+        };
+        ids.push(repo::insert_outbound(conn, row, now).await?);
+    }
+    if !closed {
+        jobs::enqueue(
+            conn,
+            &SendMessages {
+                conversation: conversation.id,
+            },
+        )
+        .await?;
+    }
+    Ok(ids)
+}
+
+const OUTSIDE_WINDOW: &str =
+    "outside WhatsApp's 24-hour window and no template is configured: not sent";
+
+/// After the commit of [`queue`]: the sender wakes and the inbox hears of the messages.
+pub async fn queued(state: &AppState, conversation: &Conversation, messages: &[MessageId]) {
+    state.jobs.wake();
+    for message in messages {
+        publish(
+            state,
+            conversation.tenant_id,
+            ConversationEventKind::MessageSent,
+            conversation.id,
+            Some(*message),
+        )
+        .await;
+    }
+}
+
+/// The messages `message` is sent as: a text formatted for WhatsApp and split to its limit, the
+/// body of an interactive message formatted.
+fn compose(message: Outgoing) -> Vec<Outgoing> {
+    let whole = |body: &str| {
+        format::for_whatsapp(body, usize::MAX)
+            .pop()
+            .unwrap_or_default()
+    };
+    match message {
+        Outgoing::Text { body } => format::for_whatsapp(&body, format::MAX_TEXT_CHARS)
+            .into_iter()
+            .map(|body| Outgoing::Text { body })
+            .collect(),
+        Outgoing::Buttons { body, buttons } => vec![Outgoing::Buttons {
+            body: whole(&body),
+            buttons,
+        }],
+        Outgoing::List { body, button, rows } => vec![Outgoing::List {
+            body: whole(&body),
+            button,
+            rows,
+        }],
+        template @ Outgoing::Template { .. } => vec![template],
+    }
+}
+
+/// The stored kind and the text a person reads of `message`.
+fn describe(message: &Outgoing) -> (MessageKind, String) {
+    match message {
+        Outgoing::Text { body } => (MessageKind::Text, body.clone()),
+        Outgoing::Buttons { body, .. } | Outgoing::List { body, .. } => {
+            (MessageKind::Interactive, body.clone())
+        }
+        Outgoing::Template {
+            name, parameters, ..
+        } => {
+            let shown = if parameters.is_empty() {
+                name.clone()
+            } else {
+                format!("{name}: {}", parameters.join(", "))
+            };
+            (MessageKind::Template, shown)
+        }
+    }
+}
+
+/// A send that started this long ago and never finished was cut by a crash (the HTTP client
+/// gives up on Meta well before).
+const IN_FLIGHT_TIMEOUT: Duration = Duration::seconds(90);
+
+/// Sends the conversation's queued messages, oldest first, one at a time (the job's work). An
+/// `Err` means Meta asked to come back later: the job is retried with backoff, and the message
+/// waits at the head of the queue.
+pub async fn send_queued(state: &AppState, conversation: ConversationId) -> anyhow::Result<()> {
+    let Some(conversation) = repo::find_conversation(&state.db, conversation).await? else {
+        return Ok(());
+    };
+    let tenant = conversation.tenant_id;
+    let customer = customers::service::find(&state.db, tenant, conversation.customer_id).await?;
+    let mut route = None;
+    while let Some(next) = repo::next_queued(&state.db, conversation.id).await? {
+        let now = state.clock.now();
+        if let Some(started) = next.attempted_at {
+            if now - started < IN_FLIGHT_TIMEOUT {
+                // Another worker is sending it; it goes on with the rest of the queue.
+                return Ok(());
+            }
+            let reason =
+                "the send was interrupted; not repeated, since WhatsApp may have delivered it";
+            finish_unsent(
+                state,
+                &conversation,
+                next.id,
+                MessageStatus::Failed,
+                None,
+                reason,
+            )
+            .await?;
+            continue;
+        }
+        if next.message.is_free_form() && !conversation.window_is_open(now) {
+            let reason = "WhatsApp's 24-hour window closed before it could be sent";
+            finish_unsent(
+                state,
+                &conversation,
+                next.id,
+                MessageStatus::Skipped,
+                None,
+                reason,
+            )
+            .await?;
+            continue;
+        }
+        if !repo::claim(&state.db, next.id, now).await? {
+            return Ok(());
+        }
+        let current = match route.take() {
+            Some(known) => known,
+            None => Route::of(state, tenant).await?,
+        };
+        let sent = match route.insert(current) {
+            Route::Graph(sender) => {
+                state
+                    .clients
+                    .meta_graph
+                    .send(
+                        sender.token.expose_secret(),
+                        &sender.phone_number_id,
+                        &customer.phone,
+                        &next.message,
+                    )
+                    .await
+            }
+            Route::DryRun => {
+                tracing::info!(%tenant, to = %customer.phone, message = ?next.message, "dry-run: WhatsApp is not configured; message not sent");
+                Ok(format!("dryrun.{}", next.id))
+            }
+            Route::Disconnected => {
+                let reason = "WhatsApp is not connected (or Meta refused its token)";
+                finish_unsent(
+                    state,
+                    &conversation,
+                    next.id,
+                    MessageStatus::Failed,
+                    None,
+                    reason,
+                )
+                .await?;
+                continue;
+            }
+        };
+        match sent {
+            Ok(wamid) => {
+                repo::mark_sent(&state.db, next.id, &wamid).await?;
+                publish(
+                    state,
+                    tenant,
+                    ConversationEventKind::MessageSent,
+                    conversation.id,
+                    Some(next.id),
+                )
+                .await;
+                apply_pending(state, &wamid).await?;
+            }
+            Err(err) if err.is_transient() => {
+                if (next.attempts + 1) as u32 >= state.settings.worker.max_attempts {
+                    let reason = format!("gave up after {} attempts: {err}", next.attempts + 1);
+                    finish_unsent(
+                        state,
+                        &conversation,
+                        next.id,
+                        MessageStatus::Failed,
+                        None,
+                        &reason,
+                    )
+                    .await?;
+                    continue;
+                }
+                repo::release(&state.db, next.id).await?;
+                return Err(anyhow::Error::from(err).context("WhatsApp asked to send later"));
+            }
+            Err(GraphError::Refused { code, message }) => {
+                if code == Some(INVALID_TOKEN) {
+                    tenants::service::whatsapp_token_refused(state, tenant).await?;
+                    route = Some(Route::Disconnected);
+                }
+                finish_unsent(
+                    state,
+                    &conversation,
+                    next.id,
+                    MessageStatus::Failed,
+                    code,
+                    &message,
+                )
+                .await?;
+            }
+            Err(err) => {
+                tracing::warn!(%tenant, message = %next.id, %err, "a WhatsApp send got no answer; not repeating it");
+                let reason =
+                    "WhatsApp did not answer; not repeated, since it may have delivered it";
+                finish_unsent(
+                    state,
+                    &conversation,
+                    next.id,
+                    MessageStatus::Failed,
+                    None,
+                    reason,
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How a tenant's messages go out.
+enum Route {
+    /// Through the Graph API with the tenant's number and token.
+    Graph(tenants::model::WhatsAppSender),
+    /// The platform has no WhatsApp configured (the embedded default): logged, recorded as SENT.
+    DryRun,
+    /// The platform has WhatsApp, but this tenant is not connected (or its token was refused).
+    Disconnected,
+}
+
+impl Route {
+    async fn of(state: &AppState, tenant: TenantId) -> AppResult<Self> {
+        if !state.settings.whatsapp.is_configured() {
+            return Ok(Self::DryRun);
+        }
+        Ok(
+            match tenants::service::whatsapp_sender(state, tenant).await? {
+                Some(sender) => Self::Graph(sender),
+                None => Self::Disconnected,
+            },
+        )
+    }
+}
+
+async fn finish_unsent(
+    state: &AppState,
+    conversation: &Conversation,
+    message: MessageId,
+    status: MessageStatus,
+    code: Option<i64>,
+    reason: &str,
+) -> AppResult<()> {
+    repo::mark_unsent(&state.db, message, status, code, reason).await?;
+    publish(
+        state,
+        conversation.tenant_id,
+        ConversationEventKind::MessageSent,
+        conversation.id,
+        Some(message),
+    )
+    .await;
+    Ok(())
+}
+
+/// A page of the viewer's inbox, newest activity first: the conversations, whether more follow,
+/// and how many match.
+pub async fn list_conversations(
+    state: &AppState,
+    viewer: &Viewer,
+    filter: &InboxFilter,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> AppResult<(Vec<Conversation>, bool, u64)> {
+    let tenant = viewer.tenant()?;
+    let (rows, total) = futures_util::try_join!(
+        repo::list_conversations(&state.db, tenant, filter, after, limit + 1),
+        repo::count_conversations(&state.db, tenant, filter),
+    )?;
+    Ok(page(rows, limit, total))
+}
+
+/// A page from `rows` read with one more than `limit`: the page, whether more follow, `total`.
+fn page<T>(mut rows: Vec<T>, limit: u64, total: u64) -> (Vec<T>, bool, u64) {
+    let has_next = rows.len() as u64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    (rows, has_next, total)
+}
+
+/// The viewer's conversation `id` (NOT_FOUND for another tenant's).
+pub async fn find_conversation(
+    state: &AppState,
+    viewer: &Viewer,
+    id: ConversationId,
+) -> AppResult<Conversation> {
+    repo::find_tenant_conversation(&state.db, viewer.tenant()?, id)
+        .await?
+        .ok_or(AppError::NotFound("conversation"))
+}
+
+/// The tenant's conversations among `ids` (for loaders).
+pub async fn find_conversations(
+    conn: &impl sea_orm::ConnectionTrait,
+    tenant: TenantId,
+    ids: &[ConversationId],
+) -> AppResult<HashMap<ConversationId, Conversation>> {
+    let rows = repo::find_conversations(conn, tenant, ids).await?;
+    Ok(rows.into_iter().map(|c| (c.id, c)).collect())
+}
+
+/// The tenant's messages among `ids` (for loaders).
+pub async fn find_messages(
+    conn: &impl sea_orm::ConnectionTrait,
+    tenant: TenantId,
+    ids: &[MessageId],
+) -> AppResult<HashMap<MessageId, Message>> {
+    let rows = repo::find_messages(conn, tenant, ids).await?;
+    Ok(rows.into_iter().map(|m| (m.id, m)).collect())
+}
+
+/// A page of a conversation's messages, newest first.
+pub async fn list_messages(
+    state: &AppState,
+    conversation: &Conversation,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> AppResult<(Vec<Message>, bool, u64)> {
+    let (tenant, id) = (conversation.tenant_id, conversation.id);
+    let (rows, total) = futures_util::try_join!(
+        repo::list_messages(&state.db, tenant, id, after, limit + 1),
+        async { Ok(repo::count_messages(&state.db, tenant, id).await?) },
+    )?;
+    Ok(page(rows, limit, total))
+}
+
+/// The business answers in conversation `id` (a text, or a template outside the window): the
+/// message is queued, the bot pauses there for the tenant's `humanTakeoverHours`, and the
+/// conversation is read and no longer needs attention. The first message queued.
+pub async fn send_as_staff(
+    state: &AppState,
+    viewer: &Viewer,
+    id: ConversationId,
+    message: Outgoing,
+) -> AppResult<Message> {
+    let tenant = tenants::service::find(&state.db, viewer.tenant()?).await?;
+    let now = state.clock.now();
+    let txn = db::begin_write(&state.db).await?;
+    let conversation = repo::find_tenant_conversation(&txn, tenant.id, id)
+        .await?
+        .ok_or(AppError::NotFound("conversation"))?;
+    let author = Author::Staff(viewer.user_id);
+    let ids = queue(
+        &txn,
+        &conversation,
+        message,
+        author,
+        OutsideWindow::Refuse,
+        now,
+    )
+    .await?;
+    let change = repo::InboxChange {
+        unread_count: Some(0),
+        needs_attention: Some(false),
+        bot_paused_until: Some(Some(
+            now + Duration::hours(tenant.human_takeover_hours.into()),
+        )),
+    };
+    repo::change_inbox_state(&txn, tenant.id, id, change, now).await?;
+    let first = ids
+        .first()
+        .copied()
+        .ok_or_else(|| AppError::bad_input("text", "text must not be blank"))?;
+    let message = repo::find_messages(&txn, tenant.id, &[first])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound("message"))?;
+    txn.commit().await?;
+    queued(state, &conversation, &ids).await;
+    Ok(message)
+}
+
+/// The bot answers conversation `id` again, at once.
+pub async fn resume_bot(
+    state: &AppState,
+    viewer: &Viewer,
+    id: ConversationId,
+) -> AppResult<Conversation> {
+    let change = repo::InboxChange {
+        needs_attention: Some(false),
+        bot_paused_until: Some(None),
+        ..Default::default()
+    };
+    let conversation = change_inbox(state, viewer, id, change).await?;
+    publish(
+        state,
+        conversation.tenant_id,
+        ConversationEventKind::BotResumed,
+        id,
+        None,
+    )
+    .await;
+    Ok(conversation)
+}
+
+/// The business has read conversation `id`.
+pub async fn mark_read(
+    state: &AppState,
+    viewer: &Viewer,
+    id: ConversationId,
+) -> AppResult<Conversation> {
+    let change = repo::InboxChange {
+        unread_count: Some(0),
+        ..Default::default()
+    };
+    change_inbox(state, viewer, id, change).await
+}
+
+async fn change_inbox(
+    state: &AppState,
+    viewer: &Viewer,
+    id: ConversationId,
+    change: repo::InboxChange,
+) -> AppResult<Conversation> {
+    let tenant = viewer.tenant()?;
+    if !repo::change_inbox_state(&state.db, tenant, id, change, state.clock.now()).await? {
+        return Err(AppError::NotFound("conversation"));
+    }
+    find_conversation(state, viewer, id).await
+}
+
+/// A customer's message typed in GraphiQL instead of WhatsApp: what `simulateInboundMessage`
+/// feeds into the webhook's pipeline.
+pub struct SimulatedInbound {
+    pub from: E164Phone,
+    pub name: Option<String>,
+    pub text: String,
+    /// The id of a button or list row the customer "tapped"; `text` is its title.
+    pub reply_id: Option<String>,
+}
+
+/// Stores `simulated` as a message from a customer of the viewer's tenant, exactly as the
+/// webhook would, and returns it. Allowed only while the platform has no WhatsApp configured (the
+/// embedded default, where replies are dry-runs) or for ADMIN: it bypasses Meta's signature.
+pub async fn simulate_inbound(
+    state: &AppState,
+    viewer: &Viewer,
+    simulated: SimulatedInbound,
+) -> AppResult<Message> {
+    if state.settings.whatsapp.is_configured() && viewer.role != Role::Admin {
+        return Err(AppError::Forbidden(
+            "simulated messages are only accepted while WhatsApp is not configured".into(),
+        ));
+    }
+    let tenant = viewer.tenant()?;
+    let text = parse_optional_text("text", Some(simulated.text), format::MAX_TEXT_CHARS)?
+        .ok_or_else(|| AppError::bad_input("text", "text must not be blank"))?;
+    let name = simulated
+        .name
+        .map(|name| parse_optional_text("name", Some(name), 120))
+        .transpose()?
+        .flatten();
+    let (kind, content) = match simulated.reply_id {
+        Some(id) if id.chars().count() <= 256 => (
+            MessageKind::ButtonReply,
+            Some(serde_json::json!({"id": id, "description": null})),
+        ),
+        Some(_) => return Err(AppError::bad_input("replyId", "replyId is too long")),
+        None => (MessageKind::Text, None),
+    };
+    let inbound = Inbound {
+        wamid: format!("simulated.{}", Uuid::now_v7()),
+        from: simulated.from,
+        sent_at: state.clock.now(),
+        kind,
+        body: Some(text),
+        content,
+        reply_to: None,
+    };
+    store(state, tenant, &inbound, name.as_deref()).await?;
+    let message = repo::find_by_wamid_inbound(&state.db, tenant, &inbound.wamid)
+        .await?
+        .ok_or(AppError::NotFound("message"))?;
+    Ok(message)
+}
+
+/// The most a person of the business writes in one `sendMessage` (sent as several messages).
+const MAX_STAFF_TEXT_CHARS: usize = 20_000;
+
+/// A text the business sends: not blank, at most [`MAX_STAFF_TEXT_CHARS`].
+pub fn parse_staff_text(text: String) -> AppResult<Outgoing> {
+    let body = parse_optional_text("text", Some(text), MAX_STAFF_TEXT_CHARS)?
+        .ok_or_else(|| AppError::bad_input("text", "text must not be blank"))?;
+    Ok(Outgoing::Text { body })
+}
+
+/// A template to send: Meta's name rules (lower-case letters, digits, `_`), a language code such
+/// as `pt_BR` (the default), and at most 20 body parameters of at most 1,024 characters.
+pub fn parse_template(
+    name: String,
+    language: Option<String>,
+    parameters: Vec<String>,
+) -> AppResult<Outgoing> {
+    let name = name.trim().to_owned();
+    let valid_name = (1..=512).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !valid_name {
+        return Err(AppError::bad_input(
+            "name",
+            "name must be the template's name: lower-case letters, digits and _",
+        ));
+    }
+    let language = language.map_or_else(
+        || DEFAULT_TEMPLATE_LANGUAGE.to_owned(),
+        |l| l.trim().to_owned(),
+    );
+    let valid_language = match language.split_once('_') {
+        Some((lang, region)) => {
+            (2..=3).contains(&lang.len())
+                && lang.bytes().all(|b| b.is_ascii_lowercase())
+                && region.len() == 2
+                && region.bytes().all(|b| b.is_ascii_uppercase())
+        }
+        None => {
+            (2..=3).contains(&language.len()) && language.bytes().all(|b| b.is_ascii_lowercase())
+        }
+    };
+    if !valid_language {
+        return Err(AppError::bad_input(
+            "language",
+            "language must be a code such as pt_BR or en",
+        ));
+    }
+    if parameters.len() > 20 {
+        return Err(AppError::bad_input("parameters", "at most 20 parameters"));
+    }
+    let parameters = parameters
+        .into_iter()
+        .map(|parameter| {
+            parse_optional_text("parameters", Some(parameter), 1024)?
+                .ok_or_else(|| AppError::bad_input("parameters", "parameters must not be blank"))
+        })
+        .collect::<AppResult<_>>()?;
+    Ok(Outgoing::Template {
+        name,
+        language,
+        parameters,
+    })
+}
+
+/// The language of a template when none is given.
+pub const DEFAULT_TEMPLATE_LANGUAGE: &str = "pt_BR";
