@@ -20,6 +20,12 @@ pub struct Model {
     pub needs_attention: bool,
     /// The bot stays quiet until then (a person of the business took over).
     pub bot_paused_until: Option<DateTimeUtc>,
+    /// The customer sent PARAR (or the like): no reminders or notices.
+    pub notifications_off: bool,
+    /// Where the customer is in the guided menu (JSON).
+    pub menu_state: Option<String>,
+    /// Set while a turn answers the customer's messages: one turn at a time.
+    pub turn_started_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -36,6 +36,8 @@ pub struct Model {
     pub attempts: i32,
     /// Set while a send is in flight: the claim that keeps a message from being sent twice.
     pub attempted_at: Option<DateTimeUtc>,
+    /// When a turn answered this inbound message (or decided it needs no answer).
+    pub handled_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

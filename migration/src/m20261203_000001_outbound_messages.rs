@@ -3,7 +3,9 @@
 //! of a send in flight (`attempted_at`, `attempts`). Statuses Meta reports before the send that
 //! produced their `wamid` is recorded wait in `pending_statuses`, one row per `wamid` (the
 //! furthest state). A conversation keeps its latest message, its unread count, whether it needs
-//! a person, and until when the bot is paused; a tenant, who answers (`bot_mode`) and how long a
+//! a person, until when the bot is paused, whether the customer opted out of notices, the guided
+//! menu's state (JSON), and the claim of the turn being answered (`turn_started_at`); an inbound
+//! message, when a turn handled it. A tenant keeps who answers (`bot_mode`) and how long a
 //! person's reply pauses the bot.
 
 use sea_orm_migration::{prelude::*, schema::*};
@@ -25,6 +27,7 @@ fn columns() -> Vec<ColumnDef> {
         text_null(Messages::ErrorMessage).take(),
         integer(Messages::Attempts).default(0).take(),
         timestamp_with_time_zone_null(Messages::AttemptedAt).take(),
+        timestamp_with_time_zone_null(Messages::HandledAt).take(),
     ]
 }
 
@@ -34,6 +37,11 @@ fn conversation_columns() -> Vec<ColumnDef> {
         integer(Conversations::UnreadCount).default(0).take(),
         boolean(Conversations::NeedsAttention).default(false).take(),
         timestamp_with_time_zone_null(Conversations::BotPausedUntil).take(),
+        boolean(Conversations::NotificationsOff)
+            .default(false)
+            .take(),
+        text_null(Conversations::MenuState).take(),
+        timestamp_with_time_zone_null(Conversations::TurnStartedAt).take(),
     ]
 }
 
@@ -137,6 +145,7 @@ enum Messages {
     ErrorMessage,
     Attempts,
     AttemptedAt,
+    HandledAt,
 }
 
 #[derive(DeriveIden)]
@@ -165,4 +174,7 @@ enum Conversations {
     UnreadCount,
     NeedsAttention,
     BotPausedUntil,
+    NotificationsOff,
+    MenuState,
+    TurnStartedAt,
 }

@@ -251,18 +251,21 @@ impl GraphClient {
                 "HTTP 429 from the Graph API"
             )));
         }
-        match serde_json::from_slice::<ErrorBody>(&body) {
-            Ok(ErrorBody { error }) if !status.is_server_error() => Err(GraphError::Refused {
-                code: error.code,
-                message: error
-                    .message
-                    .unwrap_or_else(|| format!("HTTP {}", status.as_u16())),
-            }),
-            _ => Err(GraphError::Unavailable(anyhow!(
+        if status.is_server_error() {
+            return Err(GraphError::Unavailable(anyhow!(
                 "HTTP {} from the Graph API",
                 status.as_u16()
-            ))),
+            )));
         }
+        let error = serde_json::from_slice::<ErrorBody>(&body)
+            .ok()
+            .map(|b| b.error);
+        Err(GraphError::Refused {
+            code: error.as_ref().and_then(|error| error.code),
+            message: error
+                .and_then(|error| error.message)
+                .unwrap_or_else(|| format!("HTTP {}", status.as_u16())),
+        })
     }
 }
 

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::{
     helpers::{
         TestApp,
-        meta::{self, change, connected_tenant, post_signed, status, statuses, text, webhook},
+        meta::{self, connected_tenant, post_signed, status, statuses, text, webhook},
         spawn_app, spawn_app_with_settings,
         ws::WsClient,
     },
@@ -17,10 +17,18 @@ use crate::{
 
 const CUSTOMER: &str = "5511912345678";
 
-/// A connected tenant with a conversation opened by the customer's "Oi" just now.
+/// A connected tenant whose bot is OFF (only people answer), with a conversation opened by the
+/// customer's "Oi" just now.
 async fn conversation(app: &TestApp) -> (String, String) {
     let (token, _) = connected_tenant(app).await;
     meta::accept_sends(&app.meta).await;
+    app.gql(
+        Some(&token),
+        "mutation { updateTenant(input: {botMode: OFF}) { botMode } }",
+        json!({}),
+    )
+    .await
+    .data();
     receive(app, "wamid.IN-1", "Oi").await;
     let inbox = app
         .gql(
@@ -38,15 +46,7 @@ async fn conversation(app: &TestApp) -> (String, String) {
 
 /// The customer writes `body` now.
 async fn receive(app: &TestApp, wamid: &str, body: &str) {
-    let mut message = text(CUSTOMER, wamid, body);
-    message["timestamp"] = json!(app.state.clock.now().timestamp().to_string());
-    let delivery = webhook(json!([change(
-        meta::PHONE_NUMBER_ID,
-        json!([{"wa_id": CUSTOMER, "profile": {"name": "Ana"}}]),
-        json!([message]),
-    )]));
-    assert_eq!(post_signed(app, &delivery).await.status(), 200);
-    app.drain_jobs().await;
+    meta::deliver_now(app, CUSTOMER, text(CUSTOMER, wamid, body)).await;
 }
 
 async fn send(app: &TestApp, token: &str, conversation: &str, text: &str) -> Value {

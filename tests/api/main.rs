@@ -17,6 +17,7 @@ mod helpers;
 mod http_surface;
 mod inbox;
 mod jobs;
+mod menu;
 mod multi_instance;
 mod opening_hours;
 mod redis_outage;

@@ -1,7 +1,7 @@
 //! The WhatsApp webhook.
 
 use futures_util::{StreamExt, stream};
-use sea_orm::{EntityTrait, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use crate::helpers::{
@@ -86,12 +86,19 @@ fn one_message() -> Value {
     )]))
 }
 
-async fn stored_messages(app: &TestApp) -> Vec<entity::messages::Model> {
+/// The stored messages of `direction`, by `wamid`.
+async fn messages_of(app: &TestApp, direction: &str) -> Vec<entity::messages::Model> {
     entity::messages::Entity::find()
+        .filter(entity::messages::Column::Direction.eq(direction))
         .order_by_asc(entity::messages::Column::Wamid)
         .all(&app.state.db)
         .await
         .unwrap()
+}
+
+/// The customers' messages stored.
+async fn stored_messages(app: &TestApp) -> Vec<entity::messages::Model> {
+    messages_of(app, "INBOUND").await
 }
 
 #[tokio::test]
@@ -282,15 +289,20 @@ async fn a_batch_stores_every_message_once() {
 async fn concurrent_duplicates_are_stored_once() {
     let app = spawn_app().await;
     connected_tenant(&app).await;
+    meta::accept_sends(&app.meta).await;
+    let now = app.state.clock.now().timestamp().to_string();
     let posts = (0..200).flat_map(|n| {
+        let mut message = text(
+            &format!("55119{:08}", n % 20),
+            &format!("wamid.{n:03}"),
+            "Oi",
+        );
+        // Written now, so the replies are within the 24-hour window.
+        message["timestamp"] = json!(now);
         let payload = webhook(json!([change(
             meta::PHONE_NUMBER_ID,
             json!([]),
-            json!([text(
-                &format!("55119{:08}", n % 20),
-                &format!("wamid.{n:03}"),
-                "Oi"
-            )]),
+            json!([message]),
         )]));
         [payload.clone(), payload.clone(), payload]
     });
@@ -316,6 +328,26 @@ async fn concurrent_duplicates_are_stored_once() {
     marked.dedup();
     assert_eq!(marked.len(), 200);
     assert_eq!(meta::marked_read(&app.meta).await.len(), 200);
+    // Every message is answered once: a turn answers what arrived together with one reply, and
+    // no message is answered by two replies.
+    assert!(stored.iter().all(|message| message.handled_at.is_some()));
+    let outbound = messages_of(&app, "OUTBOUND").await;
+    let mut answered: Vec<&str> = outbound
+        .iter()
+        .map(|reply| {
+            reply
+                .reply_to
+                .as_deref()
+                .expect("a reply names what it answers")
+        })
+        .collect();
+    answered.sort_unstable();
+    let replies = answered.len();
+    answered.dedup();
+    assert_eq!(answered.len(), replies, "a message got two replies");
+    assert!((20..=200).contains(&replies), "{replies} replies");
+    assert!(outbound.iter().all(|reply| reply.status == "SENT"));
+    assert_eq!(meta::sent(&app.meta).await.len(), replies);
 }
 
 /// Stored deliveries: (ingested, waiting to be ingested).

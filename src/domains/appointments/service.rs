@@ -43,7 +43,8 @@ pub const UNPAID_REASON: &str = "payment not approved";
 /// Longest window `availableSlots` searches at once.
 const MAX_SLOT_WINDOW_DAYS: i64 = 62;
 
-/// A booking request from the dashboard.
+/// A booking request (from the dashboard, or the customer on WhatsApp).
+#[derive(Clone)]
 pub struct NewAppointment {
     pub customer_id: CustomerId,
     pub service_id: ServiceId,
@@ -59,7 +60,49 @@ pub async fn create(
     viewer: &Viewer,
     input: NewAppointment,
 ) -> AppResult<Appointment> {
-    let tenant = tenants::service::find(&state.db, viewer.tenant()?).await?;
+    book(state, viewer.tenant()?, input).await
+}
+
+/// Books for a customer of `tenant`, as the customer themself does on WhatsApp: the rules of
+/// [`create`], with the customer's active subscription applied when its plan covers the service
+/// and its cycle has room (else the booking is paid).
+pub async fn book_for_customer(
+    state: &AppState,
+    tenant: TenantId,
+    customer: CustomerId,
+    service: ServiceId,
+    starts_at: DateTime<Utc>,
+) -> AppResult<Appointment> {
+    let mut input = NewAppointment {
+        customer_id: customer,
+        service_id: service,
+        starts_at,
+        subscription_id: None,
+        notes: None,
+    };
+    if let Some(subscription) =
+        customers::service::active_for_customer(&state.db, tenant, customer).await?
+        && plans::service::covers(&state.db, tenant, subscription.plan_id, service).await?
+    {
+        let covered = NewAppointment {
+            subscription_id: Some(subscription.id),
+            ..input.clone()
+        };
+        match book(state, tenant, covered).await {
+            // The cycle's limit is reached: the customer pays for this one.
+            Err(AppError::BadUserInput {
+                field: Some("subscriptionId"),
+                ..
+            }) => {}
+            booked => return booked,
+        }
+    }
+    input.subscription_id = None;
+    book(state, tenant, input).await
+}
+
+async fn book(state: &AppState, tenant: TenantId, input: NewAppointment) -> AppResult<Appointment> {
+    let tenant = tenants::service::find(&state.db, tenant).await?;
     let now = Utc::now();
     check_start(&tenant, input.starts_at, now)?;
     let notes = parse_optional_text("notes", input.notes, 2000)?;
@@ -148,7 +191,18 @@ pub async fn reschedule(
     id: AppointmentId,
     starts_at: DateTime<Utc>,
 ) -> AppResult<Appointment> {
-    let tenant = tenants::service::find(&state.db, viewer.tenant()?).await?;
+    reschedule_in(state, viewer.tenant()?, id, starts_at).await
+}
+
+/// [`reschedule`] for a tenant's appointment, without a dashboard user (the customer's own
+/// request on WhatsApp; the caller checked it is theirs).
+pub async fn reschedule_in(
+    state: &AppState,
+    tenant: TenantId,
+    id: AppointmentId,
+    starts_at: DateTime<Utc>,
+) -> AppResult<Appointment> {
+    let tenant = tenants::service::find(&state.db, tenant).await?;
     let current = find_in(state, tenant.id, id).await?;
     if !current.status.is_active() {
         return Err(AppError::bad_request(
@@ -201,7 +255,18 @@ pub async fn change_status(
     transition: Transition,
     reason: Option<String>,
 ) -> AppResult<Appointment> {
-    let tenant_id = viewer.tenant()?;
+    change_status_in(state, viewer.tenant()?, id, transition, reason).await
+}
+
+/// [`change_status`] for a tenant's appointment, without a dashboard user (the customer's own
+/// request on WhatsApp; the caller checked it is theirs).
+pub async fn change_status_in(
+    state: &AppState,
+    tenant_id: TenantId,
+    id: AppointmentId,
+    transition: Transition,
+    reason: Option<String>,
+) -> AppResult<Appointment> {
     let current = find_in(state, tenant_id, id).await?;
     let target = transition.check(current.status)?;
     let reason = parse_optional_text("reason", reason, 500)?;
@@ -230,7 +295,31 @@ pub async fn find(state: &AppState, viewer: &Viewer, id: AppointmentId) -> AppRe
     find_in(state, viewer.tenant()?, id).await
 }
 
-async fn find_in(state: &AppState, tenant: TenantId, id: AppointmentId) -> AppResult<Appointment> {
+/// The customer's PENDING or CONFIRMED appointments starting after `now`, soonest first (at most
+/// `limit`).
+pub async fn upcoming_for_customer(
+    state: &AppState,
+    tenant: TenantId,
+    customer: CustomerId,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> AppResult<Vec<Appointment>> {
+    let filter = ListFilter {
+        from: Some(now),
+        to: None,
+        statuses: vec![AppointmentStatus::Pending, AppointmentStatus::Confirmed],
+        customer: Some(customer),
+        service: None,
+    };
+    repo::list_page(&state.db, tenant, &filter, None, limit).await
+}
+
+/// A tenant's appointment by id.
+pub async fn find_in(
+    state: &AppState,
+    tenant: TenantId,
+    id: AppointmentId,
+) -> AppResult<Appointment> {
     repo::find(&state.db, tenant, id)
         .await?
         .ok_or(AppError::NotFound("appointment"))
@@ -265,6 +354,18 @@ pub async fn available_slots(
     to: DateTime<Utc>,
     customer: Option<CustomerId>,
 ) -> AppResult<Vec<Slot>> {
+    slots_in(state, viewer.tenant()?, service_id, from, to, customer).await
+}
+
+/// [`available_slots`] of a tenant, without a dashboard user (the WhatsApp assistant).
+pub async fn slots_in(
+    state: &AppState,
+    tenant: TenantId,
+    service_id: ServiceId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    customer: Option<CustomerId>,
+) -> AppResult<Vec<Slot>> {
     if to <= from {
         return Err(AppError::bad_input("to", "to must be after from"));
     }
@@ -274,7 +375,7 @@ pub async fn available_slots(
             format!("search at most {MAX_SLOT_WINDOW_DAYS} days at once"),
         ));
     }
-    let tenant = tenants::service::find(&state.db, viewer.tenant()?).await?;
+    let tenant = tenants::service::find(&state.db, tenant).await?;
     let service = services::service::find_bookable(&state.db, tenant.id, service_id).await?;
     let subscriber = match customer {
         Some(id) => {

@@ -55,6 +55,11 @@ pub async fn find_many(
     Ok(repo::find_many(conn, tenant, ids).await?)
 }
 
+/// The tenant's services customers can book now (active, not archived), by name.
+pub async fn bookable(conn: &impl ConnectionTrait, tenant: TenantId) -> AppResult<Vec<Service>> {
+    Ok(repo::list(conn, tenant, false).await?)
+}
+
 /// The viewer's services that are not archived, by name; inactive ones only when asked.
 pub async fn list(
     state: &AppState,

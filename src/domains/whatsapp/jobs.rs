@@ -1,13 +1,10 @@
 //! Jobs of the WhatsApp channel (their payloads are in `model`, which the service enqueues).
 
 use chrono::{DateTime, Utc};
-use secrecy::ExposeSecret;
 
 pub use super::model::{IngestDelivery, ProcessInbound, SendMessages};
-use super::{repo, service};
+use super::service;
 use crate::{
-    clients::meta_graph::GraphError,
-    domains::tenants,
     jobs::{CronJob, Job},
     state::AppState,
 };
@@ -24,38 +21,14 @@ impl Job for IngestDelivery {
     }
 }
 
-/// Marks the message read on WhatsApp (the customer sees that the business got it). Safe to run
-/// again: marking read twice changes nothing.
+/// Marks the message read on WhatsApp, then answers the conversation. Safe to run again:
+/// marking read twice changes nothing, and a turn answers each message once.
 impl Job for ProcessInbound {
     const QUEUE: &'static str = "whatsapp_process_inbound";
     type Context = AppState;
 
     async fn run(self, state: AppState) -> anyhow::Result<()> {
-        let Some((tenant, wamid)) = repo::find_inbound(&state.db, self.message).await? else {
-            return Ok(());
-        };
-        let Some(sender) = tenants::service::whatsapp_sender(&state, tenant).await? else {
-            tracing::info!(%tenant, "WhatsApp disconnected since the message arrived; not marking it read");
-            return Ok(());
-        };
-        let marked = state
-            .clients
-            .meta_graph
-            .mark_read(
-                sender.token.expose_secret(),
-                &sender.phone_number_id,
-                &wamid,
-            )
-            .await;
-        match marked {
-            Ok(()) => Ok(()),
-            // Meta will not change its mind on a retry (a revoked token, an unknown message).
-            Err(GraphError::Refused { code, message }) => {
-                tracing::warn!(%tenant, ?code, message, "Meta refused to mark a message read");
-                Ok(())
-            }
-            Err(err) => Err(err.into()),
-        }
+        service::process_inbound(&state, self.message).await
     }
 }
 

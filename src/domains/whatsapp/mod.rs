@@ -17,12 +17,16 @@
 //! - The verification answer echoes Meta's challenge only for `hub.mode=subscribe` with the
 //!   configured `WABA_WEBHOOK_VERIFY_TOKEN` (compared in constant time); anything else is 403,
 //!   and with no token configured the URL cannot be verified at all.
+//! - A conversation is answered one turn at a time (see `service::answer`), each inbound message
+//!   handled by exactly one turn, whose replies commit with the marking.
 //!
-//! Calls: `tenants` (the tenant of a phone number id), `customers` (find or create by phone).
+//! Calls: `tenants` (a number's tenant, sender credentials, bot settings), `customers` (find or
+//! create by phone, search), `appointments` and `services` (the menu books through them).
 
 pub mod format;
 pub mod graphql;
 pub mod jobs;
+pub mod menu;
 pub mod model;
 pub mod repo;
 pub mod service;

@@ -50,6 +50,9 @@ pub struct Conversation {
     pub unread_count: i32,
     pub needs_attention: bool,
     pub bot_paused_until: Option<DateTime<Utc>>,
+    pub notifications_off: bool,
+    /// The guided menu's state, as stored (the menu reads it).
+    pub menu_state: Option<String>,
 }
 
 impl Conversation {
@@ -76,6 +79,8 @@ impl From<entity::conversations::Model> for Conversation {
             unread_count: row.unread_count,
             needs_attention: row.needs_attention,
             bot_paused_until: row.bot_paused_until,
+            notifications_off: row.notifications_off,
+            menu_state: row.menu_state,
         }
     }
 }
@@ -88,6 +93,8 @@ pub struct Message {
     pub conversation_id: ConversationId,
     pub direction: Direction,
     pub kind: MessageKind,
+    /// WhatsApp's id (an outbound message has one once Meta accepted it).
+    pub wamid: Option<String>,
     pub body: Option<String>,
     /// Media, location, a reply's id, or what an outbound message sends.
     pub content: Option<Value>,
@@ -111,6 +118,7 @@ impl TryFrom<entity::messages::Model> for Message {
             conversation_id: ConversationId(row.conversation_id),
             direction: Direction::parse_stored(&row.direction)?,
             kind: MessageKind::parse_stored(&row.kind)?,
+            wamid: row.wamid,
             body: row.body,
             content: row
                 .content

@@ -96,6 +96,9 @@ pub async fn find_or_insert_conversation(
         unread_count: Set(0),
         needs_attention: Set(false),
         bot_paused_until: Set(None),
+        notifications_off: Set(false),
+        menu_state: Set(None),
+        turn_started_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     })
@@ -143,6 +146,7 @@ pub async fn insert_inbound(
         error_message: Set(None),
         attempts: Set(0),
         attempted_at: Set(None),
+        handled_at: Set(None),
     })
     .on_conflict_do_nothing_on([messages::Column::Wamid])
     .exec(conn)
@@ -166,16 +170,22 @@ pub async fn find_by_wamid_inbound(
         .transpose()
 }
 
-/// The tenant and `wamid` of inbound message `id`.
+/// The tenant, conversation and `wamid` of inbound message `id`.
 pub async fn find_inbound(
     conn: &impl ConnectionTrait,
     id: MessageId,
-) -> Result<Option<(TenantId, String)>, DbErr> {
+) -> Result<Option<(TenantId, ConversationId, String)>, DbErr> {
     let row = messages::Entity::find_by_id(id.0)
         .filter(messages::Column::Direction.eq(Direction::Inbound.as_str()))
         .one(conn)
         .await?;
-    Ok(row.and_then(|row| Some((TenantId(row.tenant_id), row.wamid?))))
+    Ok(row.and_then(|row| {
+        Some((
+            TenantId(row.tenant_id),
+            ConversationId(row.conversation_id),
+            row.wamid?,
+        ))
+    }))
 }
 
 /// A customer's message `message` arrived at `at`: it is unread, it is the conversation's latest
@@ -243,6 +253,8 @@ pub struct NewOutbound<'a> {
     pub status: MessageStatus,
     pub sent_by: SentBy,
     pub sent_by_user: Option<UserId>,
+    /// The customer's message (`wamid`) it answers.
+    pub reply_to: Option<String>,
     pub error_message: Option<String>,
 }
 
@@ -261,7 +273,7 @@ pub async fn insert_outbound(
         wamid: Set(None),
         body: Set(Some(message.body)),
         content: Set(Some(message.content)),
-        reply_to: Set(None),
+        reply_to: Set(message.reply_to),
         status: Set(message.status.as_str().to_owned()),
         sent_at: Set(now),
         created_at: Set(now),
@@ -271,6 +283,7 @@ pub async fn insert_outbound(
         error_message: Set(message.error_message),
         attempts: Set(0),
         attempted_at: Set(None),
+        handled_at: Set(None),
     })
     .exec_without_returning(conn)
     .await?;
@@ -626,9 +639,19 @@ pub async fn list_messages(
             ),
         );
     }
-    query
+    let newest_first = query
         .order_by_desc(messages::Column::SentAt)
-        .order_by_desc(messages::Column::Id)
+        .order_by_desc(messages::Column::Id);
+    read_messages(conn, newest_first, limit).await
+}
+
+/// At most `limit` messages of `query`, decoded.
+async fn read_messages(
+    conn: &impl ConnectionTrait,
+    query: Select<messages::Entity>,
+    limit: u64,
+) -> AppResult<Vec<Message>> {
+    query
         .limit(limit)
         .all(conn)
         .await?
@@ -647,12 +670,16 @@ pub async fn count_messages(
         .await
 }
 
-/// What a change of the inbox state of a conversation sets; `None` leaves a column alone.
+/// What a change of the state of a conversation sets; `None` leaves a column alone.
 #[derive(Default)]
 pub struct InboxChange {
     pub unread_count: Option<i32>,
     pub needs_attention: Option<bool>,
     pub bot_paused_until: Option<Option<DateTime<Utc>>>,
+    pub notifications_off: Option<bool>,
+    pub menu_state: Option<Option<String>>,
+    /// Ends the turn that held the conversation.
+    pub end_turn: bool,
 }
 
 /// Applies `change` to the tenant's conversation `id`; whether it exists.
@@ -679,5 +706,66 @@ pub async fn change_inbox_state(
     if let Some(paused) = change.bot_paused_until {
         update = update.col_expr(conversations::Column::BotPausedUntil, Expr::value(paused));
     }
+    if let Some(off) = change.notifications_off {
+        update = update.col_expr(conversations::Column::NotificationsOff, Expr::value(off));
+    }
+    if let Some(menu) = change.menu_state {
+        update = update.col_expr(conversations::Column::MenuState, Expr::value(menu));
+    }
+    if change.end_turn {
+        update = update.col_expr(
+            conversations::Column::TurnStartedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        );
+    }
     Ok(update.exec(conn).await?.rows_affected == 1)
+}
+
+/// Starts a turn of `conversation` unless one started after `stale_before` holds it; whether
+/// this caller holds it now.
+pub async fn claim_turn(
+    conn: &impl ConnectionTrait,
+    conversation: ConversationId,
+    now: DateTime<Utc>,
+    stale_before: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let claimed = conversations::Entity::update_many()
+        .col_expr(conversations::Column::TurnStartedAt, Expr::value(now))
+        .filter(conversations::Column::Id.eq(conversation.0))
+        .filter(
+            Condition::any()
+                .add(conversations::Column::TurnStartedAt.is_null())
+                .add(conversations::Column::TurnStartedAt.lt(stale_before)),
+        )
+        .exec(conn)
+        .await?;
+    Ok(claimed.rows_affected == 1)
+}
+
+/// The conversation's inbound messages no turn has handled, in arrival order (at most `limit`).
+pub async fn unhandled_inbound(
+    conn: &impl ConnectionTrait,
+    conversation: ConversationId,
+    limit: u64,
+) -> AppResult<Vec<Message>> {
+    let unhandled = messages::Entity::find()
+        .filter(messages::Column::ConversationId.eq(conversation.0))
+        .filter(messages::Column::Direction.eq(Direction::Inbound.as_str()))
+        .filter(messages::Column::HandledAt.is_null())
+        .order_by_asc(messages::Column::SentAt)
+        .order_by_asc(messages::Column::Id);
+    read_messages(conn, unhandled, limit).await
+}
+
+pub async fn mark_handled(
+    conn: &impl ConnectionTrait,
+    ids: &[MessageId],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    messages::Entity::update_many()
+        .col_expr(messages::Column::HandledAt, Expr::value(now))
+        .filter(messages::Column::Id.is_in(ids.iter().map(|id| id.0)))
+        .exec(conn)
+        .await?;
+    Ok(())
 }

@@ -15,7 +15,7 @@ use secrecy::ExposeSecret;
 use uuid::Uuid;
 
 use super::{
-    format,
+    format, menu,
     model::{
         Conversation, ConversationChanged, ConversationEventKind, Envelope, Inbound, InboxFilter,
         IngestDelivery, Message, MessageKind, MessageStatus, MessagesValue, ProcessInbound,
@@ -26,7 +26,7 @@ use super::{
 use crate::{
     clients::meta_graph::{GraphError, INVALID_TOKEN, Outgoing},
     db,
-    domains::{customers, tenants},
+    domains::{customers, tenants, tenants::model::BotMode},
     jobs,
     kernel::{
         error::{AppError, AppResult},
@@ -259,9 +259,12 @@ async fn apply_pending(state: &AppState, wamid: &str) -> AppResult<()> {
 }
 
 /// Who writes an outbound message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Author {
-    Bot,
+    /// The assistant, answering the customer's message with this `wamid` (none for a notice).
+    Bot {
+        answering: Option<String>,
+    },
     Staff(UserId),
 }
 
@@ -297,9 +300,9 @@ pub async fn queue(
             ),
         ));
     }
-    let (sent_by, sent_by_user) = match author {
-        Author::Bot => (SentBy::Bot, None),
-        Author::Staff(user) => (SentBy::Staff, Some(user)),
+    let (sent_by, sent_by_user, reply_to) = match author {
+        Author::Bot { answering } => (SentBy::Bot, None, answering),
+        Author::Staff(user) => (SentBy::Staff, Some(user), None),
     };
     let mut ids = Vec::new();
     for message in compose(message) {
@@ -316,6 +319,7 @@ pub async fn queue(
             },
             sent_by,
             sent_by_user,
+            reply_to: reply_to.clone(),
             error_message: closed.then(|| OUTSIDE_WINDOW.to_owned()),
         };
         ids.push(repo::insert_outbound(conn, row, now).await?);
@@ -690,6 +694,7 @@ pub async fn send_as_staff(
         bot_paused_until: Some(Some(
             now + Duration::hours(tenant.human_takeover_hours.into()),
         )),
+        ..Default::default()
     };
     repo::change_inbox_state(&txn, tenant.id, id, change, now).await?;
     let first = ids
@@ -877,3 +882,245 @@ pub fn parse_template(
 
 /// The language of a template when none is given.
 pub const DEFAULT_TEMPLATE_LANGUAGE: &str = "pt_BR";
+
+/// Handles a stored inbound message (the job's work): marks it read on WhatsApp (when the tenant
+/// is connected), then answers the conversation.
+pub async fn process_inbound(state: &AppState, message: MessageId) -> anyhow::Result<()> {
+    let Some((tenant, conversation, wamid)) = repo::find_inbound(&state.db, message).await? else {
+        return Ok(());
+    };
+    if let Route::Graph(sender) = Route::of(state, tenant).await? {
+        let marked = state
+            .clients
+            .meta_graph
+            .mark_read(
+                sender.token.expose_secret(),
+                &sender.phone_number_id,
+                &wamid,
+            )
+            .await;
+        match marked {
+            Ok(()) => {}
+            // Meta will not change its mind on a retry (a revoked token, an unknown message).
+            Err(GraphError::Refused { code, message }) => {
+                tracing::warn!(%tenant, ?code, message, "Meta refused to mark a message read");
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    answer(state, conversation).await
+}
+
+/// How long a turn may hold its conversation before another one takes over (a crash mid-turn).
+const TURN_TIMEOUT: Duration = Duration::minutes(2);
+
+/// The most customer messages one turn answers together.
+const MAX_TURN_MESSAGES: u64 = 50;
+
+/// Answers the customer's unanswered messages of `conversation`, one turn at a time on every
+/// instance: a turn claims the conversation, reads what arrived (messages that came during the
+/// previous turn are answered together), and in one transaction queues its replies, stores the
+/// menu's state, marks the messages handled and ends the turn, so a turn run again after a crash
+/// never replies twice. A caller that finds a turn running leaves its message to it: the running
+/// turn looks again after it ends.
+pub async fn answer(state: &AppState, id: ConversationId) -> anyhow::Result<()> {
+    loop {
+        let now = state.clock.now();
+        if !repo::claim_turn(&state.db, id, now, now - TURN_TIMEOUT).await? {
+            return Ok(());
+        }
+        let batch = repo::unhandled_inbound(&state.db, id, MAX_TURN_MESSAGES).await;
+        let batch = match batch {
+            Ok(batch) if !batch.is_empty() => batch,
+            other => {
+                end_turn(state, id).await?;
+                other?;
+                // A message stored meanwhile found the turn taken and left it to this one.
+                if repo::unhandled_inbound(&state.db, id, 1).await?.is_empty() {
+                    return Ok(());
+                }
+                continue;
+            }
+        };
+        if let Err(err) = take_turn(state, id, &batch, now).await {
+            end_turn(state, id).await?;
+            return Err(err.into());
+        }
+    }
+}
+
+async fn end_turn(state: &AppState, id: ConversationId) -> AppResult<()> {
+    let Some(conversation) = repo::find_conversation(&state.db, id).await? else {
+        return Ok(());
+    };
+    let change = repo::InboxChange {
+        end_turn: true,
+        ..Default::default()
+    };
+    repo::change_inbox_state(&state.db, conversation.tenant_id, id, change, Utc::now()).await?;
+    Ok(())
+}
+
+/// What a turn decided.
+#[derive(Default)]
+struct Turn {
+    replies: Vec<Outgoing>,
+    change: repo::InboxChange,
+    needs_attention: bool,
+}
+
+async fn take_turn(
+    state: &AppState,
+    id: ConversationId,
+    batch: &[Message],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let conversation = repo::find_conversation(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound("conversation"))?;
+    let turn = decide(state, &conversation, batch, now).await?;
+    let txn = db::begin_write(&state.db).await?;
+    let mut queued_ids = Vec::new();
+    // What the turn answers: the latest message of the batch.
+    let answering = batch.last().and_then(|message| message.wamid.clone());
+    for reply in turn.replies {
+        let author = Author::Bot {
+            answering: answering.clone(),
+        };
+        let ids = queue(&txn, &conversation, reply, author, OutsideWindow::Skip, now).await?;
+        queued_ids.extend(ids);
+    }
+    let change = repo::InboxChange {
+        end_turn: true,
+        ..turn.change
+    };
+    repo::change_inbox_state(&txn, conversation.tenant_id, id, change, now).await?;
+    let handled: Vec<MessageId> = batch.iter().map(|message| message.id).collect();
+    repo::mark_handled(&txn, &handled, now).await?;
+    txn.commit().await?;
+    queued(state, &conversation, &queued_ids).await;
+    if turn.needs_attention {
+        let kind = ConversationEventKind::NeedsAttention;
+        publish(state, conversation.tenant_id, kind, id, None).await;
+    }
+    Ok(())
+}
+
+/// A customer's request about notices, typed as a message of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Notices {
+    Stop,
+    Resume,
+}
+
+fn notices_request(text: &str) -> Option<Notices> {
+    let typed: String = text
+        .trim()
+        .trim_end_matches(['.', '!'])
+        .to_uppercase()
+        .replace(['Ç', 'Õ'], "")
+        .replace("NOTIFICAES", "NOTIFICACOES");
+    match typed.as_str() {
+        "PARAR" | "SAIR" | "STOP" | "CANCELAR NOTIFICACOES" | "CANCELAR NOTIFICAOES" => {
+            Some(Notices::Stop)
+        }
+        "VOLTAR" => Some(Notices::Resume),
+        _ => None,
+    }
+}
+
+const NOTICES_STOPPED: &str = "Pronto! Você não vai mais receber lembretes e avisos por aqui. Para voltar a recebê-los, envie *VOLTAR*.";
+const NOTICES_RESUMED: &str =
+    "Pronto! Você voltará a receber lembretes e avisos dos seus agendamentos.";
+const ONLY_TEXT: &str = "Desculpe, por aqui eu entendo apenas mensagens de texto e os botões do menu. 🙏 Pode escrever o que precisa? Para ver as opções, envie *menu*.";
+
+/// Routes a turn: notice requests are honoured whoever answers; then nothing more while a person
+/// has the conversation or the bot is OFF; else the menu answers the latest message it can read
+/// (the AI, when it lands, answers here first), or a polite note says what it understands.
+async fn decide(
+    state: &AppState,
+    conversation: &Conversation,
+    batch: &[Message],
+    now: DateTime<Utc>,
+) -> AppResult<Turn> {
+    let mut turn = Turn::default();
+    let mut notices_off = conversation.notifications_off;
+    let mut actionable = None;
+    let mut unreadable = false;
+    for message in batch {
+        let typed = (message.kind == MessageKind::Text)
+            .then_some(message.body.as_deref())
+            .flatten();
+        match typed.and_then(notices_request) {
+            Some(Notices::Stop) => {
+                notices_off = true;
+                turn.change.notifications_off = Some(true);
+                turn.replies.push(Outgoing::Text {
+                    body: NOTICES_STOPPED.to_owned(),
+                });
+                continue;
+            }
+            // "VOLTAR" of someone receiving notices is the menu's "Voltar".
+            Some(Notices::Resume) if notices_off => {
+                notices_off = false;
+                turn.change.notifications_off = Some(false);
+                turn.replies.push(Outgoing::Text {
+                    body: NOTICES_RESUMED.to_owned(),
+                });
+                continue;
+            }
+            _ => {}
+        }
+        match message.kind {
+            MessageKind::Text
+            | MessageKind::ButtonReply
+            | MessageKind::ListReply
+            | MessageKind::Button => actionable = Some(message),
+            MessageKind::Reaction => {}
+            _ => unreadable = true,
+        }
+    }
+    let tenant = tenants::service::find(&state.db, conversation.tenant_id).await?;
+    let with_person = conversation.needs_attention
+        || conversation
+            .bot_paused_until
+            .is_some_and(|until| until > now);
+    if with_person || tenant.bot_mode == BotMode::Off {
+        return Ok(turn);
+    }
+    let Some(message) = actionable else {
+        if unreadable {
+            turn.replies.push(Outgoing::Text {
+                body: ONLY_TEXT.to_owned(),
+            });
+        }
+        return Ok(turn);
+    };
+    let customer = customers::service::find(&state.db, tenant.id, conversation.customer_id).await?;
+    let reply_id = message
+        .content
+        .as_ref()
+        .and_then(|content| content["id"].as_str().or(content["payload"].as_str()));
+    let input = match (message.kind, reply_id) {
+        (MessageKind::Text, _) | (_, None) => {
+            menu::Input::Text(message.body.as_deref().unwrap_or_default())
+        }
+        (_, Some(id)) => menu::Input::Choice(id),
+    };
+    let party = menu::Party {
+        tenant: &tenant,
+        customer: customer.id,
+        customer_name: &customer.name,
+    };
+    let current = menu::MenuState::load(conversation.menu_state.as_deref());
+    let answer = menu::answer(state, &party, current, input, now).await?;
+    turn.replies.push(answer.message);
+    turn.change.menu_state = Some(Some(
+        serde_json::to_string(&answer.state).map_err(anyhow::Error::from)?,
+    ));
+    if answer.needs_attention {
+        turn.change.needs_attention = Some(true);
+        turn.needs_attention = true;
+    }
+    Ok(turn)
+}

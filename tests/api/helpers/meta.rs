@@ -139,6 +139,19 @@ pub fn text(from: &str, wamid: &str, body: &str) -> Value {
     json!({"from": from, "id": wamid, "timestamp": "1760000000", "type": "text", "text": {"body": body}})
 }
 
+/// Delivers `message` from `customer` (named Ana on WhatsApp), written now by `app`'s clock, and
+/// waits for what it sets off.
+pub async fn deliver_now(app: &TestApp, customer: &str, mut message: Value) {
+    message["timestamp"] = json!(app.state.clock.now().timestamp().to_string());
+    let delivery = webhook(json!([change(
+        PHONE_NUMBER_ID,
+        json!([{"wa_id": customer, "profile": {"name": "Ana"}}]),
+        json!([message]),
+    )]));
+    assert_eq!(post_signed(app, &delivery).await.status(), 200);
+    app.drain_jobs().await;
+}
+
 /// A `messages` change to `phone_number_id` carrying delivery `statuses`.
 pub fn statuses(phone_number_id: &str, statuses: Value) -> Value {
     json!({"field": "messages", "value": {
