@@ -7,8 +7,8 @@ use axum::Router;
 use crate::{
     domain::Domain,
     domains::{
-        appointments, auth, customers, operating_hours, plans, saas_plans, services, tenants,
-        whatsapp,
+        appointments, auth, customers, notifications, operating_hours, plans, saas_plans, services,
+        tenants, whatsapp,
     },
     jobs::{CronKind, JobKind, queue::Queue},
     state::AppState,
@@ -25,6 +25,7 @@ pub const DOMAINS: &[&Domain] = &[
     &operating_hours::DOMAIN,
     &appointments::DOMAIN,
     &whatsapp::DOMAIN,
+    &notifications::DOMAIN,
 ];
 
 /// Every job type the worker runs.

@@ -6,8 +6,8 @@ use async_graphql::{MergedObject, MergedSubscription, SDLExportOptions, Schema};
 
 use crate::{
     domains::{
-        appointments, auth, customers, operating_hours, plans, saas_plans, services, tenants,
-        whatsapp,
+        appointments, auth, customers, notifications, operating_hours, plans, saas_plans, services,
+        tenants, whatsapp,
     },
     state::AppState,
 };
@@ -26,6 +26,7 @@ pub struct QueryRoot(
     customers::graphql::SubscriptionQuery,
     tenants::graphql::TenantQuery,
     whatsapp::graphql::WhatsAppQuery,
+    notifications::graphql::NotificationQuery,
 );
 
 /// All mutations.
@@ -42,6 +43,7 @@ pub struct MutationRoot(
     customers::graphql::SubscriptionMutation,
     tenants::graphql::TenantMutation,
     whatsapp::graphql::WhatsAppMutation,
+    notifications::graphql::NotificationMutation,
 );
 
 /// All subscriptions.

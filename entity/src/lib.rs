@@ -8,6 +8,8 @@ pub mod date_exceptions;
 pub mod email_verifications;
 pub mod login_codes;
 pub mod messages;
+pub mod notification_settings;
+pub mod notifications;
 pub mod oauth_states;
 pub mod opening_hours;
 pub mod outbox;

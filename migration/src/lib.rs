@@ -9,6 +9,7 @@ mod m20261128_000001_create_scheduling;
 mod m20261202_000001_whatsapp_profile;
 mod m20261202_000002_create_conversations;
 mod m20261203_000001_outbound_messages;
+mod m20261203_000002_notifications;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_whatsapp_profile::Migration),
             Box::new(m20261202_000002_create_conversations::Migration),
             Box::new(m20261203_000001_outbound_messages::Migration),
+            Box::new(m20261203_000002_notifications::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@
 pub mod appointments;
 pub mod auth;
 pub mod customers;
+pub mod notifications;
 pub mod operating_hours;
 pub mod plans;
 pub mod saas_plans;

@@ -22,13 +22,7 @@ const CUSTOMER: &str = "5511912345678";
 async fn conversation(app: &TestApp) -> (String, String) {
     let (token, _) = connected_tenant(app).await;
     meta::accept_sends(&app.meta).await;
-    app.gql(
-        Some(&token),
-        "mutation { updateTenant(input: {botMode: OFF}) { botMode } }",
-        json!({}),
-    )
-    .await
-    .data();
+    meta::bot_off(app, &token).await;
     receive(app, "wamid.IN-1", "Oi").await;
     let inbox = app
         .gql(

@@ -19,6 +19,7 @@ mod inbox;
 mod jobs;
 mod menu;
 mod multi_instance;
+mod notifications;
 mod opening_hours;
 mod redis_outage;
 mod saas_plans;

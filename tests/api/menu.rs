@@ -176,6 +176,13 @@ async fn a_customer_books_through_the_menu() {
     assert_eq!(appointments[0].starts_at, slot_start(&slot));
     assert_eq!(appointments[0].status, "PENDING");
     assert_eq!(appointments[0].price_cents, 5_000);
+    // Booked by the customer on WhatsApp: answered there, no separate notice.
+    app.drain_jobs().await;
+    let notices = entity::notifications::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert!(notices.is_empty(), "{notices:?}");
 }
 
 #[tokio::test]
@@ -353,13 +360,7 @@ async fn media_gets_a_polite_answer() {
 async fn with_the_bot_off_nothing_answers() {
     let app = spawn_app().await;
     let shop = shop(&app).await;
-    app.gql(
-        Some(&shop.token),
-        "mutation { updateTenant(input: {botMode: OFF}) { botMode } }",
-        json!({}),
-    )
-    .await
-    .data();
+    meta::bot_off(&app, &shop.token).await;
     deliver(&app, text(CUSTOMER, "wamid.x", "Oi")).await;
     assert!(meta::sent(&app.meta).await.is_empty());
     assert_eq!(meta::marked_read(&app.meta).await.len(), 1);

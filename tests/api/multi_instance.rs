@@ -103,3 +103,40 @@ async fn rate_limits_are_shared_across_instances() {
         "RATE_LIMITED"
     );
 }
+
+/// Both instances run the reminders cron at the same moment: each reminder is recorded and
+/// queued once.
+#[tokio::test]
+async fn reminders_are_sent_once_across_instances() {
+    use chrono_tz::America::Sao_Paulo;
+    use sea_orm::EntityTrait;
+    use waba_bot::{domains::notifications::jobs::SendReminders, jobs::CronJob};
+
+    let (first, second) = two_instances(Vec::new()).await;
+    let shop = crate::notifications::shop(&first).await;
+    let at = next_local(&Sao_Paulo, chrono::Weekday::Wed, 10, 0);
+    crate::notifications::book(&first, &shop, at).await;
+    let now = at - chrono::Duration::hours(23);
+    let runs =
+        [&first, &second, &first, &second].map(|app| SendReminders::run(app.state.clone(), now));
+    for run in futures_util::future::join_all(runs).await {
+        run.unwrap();
+    }
+    let reminders: Vec<_> = entity::notifications::Entity::find()
+        .all(&first.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|notice| notice.kind == "REMINDER_24H")
+        .collect();
+    assert_eq!(reminders.len(), 1);
+    let bot_messages = entity::messages::Entity::find()
+        .all(&first.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|message| message.sent_by == "BOT")
+        .count();
+    // The booking's notice and one reminder.
+    assert_eq!(bot_messages, 2);
+}

@@ -190,6 +190,25 @@ impl EventPayload for AppointmentChanged {
     const KIND: &'static str = "appointment.changed";
 }
 
+/// Who changed an appointment: the customer is told about the business's changes only (their
+/// own were answered where they made them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The dashboard (or the platform).
+    Business,
+    /// The customer, on WhatsApp.
+    Customer,
+}
+
+/// Job payload, written with the change it tells of: the customer is to be told (the
+/// notifications domain runs it).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AppointmentNotice {
+    pub tenant_id: TenantId,
+    pub appointment_id: AppointmentId,
+    pub kind: AppointmentEventKind,
+}
+
 #[cfg(test)]
 mod tests {
     use super::{AppointmentStatus::*, *};

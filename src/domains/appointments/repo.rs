@@ -238,6 +238,44 @@ fn filtered(tenant: TenantId, filter: &ListFilter) -> sea_orm::Select<appointmen
     query
 }
 
+/// After the keyset cursor `(starts_at, id)`.
+fn starting_after((at, id): (DateTime<Utc>, uuid::Uuid)) -> Condition {
+    Condition::any()
+        .add(appointments::Column::StartsAt.gt(at))
+        .add(
+            Condition::all()
+                .add(appointments::Column::StartsAt.eq(at))
+                .add(appointments::Column::Id.gt(id)),
+        )
+}
+
+/// PENDING or CONFIRMED appointments of every tenant starting in `(from, to]`, ordered by
+/// `(starts_at, id)` after the keyset cursor `after`.
+pub async fn list_active_starting_between(
+    conn: &impl ConnectionTrait,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, uuid::Uuid)>,
+    limit: u64,
+) -> AppResult<Vec<Appointment>> {
+    let mut query = appointments::Entity::find()
+        .filter(appointments::Column::StartsAt.gt(from))
+        .filter(appointments::Column::StartsAt.lte(to))
+        .filter(appointments::Column::Status.is_in(ACTIVE_STATUSES.iter().map(|s| s.as_str())));
+    if let Some(after) = after {
+        query = query.filter(starting_after(after));
+    }
+    query
+        .order_by_asc(appointments::Column::StartsAt)
+        .order_by_asc(appointments::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(Appointment::try_from)
+        .collect()
+}
+
 /// A page ordered by `(starts_at, id)`, after the keyset cursor `after`.
 pub async fn list_page(
     conn: &impl ConnectionTrait,
@@ -247,16 +285,8 @@ pub async fn list_page(
     limit: u64,
 ) -> AppResult<Vec<Appointment>> {
     let mut query = filtered(tenant, filter);
-    if let Some((at, id)) = after {
-        query = query.filter(
-            Condition::any()
-                .add(appointments::Column::StartsAt.gt(at))
-                .add(
-                    Condition::all()
-                        .add(appointments::Column::StartsAt.eq(at))
-                        .add(appointments::Column::Id.gt(id)),
-                ),
-        );
+    if let Some(after) = after {
+        query = query.filter(starting_after(after));
     }
     let rows = query
         .order_by_asc(appointments::Column::StartsAt)

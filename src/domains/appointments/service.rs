@@ -8,8 +8,8 @@ use uuid::Uuid;
 use super::{
     availability::{self, Slot, SlotQuery},
     model::{
-        Appointment, AppointmentChanged, AppointmentEventKind, AppointmentStatus, ListFilter,
-        NewAppointmentRow, Transition,
+        Appointment, AppointmentChanged, AppointmentEventKind, AppointmentNotice,
+        AppointmentStatus, ListFilter, NewAppointmentRow, Origin, Transition,
     },
     repo,
 };
@@ -60,7 +60,7 @@ pub async fn create(
     viewer: &Viewer,
     input: NewAppointment,
 ) -> AppResult<Appointment> {
-    book(state, viewer.tenant()?, input).await
+    book(state, viewer.tenant()?, input, Origin::Business).await
 }
 
 /// Books for a customer of `tenant`, as the customer themself does on WhatsApp: the rules of
@@ -88,7 +88,7 @@ pub async fn book_for_customer(
             subscription_id: Some(subscription.id),
             ..input.clone()
         };
-        match book(state, tenant, covered).await {
+        match book(state, tenant, covered, Origin::Customer).await {
             // The cycle's limit is reached: the customer pays for this one.
             Err(AppError::BadUserInput {
                 field: Some("subscriptionId"),
@@ -98,10 +98,15 @@ pub async fn book_for_customer(
         }
     }
     input.subscription_id = None;
-    book(state, tenant, input).await
+    book(state, tenant, input, Origin::Customer).await
 }
 
-async fn book(state: &AppState, tenant: TenantId, input: NewAppointment) -> AppResult<Appointment> {
+async fn book(
+    state: &AppState,
+    tenant: TenantId,
+    input: NewAppointment,
+    origin: Origin,
+) -> AppResult<Appointment> {
     let tenant = tenants::service::find(&state.db, tenant).await?;
     let now = Utc::now();
     check_start(&tenant, input.starts_at, now)?;
@@ -179,9 +184,36 @@ async fn book(state: &AppState, tenant: TenantId, input: NewAppointment) -> AppR
         }
         Err(err) => return Err(err),
     };
+    notice(&txn, &appointment, AppointmentEventKind::Created, origin).await?;
     txn.commit().await?;
+    after_notice(state, origin);
     publish(state, &appointment, AppointmentEventKind::Created).await;
     Ok(appointment)
+}
+
+/// Tells the customer of a change the business made (the notifications domain sends it), in the
+/// change's transaction; a change the customer made on WhatsApp was answered there.
+async fn notice(
+    conn: &impl sea_orm::ConnectionTrait,
+    appointment: &Appointment,
+    kind: AppointmentEventKind,
+    origin: Origin,
+) -> AppResult<()> {
+    if origin == Origin::Business {
+        let notice = AppointmentNotice {
+            tenant_id: appointment.tenant_id,
+            appointment_id: appointment.id,
+            kind,
+        };
+        crate::jobs::enqueue(conn, &notice).await?;
+    }
+    Ok(())
+}
+
+fn after_notice(state: &AppState, origin: Origin) {
+    if origin == Origin::Business {
+        state.jobs.wake();
+    }
 }
 
 /// Moves an active appointment to a new start (same service, same duration).
@@ -191,7 +223,7 @@ pub async fn reschedule(
     id: AppointmentId,
     starts_at: DateTime<Utc>,
 ) -> AppResult<Appointment> {
-    reschedule_in(state, viewer.tenant()?, id, starts_at).await
+    reschedule_in(state, viewer.tenant()?, id, starts_at, Origin::Business).await
 }
 
 /// [`reschedule`] for a tenant's appointment, without a dashboard user (the customer's own
@@ -201,6 +233,7 @@ pub async fn reschedule_in(
     tenant: TenantId,
     id: AppointmentId,
     starts_at: DateTime<Utc>,
+    origin: Origin,
 ) -> AppResult<Appointment> {
     let tenant = tenants::service::find(&state.db, tenant).await?;
     let current = find_in(state, tenant.id, id).await?;
@@ -242,7 +275,15 @@ pub async fn reschedule_in(
     let appointment = updated.ok_or_else(|| {
         AppError::bad_request("Só é possível reagendar agendamentos pendentes ou confirmados")
     })?;
+    notice(
+        &txn,
+        &appointment,
+        AppointmentEventKind::Rescheduled,
+        origin,
+    )
+    .await?;
     txn.commit().await?;
+    after_notice(state, origin);
     publish(state, &appointment, AppointmentEventKind::Rescheduled).await;
     Ok(appointment)
 }
@@ -255,7 +296,15 @@ pub async fn change_status(
     transition: Transition,
     reason: Option<String>,
 ) -> AppResult<Appointment> {
-    change_status_in(state, viewer.tenant()?, id, transition, reason).await
+    change_status_in(
+        state,
+        viewer.tenant()?,
+        id,
+        transition,
+        reason,
+        Origin::Business,
+    )
+    .await
 }
 
 /// [`change_status`] for a tenant's appointment, without a dashboard user (the customer's own
@@ -266,12 +315,14 @@ pub async fn change_status_in(
     id: AppointmentId,
     transition: Transition,
     reason: Option<String>,
+    origin: Origin,
 ) -> AppResult<Appointment> {
     let current = find_in(state, tenant_id, id).await?;
     let target = transition.check(current.status)?;
     let reason = parse_optional_text("reason", reason, 500)?;
     let (allowed, _) = transition.rule();
-    let appointment = repo::transition(&state.db, tenant_id, id, allowed, target, reason)
+    let txn = db::begin_write(&state.db).await?;
+    let appointment = repo::transition(&txn, tenant_id, id, allowed, target, reason)
         .await?
         // Someone changed it between the read and the write.
         .ok_or_else(|| {
@@ -286,6 +337,14 @@ pub async fn change_status_in(
         AppointmentStatus::NoShow => AppointmentEventKind::NoShow,
         AppointmentStatus::Pending => AppointmentEventKind::Rescheduled,
     };
+    if matches!(
+        kind,
+        AppointmentEventKind::Confirmed | AppointmentEventKind::Canceled
+    ) {
+        notice(&txn, &appointment, kind, origin).await?;
+    }
+    txn.commit().await?;
+    after_notice(state, origin);
     publish(state, &appointment, kind).await;
     Ok(appointment)
 }
@@ -312,6 +371,18 @@ pub async fn upcoming_for_customer(
         service: None,
     };
     repo::list_page(&state.db, tenant, &filter, None, limit).await
+}
+
+/// Every tenant's PENDING or CONFIRMED appointments starting in `(from, to]`, by start, in
+/// pages of `limit` after `after` (the last one's start and id).
+pub async fn active_starting_between(
+    state: &AppState,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> AppResult<Vec<Appointment>> {
+    repo::list_active_starting_between(&state.db, from, to, after, limit).await
 }
 
 /// A tenant's appointment by id.

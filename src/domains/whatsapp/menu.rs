@@ -17,7 +17,10 @@ use serde::{Deserialize, Serialize};
 use crate::{
     clients::meta_graph::{Choice, Outgoing},
     domains::{
-        appointments::{self, model::Transition},
+        appointments::{
+            self,
+            model::{Origin, Transition},
+        },
         services,
         tenants::model::Tenant,
     },
@@ -358,7 +361,16 @@ async fn confirm(
             .await
         }
         Some(id) => match upcoming(state, party, id, now).await? {
-            Some(_) => appointments::service::reschedule_in(state, tenant.id, id, starts_at).await,
+            Some(_) => {
+                appointments::service::reschedule_in(
+                    state,
+                    tenant.id,
+                    id,
+                    starts_at,
+                    Origin::Customer,
+                )
+                .await
+            }
             None => return render(state, party, Step::Bookings, None, now).await,
         },
     };
@@ -419,6 +431,7 @@ async fn cancel(
         id,
         Transition::Cancel,
         reason,
+        Origin::Customer,
     )
     .await
     {

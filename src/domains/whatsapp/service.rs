@@ -31,7 +31,7 @@ use crate::{
     kernel::{
         error::{AppError, AppResult},
         events::Event,
-        ids::{ConversationId, MessageId, TenantId, UserId, WebhookDeliveryId},
+        ids::{ConversationId, CustomerId, MessageId, TenantId, UserId, WebhookDeliveryId},
         values::{E164Phone, parse_optional_text},
         viewer::{Role, Viewer},
     },
@@ -300,6 +300,27 @@ pub async fn queue(
             ),
         ));
     }
+    write(
+        conn,
+        conversation,
+        message,
+        author,
+        closed.then_some(OUTSIDE_WINDOW),
+        now,
+    )
+    .await
+}
+
+/// Writes `message` as rows of `conversation`: QUEUED with the job that sends them, or SKIPPED
+/// with `skipped`'s reason and never sent.
+async fn write(
+    conn: &impl sea_orm::ConnectionTrait,
+    conversation: &Conversation,
+    message: Outgoing,
+    author: Author,
+    skipped: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<MessageId>> {
     let (sent_by, sent_by_user, reply_to) = match author {
         Author::Bot { answering } => (SentBy::Bot, None, answering),
         Author::Staff(user) => (SentBy::Staff, Some(user), None),
@@ -312,7 +333,7 @@ pub async fn queue(
             kind,
             body,
             content: serde_json::to_string(&message).map_err(anyhow::Error::from)?,
-            status: if closed {
+            status: if skipped.is_some() {
                 MessageStatus::Skipped
             } else {
                 MessageStatus::Queued
@@ -320,11 +341,11 @@ pub async fn queue(
             sent_by,
             sent_by_user,
             reply_to: reply_to.clone(),
-            error_message: closed.then(|| OUTSIDE_WINDOW.to_owned()),
+            error_message: skipped.map(str::to_owned),
         };
         ids.push(repo::insert_outbound(conn, row, now).await?);
     }
-    if !closed {
+    if skipped.is_none() {
         jobs::enqueue(
             conn,
             &SendMessages {
@@ -335,6 +356,43 @@ pub async fn queue(
     }
     Ok(ids)
 }
+
+/// A notice to a customer: its text, and the template sent instead outside the 24-hour window.
+pub struct Notice {
+    pub text: String,
+    pub template: Option<Outgoing>,
+}
+
+/// Queues `notice` to `customer` of `tenant` through `conn` (the caller's transaction), in their
+/// conversation (created if they never wrote): the text within the 24-hour window, else the
+/// template, else SKIPPED with the reason; SKIPPED too when the customer opted out of notices.
+/// Call [`queued`] with the answer after the commit.
+pub async fn notify(
+    conn: &impl sea_orm::ConnectionTrait,
+    tenant: TenantId,
+    customer: CustomerId,
+    notice: Notice,
+    now: DateTime<Utc>,
+) -> AppResult<(Conversation, Vec<MessageId>)> {
+    let id = repo::find_or_insert_conversation(conn, tenant, customer, now).await?;
+    let conversation = repo::find_tenant_conversation(conn, tenant, id)
+        .await?
+        .ok_or(AppError::NotFound("conversation"))?;
+    let author = Author::Bot { answering: None };
+    let text = Outgoing::Text { body: notice.text };
+    let ids = match notice.template {
+        _ if conversation.notifications_off => {
+            write(conn, &conversation, text, author, Some(OPTED_OUT), now).await?
+        }
+        Some(template) if !conversation.window_is_open(now) => {
+            write(conn, &conversation, template, author, None, now).await?
+        }
+        _ => queue(conn, &conversation, text, author, OutsideWindow::Skip, now).await?,
+    };
+    Ok((conversation, ids))
+}
+
+const OPTED_OUT: &str = "the customer opted out of notices (PARAR): not sent";
 
 const OUTSIDE_WINDOW: &str =
     "outside WhatsApp's 24-hour window and no template is configured: not sent";
@@ -831,38 +889,8 @@ pub fn parse_template(
     language: Option<String>,
     parameters: Vec<String>,
 ) -> AppResult<Outgoing> {
-    let name = name.trim().to_owned();
-    let valid_name = (1..=512).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if !valid_name {
-        return Err(AppError::bad_input(
-            "name",
-            "name must be the template's name: lower-case letters, digits and _",
-        ));
-    }
-    let language = language.map_or_else(
-        || DEFAULT_TEMPLATE_LANGUAGE.to_owned(),
-        |l| l.trim().to_owned(),
-    );
-    let valid_language = match language.split_once('_') {
-        Some((lang, region)) => {
-            (2..=3).contains(&lang.len())
-                && lang.bytes().all(|b| b.is_ascii_lowercase())
-                && region.len() == 2
-                && region.bytes().all(|b| b.is_ascii_uppercase())
-        }
-        None => {
-            (2..=3).contains(&language.len()) && language.bytes().all(|b| b.is_ascii_lowercase())
-        }
-    };
-    if !valid_language {
-        return Err(AppError::bad_input(
-            "language",
-            "language must be a code such as pt_BR or en",
-        ));
-    }
+    let name = parse_template_name(&name)?;
+    let language = parse_template_language(language)?;
     if parameters.len() > 20 {
         return Err(AppError::bad_input("parameters", "at most 20 parameters"));
     }
@@ -878,6 +906,45 @@ pub fn parse_template(
         language,
         parameters,
     })
+}
+
+/// A template's name as Meta names them: 1 to 512 lower-case letters, digits and `_`.
+pub fn parse_template_name(name: &str) -> AppResult<String> {
+    let name = name.trim();
+    let valid = (1..=512).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !valid {
+        return Err(AppError::bad_input(
+            "name",
+            "name must be the template's name: lower-case letters, digits and _",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// A template's language code such as `pt_BR` or `en` ([`DEFAULT_TEMPLATE_LANGUAGE`] when none).
+pub fn parse_template_language(language: Option<String>) -> AppResult<String> {
+    let language = language.map_or_else(
+        || DEFAULT_TEMPLATE_LANGUAGE.to_owned(),
+        |l| l.trim().to_owned(),
+    );
+    let lower =
+        |part: &str| (2..=3).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_lowercase());
+    let valid = match language.split_once('_') {
+        Some((lang, region)) => {
+            lower(lang) && region.len() == 2 && region.bytes().all(|b| b.is_ascii_uppercase())
+        }
+        None => lower(&language),
+    };
+    if !valid {
+        return Err(AppError::bad_input(
+            "language",
+            "language must be a code such as pt_BR or en",
+        ));
+    }
+    Ok(language)
 }
 
 /// The language of a template when none is given.

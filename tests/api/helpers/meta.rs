@@ -152,6 +152,17 @@ pub async fn deliver_now(app: &TestApp, customer: &str, mut message: Value) {
     app.drain_jobs().await;
 }
 
+/// The tenant of `token` turns its bot OFF: only people answer.
+pub async fn bot_off(app: &TestApp, token: &str) {
+    app.gql(
+        Some(token),
+        "mutation { updateTenant(input: {botMode: OFF}) { botMode } }",
+        json!({}),
+    )
+    .await
+    .data();
+}
+
 /// A `messages` change to `phone_number_id` carrying delivery `statuses`.
 pub fn statuses(phone_number_id: &str, statuses: Value) -> Value {
     json!({"field": "messages", "value": {
