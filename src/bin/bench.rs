@@ -905,6 +905,8 @@ async fn webhook(app: Application, requests: usize, connections: usize) -> anyho
         waba_id: Set(Some("102290129340398".into())),
         phone_number_id: Set(Some(WEBHOOK_PHONE_NUMBER_ID.into())),
         whatsapp_token_enc: Set(Some(state.cipher.encrypt("bench-token")?)),
+        // The figure is intake alone: nobody answers.
+        bot_mode: Set("OFF".into()),
         ..Default::default()
     })
     .exec(&state.db)

@@ -140,3 +140,25 @@ async fn reminders_are_sent_once_across_instances() {
     // The booking's notice and one reminder.
     assert_eq!(bot_messages, 2);
 }
+
+/// A message received by one instance reaches the inbox open on another.
+#[tokio::test]
+async fn conversation_events_cross_instances() {
+    let (first, second) = two_instances(Vec::new()).await;
+    let (token, _) = crate::helpers::meta::connected_tenant(&first).await;
+    crate::helpers::meta::bot_off(&first, &token).await;
+    let mut client = subscriber(
+        &second,
+        &token,
+        "subscription { conversationEvents { kind message { text direction } } }",
+    )
+    .await;
+    let customer = "5511912345678";
+    let message = crate::helpers::meta::text(customer, "wamid.CROSS", "Oi de longe");
+    crate::helpers::meta::deliver_now(&first, customer, message).await;
+    let event = client.next().await.unwrap();
+    assert_eq!(
+        event["payload"]["data"]["conversationEvents"],
+        json!({"kind": "MESSAGE_RECEIVED", "message": {"text": "Oi de longe", "direction": "INBOUND"}})
+    );
+}
