@@ -85,7 +85,7 @@ pub async fn find_or_insert_conversation(
     tenant: TenantId,
     customer: CustomerId,
     now: DateTime<Utc>,
-) -> Result<ConversationId, DbErr> {
+) -> Result<Conversation, DbErr> {
     conversations::Entity::insert(conversations::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant.0),
@@ -113,7 +113,7 @@ pub async fn find_or_insert_conversation(
         .filter(conversations::Column::CustomerId.eq(customer.0))
         .one(conn)
         .await?
-        .map(|row| ConversationId(row.id))
+        .map(Conversation::from)
         .ok_or_else(|| DbErr::RecordNotFound("the conversation just upserted".into()))
 }
 

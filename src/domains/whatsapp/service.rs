@@ -164,7 +164,9 @@ async fn store(
     let txn = db::begin_write(&state.db).await?;
     let customer =
         customers::service::find_or_create_by_phone(&txn, tenant, &inbound.from, name).await?;
-    let conversation = repo::find_or_insert_conversation(&txn, tenant, customer.id, now).await?;
+    let conversation = repo::find_or_insert_conversation(&txn, tenant, customer.id, now)
+        .await?
+        .id;
     let stored = repo::insert_inbound(&txn, tenant, conversation, inbound, now).await?;
     if let Some(message) = stored {
         repo::record_inbound(&txn, conversation, message, inbound.sent_at, now).await?;
@@ -374,10 +376,7 @@ pub async fn notify(
     notice: Notice,
     now: DateTime<Utc>,
 ) -> AppResult<(Conversation, Vec<MessageId>)> {
-    let id = repo::find_or_insert_conversation(conn, tenant, customer, now).await?;
-    let conversation = repo::find_tenant_conversation(conn, tenant, id)
-        .await?
-        .ok_or(AppError::NotFound("conversation"))?;
+    let conversation = repo::find_or_insert_conversation(conn, tenant, customer, now).await?;
     let author = Author::Bot { answering: None };
     let text = Outgoing::Text { body: notice.text };
     let ids = match notice.template {
