@@ -43,6 +43,11 @@ pub struct JobLabels {
     pub outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FallbackLabels {
+    pub reason: &'static str,
+}
+
 /// How many distinct GraphQL operation names get their own label; later names count as `other`,
 /// so clients cannot grow the metrics without bound.
 pub const MAX_OPERATION_LABELS: usize = 100;
@@ -66,6 +71,7 @@ pub struct Metrics {
     pub graphql_operations: Family<GraphqlLabels, Counter>,
     pub jobs: Family<JobLabels, Counter>,
     pub db_queries: Family<DbLabels, Counter>,
+    pub ai_fallbacks: Family<FallbackLabels, Counter>,
     pub live: LiveGauges,
 }
 
@@ -87,6 +93,7 @@ impl Metrics {
         let graphql_operations = Family::<GraphqlLabels, Counter>::default();
         let jobs = Family::<JobLabels, Counter>::default();
         let db_queries = Family::<DbLabels, Counter>::default();
+        let ai_fallbacks = Family::<FallbackLabels, Counter>::default();
         registry.register(
             "waba_http_requests",
             "HTTP requests by route and status",
@@ -112,6 +119,11 @@ impl Metrics {
             "SQL statements sent by the application, by source (api, worker)",
             db_queries.clone(),
         );
+        registry.register(
+            "waba_ai_fallbacks",
+            "Turns of AI-mode conversations the guided menu answered, by why the assistant did not",
+            ai_fallbacks.clone(),
+        );
         let live = LiveGauges::default();
         registry.register(
             "waba_graphql_subscriptions",
@@ -131,6 +143,7 @@ impl Metrics {
             graphql_operations,
             jobs,
             db_queries,
+            ai_fallbacks,
             live,
         }
     }
@@ -167,6 +180,12 @@ impl Metrics {
         };
         self.graphql_operations
             .get_or_create(&GraphqlLabels { operation, outcome })
+            .inc();
+    }
+
+    pub fn record_ai_fallback(&self, reason: &'static str) {
+        self.ai_fallbacks
+            .get_or_create(&FallbackLabels { reason })
             .inc();
     }
 

@@ -23,7 +23,7 @@ use crate::{
         JobStore, Jobs,
         worker::{WorkerEnv, build_monitor},
     },
-    kernel::{clock::Clock, crypto::Cipher, jwt::JwtKeys},
+    kernel::{assistant::NoAssistant, clock::Clock, crypto::Cipher, jwt::JwtKeys},
     metrics::Metrics,
     rate_limit::RateLimiter,
     schema,
@@ -104,6 +104,7 @@ impl Application {
             jwt: JwtKeys::new(&settings.auth.jwt_secret, settings.auth.access_token_ttl),
             rate_limiter: RateLimiter::new(redis.clone(), &settings.redis.prefix),
             clock: Clock::system(),
+            assistant: Arc::new(NoAssistant),
             jobs: Jobs::new(
                 store,
                 worker_db,
@@ -202,7 +203,7 @@ impl Application {
         let monitor = build_monitor(
             &WorkerEnv {
                 ctx: &worker_state,
-                store: worker_state.jobs.store(),
+                jobs: &worker_state.jobs,
                 settings: &worker_state.settings.worker,
                 metrics: &worker_state.metrics,
             },

@@ -9,7 +9,7 @@ use crate::{
     clients::Clients,
     config::Settings,
     jobs::Jobs,
-    kernel::{clock::Clock, crypto::Cipher, jwt::JwtKeys},
+    kernel::{assistant::Assistant, clock::Clock, crypto::Cipher, jwt::JwtKeys},
     metrics::Metrics,
     rate_limit::RateLimiter,
 };
@@ -30,4 +30,6 @@ pub struct AppState {
     pub jobs: Jobs,
     /// What time-dependent rules read as now (tests move it forward).
     pub clock: Clock,
+    /// Answers the customers of tenants in the `AI` bot mode.
+    pub assistant: Arc<dyn Assistant<AppState>>,
 }

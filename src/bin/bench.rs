@@ -16,7 +16,13 @@
 //!   local stub), then REQUESTS (default 20 000) signed `POST /webhook/whatsapp` deliveries of one
 //!   new message each from CONNECTIONS (default 16) concurrent clients; prints requests/s, latency
 //!   (p50 / p99 / max) and SQL statements per request (`scripts/bench-webhook` runs it on
-//!   Postgres). The processing jobs run alongside, as in production.
+//!   Postgres): first on a web-only instance (the router without the worker), then, once the
+//!   worker has drained that backlog (its rate is printed too), on the whole instance with the
+//!   processing jobs alongside.
+//! - `bench conversation [CUSTOMERS] [CONNECTIONS]`: the same tenant with the guided menu on:
+//!   CUSTOMERS (default 2 000) customers write "Oi", then tap "Agendar horário", then the service,
+//!   round after round; prints per round the messages per second from the first post until every
+//!   message is handled and every reply recorded as SENT by the stub (`scripts/bench-conversation`).
 //!
 //! The database is `DATABASE_URL` when set (use a fresh Postgres database), otherwise a temporary
 //! SQLite file.
@@ -91,7 +97,7 @@ async fn main() -> anyhow::Result<()> {
     if std::env::var("PORT").is_err() {
         vars.push(("PORT".into(), "0".into()));
     }
-    if command == Some("webhook") {
+    if matches!(command, Some("webhook" | "conversation")) {
         vars.push(("WABA_URL".into(), graph_stub().await?));
         vars.push(("WABA_APP_SECRET".into(), WEBHOOK_SECRET.into()));
     }
@@ -106,9 +112,11 @@ async fn main() -> anyhow::Result<()> {
         Some("serve") => serve(app, number(1, 500)).await,
         Some("fanout-server") => fanout_server(app).await,
         Some("webhook") => webhook(app, number(1, 20_000), number(2, 16)).await,
+        Some("conversation") => conversation(app, number(1, 2_000), number(2, 16)).await,
         _ => anyhow::bail!(
             "usage: bench availability [APPOINTMENTS] [ITERATIONS] | bench serve [APPOINTMENTS] \
-             | bench fanout [SUBSCRIBERS] [EVENTS] | bench webhook [REQUESTS] [CONNECTIONS]"
+             | bench fanout [SUBSCRIBERS] [EVENTS] | bench webhook [REQUESTS] [CONNECTIONS] \
+             | bench conversation [CUSTOMERS] [CONNECTIONS]"
         ),
     }
 }
@@ -880,22 +888,29 @@ const WEBHOOK_WARMUP: usize = 1_000;
 /// Distinct customers the messages come from.
 const WEBHOOK_CUSTOMERS: usize = 1_000;
 
-/// A stand-in for the Graph API on loopback: every call succeeds (the jobs mark messages read).
+/// A stand-in for the Graph API on loopback: every call succeeds, and every send is accepted
+/// with a new `wamid`.
 async fn graph_stub() -> anyhow::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
-    let stub = axum::Router::new().fallback(|| async { axum::Json(json!({"success": true})) });
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let stub = axum::Router::new().fallback(move || {
+        let n = sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        async move {
+            axum::Json(json!({"success": true, "messages": [{"id": format!("wamid.stub.{n}")}]}))
+        }
+    });
     tokio::spawn(async move { axum::serve(listener, stub).await });
     Ok(url)
 }
 
-async fn webhook(app: Application, requests: usize, connections: usize) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        requests > 0 && connections > 0,
-        "REQUESTS and CONNECTIONS must be at least 1"
-    );
-    let state = app.state().clone();
-    let seeded = seed(&state, 0).await?;
+/// Seeds a tenant connected to WhatsApp (the stub) whose bot answers in `bot_mode`; its id and
+/// its service.
+async fn whatsapp_tenant(
+    state: &AppState,
+    bot_mode: &str,
+) -> anyhow::Result<(TenantId, ServiceId)> {
+    let seeded = seed(state, 0).await?;
     let tenant = seeded
         .viewer
         .tenant_id
@@ -905,108 +920,295 @@ async fn webhook(app: Application, requests: usize, connections: usize) -> anyho
         waba_id: Set(Some("102290129340398".into())),
         phone_number_id: Set(Some(WEBHOOK_PHONE_NUMBER_ID.into())),
         whatsapp_token_enc: Set(Some(state.cipher.encrypt("bench-token")?)),
-        // The figure is intake alone: nobody answers.
-        bot_mode: Set("OFF".into()),
+        bot_mode: Set(bot_mode.into()),
         ..Default::default()
     })
     .exec(&state.db)
     .await?;
-    let url = format!("http://127.0.0.1:{}/webhook/whatsapp", app.port());
-    tokio::spawn(app.run_until_stopped());
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(connections)
-        .build()?;
-    let client = WebhookClient { http, url };
+    Ok((tenant, seeded.service))
+}
 
-    client.deliver(0..WEBHOOK_WARMUP, connections).await?;
+async fn webhook(app: Application, requests: usize, connections: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        requests > 0 && connections > 0,
+        "REQUESTS and CONNECTIONS must be at least 1"
+    );
+    let state = app.state().clone();
+    // The figure is intake: nobody answers.
+    whatsapp_tenant(&state, "OFF").await?;
+    let text = |n: usize| {
+        let from = format!("55119{:08}", n % WEBHOOK_CUSTOMERS);
+        Delivery::of(
+            &from,
+            n,
+            text_message("Quero agendar um corte amanhã às 10h"),
+        )
+    };
+    let round = |r: usize| {
+        (WEBHOOK_WARMUP + r * requests..WEBHOOK_WARMUP + (r + 1) * requests)
+            .map(text)
+            .collect::<Vec<_>>()
+    };
+    println!(
+        "webhook intake: {requests} signed single-message deliveries per run, {connections} \
+         connections, {} database",
+        state.db.get_database_backend().as_str()
+    );
+
+    // A web-only instance: the router without the worker and the outbox dispatcher.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let web_only = WebhookClient::at(listener.local_addr()?.port(), connections)?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(waba_bot::http::serve::serve(
+        listener,
+        waba_bot::http::router(state.clone(), waba_bot::schema::build(&state)),
+        state.settings.http.header_timeout,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    web_only
+        .deliver((0..WEBHOOK_WARMUP).map(text).collect())
+        .await?;
+    intake_run(&state, &web_only, round(0), "web only (no worker)").await?;
+    let _ = stop.send(());
+    server.await?;
+
+    // The whole instance: the backlog drains, then intake runs with the worker alongside.
+    let client = WebhookClient::new(&app, connections)?;
+    let started = Instant::now();
+    tokio::spawn(app.run_until_stopped());
+    let backlog = WEBHOOK_WARMUP + requests;
+    ingested(&state, backlog).await?;
+    println!(
+        "the worker stored the backlog of {backlog} deliveries' messages at {:.0} messages/s",
+        backlog as f64 / started.elapsed().as_secs_f64()
+    );
+    intake_run(&state, &client, round(1), "with the worker alongside").await?;
+    Ok(())
+}
+
+/// Posts `deliveries` and prints the rate, the latencies and the statements per request.
+async fn intake_run(
+    state: &AppState,
+    client: &WebhookClient,
+    deliveries: Vec<Delivery>,
+    name: &str,
+) -> anyhow::Result<()> {
+    let requests = deliveries.len();
     let statements = state.metrics.db_counter("api");
     let before = statements.get();
     let started = Instant::now();
-    let mut latencies = client
-        .deliver(WEBHOOK_WARMUP..WEBHOOK_WARMUP + requests, connections)
-        .await?;
+    let mut latencies = client.deliver(deliveries).await?;
     let elapsed = started.elapsed();
     let spent = statements.get() - before;
     latencies.sort();
     println!(
-        "webhook intake: {requests} signed single-message deliveries, {connections} connections, {} database",
-        state.db.get_database_backend().as_str()
-    );
-    println!(
-        "{:.0} requests/s; latency {}",
+        "{name}: {:.0} requests/s; latency {}; {:.2} SQL statements per request",
         requests as f64 / elapsed.as_secs_f64(),
-        percentiles(&latencies)
-    );
-    println!(
-        "SQL statements per request: {:.2} (BEGIN and COMMIT not counted; the ingesting jobs run \
-         alongside on the worker's pool)",
+        percentiles(&latencies),
         spent as f64 / requests as f64
     );
     Ok(())
 }
 
+/// Waits until `deliveries` webhook deliveries are ingested (their messages stored).
+async fn ingested(state: &AppState, deliveries: usize) -> anyhow::Result<()> {
+    use entity::webhook_deliveries::{Column, Entity};
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    let deadline = Instant::now() + StdDuration::from_secs(600);
+    loop {
+        let done = Entity::find()
+            .filter(Column::ProcessedAt.is_not_null())
+            .count(&state.db)
+            .await?;
+        if done as usize >= deliveries {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "{done} of {deliveries} deliveries ingested after 10 minutes"
+        );
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+}
+
+/// The guided menu end to end: CUSTOMERS customers each write "Oi" (the greeting list answers),
+/// then tap "Agendar horário" (the services), then the service (the days with free slots), one
+/// round after the other; each round ends once every message is handled and every reply is SENT
+/// to the stub.
+async fn conversation(
+    app: Application,
+    customers: usize,
+    connections: usize,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        customers > 0 && connections > 0,
+        "CUSTOMERS and CONNECTIONS must be at least 1"
+    );
+    let state = app.state().clone();
+    let (tenant, service) = whatsapp_tenant(&state, "MENU").await?;
+    let client = WebhookClient::new(&app, connections)?;
+    tokio::spawn(app.run_until_stopped());
+    println!(
+        "menu end to end: {customers} customers, {connections} connections, {} database",
+        state.db.get_database_backend().as_str()
+    );
+    let rounds = [
+        ("Oi → greeting", text_message("Oi")),
+        ("Agendar → services", tap_message("book")),
+        ("service → days", tap_message(&format!("svc:{service}"))),
+    ];
+    for (round, (name, message)) in rounds.into_iter().enumerate() {
+        let deliveries = (0..customers)
+            .map(|n| {
+                let from = format!("55119{n:08}");
+                Delivery::of(&from, round * customers + n, message.clone())
+            })
+            .collect();
+        let statements =
+            || state.metrics.db_counter("api").get() + state.metrics.db_counter("worker").get();
+        let before = statements();
+        let started = Instant::now();
+        client.deliver(deliveries).await?;
+        let acknowledged = started.elapsed();
+        let replies = settle(&state, tenant, (round + 1) * customers).await?;
+        let elapsed = started.elapsed();
+        println!(
+            "{name}: {:.0} messages/s answered and SENT ({replies} replies in all; all \
+             acknowledged after {}, all answered after {}; {:.1} SQL statements per message, \
+             the bench's polling included)",
+            customers as f64 / elapsed.as_secs_f64(),
+            ms(acknowledged),
+            ms(elapsed),
+            (statements() - before) as f64 / customers as f64,
+        );
+    }
+    Ok(())
+}
+
+/// Waits until `inbound` messages of `tenant` are handled and none of its replies is waiting to
+/// be sent; how many replies were SENT.
+async fn settle(state: &AppState, tenant: TenantId, inbound: usize) -> anyhow::Result<u64> {
+    use entity::messages::{Column, Entity};
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    let count = |filter: sea_orm::Condition| {
+        Entity::find()
+            .filter(Column::TenantId.eq(tenant.0))
+            .filter(filter)
+            .count(&state.db)
+    };
+    let deadline = Instant::now() + StdDuration::from_secs(600);
+    loop {
+        let handled = count(
+            sea_orm::Condition::all()
+                .add(Column::Direction.eq("INBOUND"))
+                .add(Column::HandledAt.is_not_null()),
+        )
+        .await?;
+        let waiting = count(Column::Status.eq("QUEUED").into()).await?;
+        if handled as usize >= inbound && waiting == 0 {
+            return Ok(count(Column::Status.eq("SENT").into()).await?);
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "{handled} of {inbound} messages handled, {waiting} replies queued after 10 minutes"
+        );
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+}
+
+/// A customer's typed text, as the webhook carries it.
+fn text_message(body: &str) -> Value {
+    json!({"type": "text", "text": {"body": body}})
+}
+
+/// A customer's tap on list row `id`.
+fn tap_message(id: &str) -> Value {
+    json!({"type": "interactive", "interactive": {"type": "list_reply",
+        "list_reply": {"id": id, "title": id}}})
+}
+
+/// A signed webhook delivery of one message, built before the clock starts.
+struct Delivery {
+    body: Vec<u8>,
+    signature: String,
+}
+
+impl Delivery {
+    /// Message number `n` (its `wamid` is new) from customer `from`.
+    fn of(from: &str, n: usize, mut message: Value) -> Self {
+        message["from"] = json!(from);
+        message["id"] = json!(format!("wamid.bench.{}.{n}", std::process::id()));
+        message["timestamp"] = json!(Utc::now().timestamp().to_string());
+        let body = json!({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550783881", "phone_number_id": WEBHOOK_PHONE_NUMBER_ID},
+                "contacts": [{"profile": {"name": format!("Cliente {from}")}, "wa_id": from}],
+                "messages": [message],
+            }}]}],
+        })
+        .to_string()
+        .into_bytes();
+        let signature = format!(
+            "sha256={}",
+            waba_bot::kernel::crypto::hmac_sha256_hex(WEBHOOK_SECRET.as_bytes(), &body)
+        );
+        Self { body, signature }
+    }
+}
+
 struct WebhookClient {
     http: reqwest::Client,
     url: String,
+    connections: usize,
 }
 
 impl WebhookClient {
-    /// Delivers message number `n` for each `n` of `numbers` from `connections` concurrent
-    /// clients; the latency of each delivery, which must be answered 200.
-    async fn deliver(
-        &self,
-        numbers: std::ops::Range<usize>,
-        connections: usize,
-    ) -> anyhow::Result<Vec<StdDuration>> {
-        stream::iter(numbers)
-            .map(|n| self.post(n))
-            .buffer_unordered(connections)
+    fn new(app: &Application, connections: usize) -> anyhow::Result<Self> {
+        Self::at(app.port(), connections)
+    }
+
+    fn at(port: u16, connections: usize) -> anyhow::Result<Self> {
+        Ok(Self {
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(connections)
+                .build()?,
+            url: format!("http://127.0.0.1:{port}/webhook/whatsapp"),
+            connections,
+        })
+    }
+
+    /// Posts `deliveries` from the client's concurrent connections; the latency of each, which
+    /// must be answered 200.
+    async fn deliver(&self, deliveries: Vec<Delivery>) -> anyhow::Result<Vec<StdDuration>> {
+        stream::iter(deliveries)
+            .map(|delivery| self.post(delivery))
+            .buffer_unordered(self.connections)
             .collect::<Vec<_>>()
             .await
             .into_iter()
             .collect()
     }
 
-    async fn post(&self, n: usize) -> anyhow::Result<StdDuration> {
-        let body = serde_json::to_vec(&json!({
-            "object": "whatsapp_business_account",
-            "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "15550783881", "phone_number_id": WEBHOOK_PHONE_NUMBER_ID},
-                "contacts": [{"profile": {"name": format!("Cliente {}", n % WEBHOOK_CUSTOMERS)}, "wa_id": customer_phone(n)}],
-                "messages": [{
-                    "from": customer_phone(n),
-                    "id": format!("wamid.bench.{}.{n}", std::process::id()),
-                    "timestamp": Utc::now().timestamp().to_string(),
-                    "type": "text",
-                    "text": {"body": "Quero agendar um corte amanhã às 10h"},
-                }],
-            }}]}],
-        }))?;
-        let signature = format!(
-            "sha256={}",
-            waba_bot::kernel::crypto::hmac_sha256_hex(WEBHOOK_SECRET.as_bytes(), &body)
-        );
+    async fn post(&self, delivery: Delivery) -> anyhow::Result<StdDuration> {
         let started = Instant::now();
         let answer = self
             .http
             .post(&self.url)
             .header("content-type", "application/json")
-            .header("x-hub-signature-256", signature)
-            .body(body)
+            .header("x-hub-signature-256", delivery.signature)
+            .body(delivery.body)
             .send()
             .await?;
         let latency = started.elapsed();
         anyhow::ensure!(
             answer.status() == reqwest::StatusCode::OK,
-            "delivery {n} answered {}",
+            "a delivery was answered {}",
             answer.status()
         );
         Ok(latency)
     }
-}
-
-/// The WhatsApp number (digits, as Meta sends it) of the customer who sends message `n`.
-fn customer_phone(n: usize) -> String {
-    format!("55119{:08}", n % WEBHOOK_CUSTOMERS)
 }

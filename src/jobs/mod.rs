@@ -4,5 +4,5 @@
 pub mod queue;
 pub mod worker;
 
-pub use queue::{Job, JobStore, Jobs, enqueue};
+pub use queue::{Job, JobStore, Jobs, enqueue, insert_with_job};
 pub use worker::{CronJob, CronKind, JobKind};

@@ -17,14 +17,16 @@ use apalis_postgres::PostgresStorage;
 use apalis_sqlite::SqliteStorage;
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Statement,
+    sea_query::{CommonTableExpression, InsertStatement, WithClause},
 };
 use serde::{Serialize, de::DeserializeOwned};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::kernel::error::AppResult;
+use crate::{db::begin_write, kernel::error::AppResult};
 
 /// A background job: a serializable value with a stable queue name.
 pub trait Job: Clone + Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
@@ -40,12 +42,19 @@ pub trait Job: Clone + Serialize + DeserializeOwned + Send + Sync + Unpin + 'sta
 
 pub(super) type PushFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
 
-/// One queue the dispatcher can push to: its name and how to push a payload, erased so outbox
+/// An outbox row on its way to its queue: the job's payload, and the row id as the
+/// idempotency key.
+pub(super) struct Pending<'a> {
+    payload: &'a str,
+    key: String,
+}
+
+/// One queue the dispatcher can push to: its name and how to push payloads, erased so outbox
 /// rows dispatch by name.
 #[derive(Clone, Copy)]
 pub struct Queue {
     pub name: &'static str,
-    push: for<'a> fn(&'a JobStore, &'a str, &'a str, u32) -> PushFuture<'a>,
+    push: for<'a> fn(&'a JobStore, &'a [Pending<'a>], u32) -> PushFuture<'a>,
 }
 
 impl Queue {
@@ -91,49 +100,92 @@ pub(super) fn postgres_storage<J: Job>(pool: &apalis_postgres::PgPool) -> Postgr
     PostgresStorage::new(pool).with_config(apalis_postgres::Config::default().queue(J::QUEUE))
 }
 
+/// Pushes `rows` in one insert; when one of them was pushed before (a crash between a push and
+/// its stamp, or another instance's dispatcher), the insert fails whole and they are pushed one by
+/// one, each duplicate a no-op.
 fn push<'a, J: Job>(
     store: &'a JobStore,
-    payload: &'a str,
-    key: &'a str,
+    rows: &'a [Pending<'a>],
     max_attempts: u32,
 ) -> PushFuture<'a> {
     Box::pin(async move {
-        let job: J = serde_json::from_str(payload)?;
-        let task = TaskBuilder::new(job)
-            .idempotency_key(key)
-            .max_attempts(max_attempts as usize)
-            .build();
-        let pushed = match store {
-            JobStore::Sqlite(pool) => sqlite_storage::<J>(pool)
-                .push_task(task)
-                .await
-                .map_err(anyhow::Error::from),
-            JobStore::Postgres(pool) => postgres_storage::<J>(pool)
-                .push_task(task)
-                .await
-                .map_err(anyhow::Error::from),
+        let tasks = |rows: &'a [Pending<'a>]| -> anyhow::Result<Vec<Task<J>>> {
+            rows.iter()
+                .map(|row| {
+                    Ok(TaskBuilder::new(serde_json::from_str::<J>(row.payload)?)
+                        .idempotency_key(row.key.as_str())
+                        .max_attempts(max_attempts as usize)
+                        .build())
+                })
+                .collect()
         };
-        match pushed {
-            // SQLite ignores a duplicate key; Postgres reports it. Either way the job is queued.
-            Err(err) if format!("{err:#}").contains("idx_jobs_idempotency_key") => Ok(()),
-            other => other,
+        if push_tasks(store, tasks(rows)?).await.is_ok() {
+            return Ok(());
         }
+        for row in rows {
+            match push_tasks(store, tasks(std::slice::from_ref(row))?).await {
+                // SQLite ignores a duplicate key; Postgres reports it. Either way it is queued.
+                Err(err) if format!("{err:#}").contains("idx_jobs_idempotency_key") => {}
+                other => other?,
+            }
+        }
+        Ok(())
     })
+}
+
+async fn push_tasks<J: Job>(store: &JobStore, tasks: Vec<Task<J>>) -> anyhow::Result<()> {
+    let tasks = futures_util::stream::iter(tasks);
+    match store {
+        JobStore::Sqlite(pool) => sqlite_storage::<J>(pool).push_all(tasks).await?,
+        JobStore::Postgres(pool) => postgres_storage::<J>(pool).push_all(tasks).await?,
+    }
+    Ok(())
 }
 
 /// Writes `job` to the outbox through `conn` (pass the transaction that writes the state the job
 /// needs). Call [`Jobs::wake`] after the commit for prompt delivery.
 pub async fn enqueue<C: ConnectionTrait, J: Job>(conn: &C, job: &J) -> AppResult<()> {
-    entity::outbox::Entity::insert(entity::outbox::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        queue: Set(J::QUEUE.to_owned()),
-        payload: Set(serde_json::to_string(job).map_err(anyhow::Error::from)?),
-        created_at: Set(Utc::now()),
-        dispatched_at: Set(None),
-    })
-    .exec_without_returning(conn)
-    .await?;
+    outbox_row(job)?.exec_without_returning(conn).await?;
     Ok(())
+}
+
+/// Runs `insert` (one row) and writes `job` to the outbox atomically: in one statement on
+/// Postgres (the insert as a data-modifying CTE of the outbox's), in a write transaction on
+/// SQLite, which has none. For a request whose whole write is a row and its job (a webhook), that
+/// is one round trip instead of four. Call [`Jobs::wake`] after it.
+pub async fn insert_with_job<J: Job>(
+    db: &DatabaseConnection,
+    insert: InsertStatement,
+    job: &J,
+) -> AppResult<()> {
+    let outbox = outbox_row(job)?;
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        let row = CommonTableExpression::new()
+            .query(insert)
+            .table_name("inserted")
+            .to_owned();
+        let mut both = outbox.into_query();
+        both.with_cte(WithClause::new().cte(row).to_owned());
+        db.execute(&both).await?;
+    } else {
+        let txn = begin_write(db).await?;
+        txn.execute(&insert).await?;
+        outbox.exec_without_returning(&txn).await?;
+        txn.commit().await?;
+    }
+    Ok(())
+}
+
+fn outbox_row<J: Job>(job: &J) -> AppResult<sea_orm::Insert<entity::outbox::ActiveModel>> {
+    Ok(entity::outbox::Entity::insert(
+        entity::outbox::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            queue: Set(J::QUEUE.to_owned()),
+            payload: Set(serde_json::to_string(job).map_err(anyhow::Error::from)?),
+            created_at: Set(Utc::now()),
+            dispatched_at: Set(None),
+        },
+    ))
 }
 
 /// The job queue handle kept in the application state.
@@ -143,7 +195,8 @@ pub struct Jobs {
     db: DatabaseConnection,
     wake: Arc<Notify>,
     max_attempts: u32,
-    queues: Arc<[Queue]>,
+    /// Each queue with what tells this instance's worker of that queue that jobs were pushed.
+    queues: Arc<[(Queue, Arc<Notify>)]>,
 }
 
 impl Jobs {
@@ -158,8 +211,20 @@ impl Jobs {
             db,
             wake: Arc::new(Notify::new()),
             max_attempts,
-            queues: queues.into_iter().collect(),
+            queues: queues
+                .into_iter()
+                .map(|queue| (queue, Arc::new(Notify::new())))
+                .collect(),
         }
+    }
+
+    /// What is notified when the dispatcher has pushed jobs to `queue`, so this instance's
+    /// worker fetches them now rather than at its next poll.
+    pub fn pushed(&self, queue: &str) -> Option<Arc<Notify>> {
+        self.queues
+            .iter()
+            .find(|(known, _)| known.name == queue)
+            .map(|(_, pushed)| pushed.clone())
     }
 
     /// The store the workers claim jobs from.
@@ -192,23 +257,37 @@ impl Jobs {
             if rows.is_empty() {
                 return Ok(dispatched);
             }
-            for row in rows {
-                let Some(queue) = self.queues.iter().find(|q| q.name == row.queue) else {
-                    anyhow::bail!("outbox row {} names unknown queue {}", row.id, row.queue);
-                };
-                (queue.push)(
-                    &self.store,
-                    &row.payload,
-                    &row.id.to_string(),
-                    self.max_attempts,
-                )
+            // Each queue's rows in one push, then all stamped together: rows pushed before a
+            // failure are pushed again next time, which their idempotency key makes a no-op.
+            let mut pushed = Vec::new();
+            for (queue, notify) in self.queues.iter() {
+                let batch: Vec<_> = rows
+                    .iter()
+                    .filter(|row| row.queue == queue.name)
+                    .map(|row| Pending {
+                        payload: &row.payload,
+                        key: row.id.to_string(),
+                    })
+                    .collect();
+                if !batch.is_empty() {
+                    (queue.push)(&self.store, &batch, self.max_attempts).await?;
+                    pushed.push(notify);
+                }
+            }
+            if let Some(row) = rows
+                .iter()
+                .find(|row| self.queues.iter().all(|(queue, _)| queue.name != row.queue))
+            {
+                anyhow::bail!("outbox row {} names unknown queue {}", row.id, row.queue);
+            }
+            entity::outbox::Entity::update_many()
+                .col_expr(entity::outbox::Column::DispatchedAt, Utc::now().into())
+                .filter(entity::outbox::Column::Id.is_in(rows.iter().map(|row| row.id)))
+                .exec(&self.db)
                 .await?;
-                entity::outbox::Entity::update_many()
-                    .col_expr(entity::outbox::Column::DispatchedAt, Utc::now().into())
-                    .filter(entity::outbox::Column::Id.eq(row.id))
-                    .exec(&self.db)
-                    .await?;
-                dispatched += 1;
+            dispatched += rows.len();
+            for notify in pushed {
+                notify.notify_one();
             }
         }
     }

@@ -3,7 +3,9 @@
 
 use std::{
     future::Future,
+    pin::Pin,
     str::FromStr,
+    sync::Arc,
     task::{Context, Poll},
     time::Duration,
 };
@@ -18,8 +20,9 @@ use apalis::{
 use apalis_core::backend::ext::poll_strategy::{PollSnapshot, PollStrategy, PollWith};
 use apalis_cron::{CronScheduler, Tick};
 use chrono::{DateTime, Utc};
+use tokio::sync::{Notify, futures::OwnedNotified};
 
-use super::queue::{Job, JobStore, Queue, postgres_storage, sqlite_storage};
+use super::queue::{Job, JobStore, Jobs, Queue, postgres_storage, sqlite_storage};
 use crate::{config::WorkerSettings, metrics::Metrics};
 
 /// Scheduled work: a name, a cron schedule, and what runs at each tick. Every instance runs every
@@ -40,7 +43,7 @@ pub trait CronJob: 'static {
 /// What the worker needs besides the jobs themselves.
 pub struct WorkerEnv<'a, C> {
     pub ctx: &'a C,
-    pub store: &'a JobStore,
+    pub jobs: &'a Jobs,
     pub settings: &'a WorkerSettings,
     pub metrics: &'a Metrics,
 }
@@ -163,13 +166,14 @@ fn register_job<J: Job>(
     )?;
     let retries = settings.max_attempts.saturating_sub(1) as usize;
     let every = settings.poll_interval;
+    let pushed = env.jobs.pushed(J::QUEUE);
     let data = env.handler_env();
-    Ok(match env.store.clone() {
+    Ok(match env.jobs.store().clone() {
         JobStore::Sqlite(pool) => monitor.register(move |_| {
             WorkerBuilder::new(J::QUEUE)
                 .backend(PollWith::new(
                     sqlite_storage::<J>(&pool),
-                    Ticker::new(every),
+                    Ticker::new(every, pushed.clone()),
                 ))
                 .data(data.clone())
                 .concurrency(settings.concurrency)
@@ -180,7 +184,7 @@ fn register_job<J: Job>(
             WorkerBuilder::new(J::QUEUE)
                 .backend(PollWith::new(
                     postgres_storage::<J>(&pool),
-                    Ticker::new(every),
+                    Ticker::new(every, pushed.clone()),
                 ))
                 .data(data.clone())
                 .concurrency(settings.concurrency)
@@ -206,23 +210,39 @@ fn register_cron<J: CronJob>(
 }
 
 /// Wakes a worker every `interval` to look for new jobs (otherwise the storages fetch again only
-/// on their 30 s heartbeat). Unlike apalis's `IntervalStrategy`, it re-arms its timer in the same
-/// poll that fires it, so a fetch that completes at once can never leave the worker unwoken.
-struct Ticker(tokio::time::Interval);
+/// on their 30 s heartbeat), and at once when this instance's dispatcher has pushed some. Unlike
+/// apalis's `IntervalStrategy`, it re-arms in the same poll that fires it, so a fetch that
+/// completes at once can never leave the worker unwoken.
+struct Ticker {
+    interval: tokio::time::Interval,
+    pushed: Option<(Arc<Notify>, Pin<Box<OwnedNotified>>)>,
+}
 
 impl Ticker {
-    fn new(every: Duration) -> Self {
+    fn new(every: Duration, pushed: Option<Arc<Notify>>) -> Self {
         let mut interval = tokio::time::interval(every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        Self(interval)
+        Self {
+            interval,
+            pushed: pushed.map(|notify| {
+                let next = Box::pin(notify.clone().notified_owned());
+                (notify, next)
+            }),
+        }
     }
 }
 
 impl PollStrategy for Ticker {
     fn poll_drive(&mut self, cx: &mut Context<'_>, _: &PollSnapshot) -> Poll<Option<()>> {
         let mut fired = false;
-        while self.0.poll_tick(cx).is_ready() {
+        while self.interval.poll_tick(cx).is_ready() {
             fired = true;
+        }
+        if let Some((notify, next)) = &mut self.pushed {
+            while next.as_mut().poll(cx).is_ready() {
+                fired = true;
+                *next = Box::pin(notify.clone().notified_owned());
+            }
         }
         if fired {
             Poll::Ready(Some(()))

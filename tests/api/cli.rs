@@ -25,15 +25,20 @@ async fn create_user_bootstraps_an_admin_that_can_sign_in() {
     }
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}?mode=rwc", dir.path().join("cli.db").display());
-    let run = |args: &[&str]| {
-        binary()
+    // The app below runs on this test's only runtime thread: the binary must be awaited, never
+    // waited for, or a transaction the app has open stays open and the binary finds the file locked.
+    let run = async |args: &[&str]| {
+        let mut command = binary();
+        command
             .env("DATABASE_URL", &database_url)
             .env("DATA_DIR", dir.path())
-            .args(args)
+            .args(args);
+        tokio::process::Command::from(command)
             .output()
+            .await
             .expect("binary runs")
     };
-    let migrated = run(&["migrate"]);
+    let migrated = run(&["migrate"]).await;
     assert!(
         migrated.status.success(),
         "{}",
@@ -48,7 +53,8 @@ async fn create_user_bootstraps_an_admin_that_can_sign_in() {
         "--role",
         "admin",
         "--verified",
-    ]);
+    ])
+    .await;
     assert!(
         created.status.success(),
         "{}",
@@ -63,7 +69,8 @@ async fn create_user_bootstraps_an_admin_that_can_sign_in() {
         "second-password",
         "--role",
         "admin",
-    ]);
+    ])
+    .await;
     assert!(String::from_utf8_lossy(&reset.stdout).contains("reset the password"));
     let short = run(&[
         "create-user",
@@ -71,7 +78,8 @@ async fn create_user_bootstraps_an_admin_that_can_sign_in() {
         "x@waba.test",
         "--password",
         "short",
-    ]);
+    ])
+    .await;
     assert!(!short.status.success());
 
     let app = spawn_app_with(TestOptions {
@@ -90,7 +98,7 @@ async fn create_user_bootstraps_an_admin_that_can_sign_in() {
         .await;
     assert_eq!(me.data()["me"]["emailVerified"], true);
 
-    let deactivated = run(&["deactivate-user", "--email", "ROOT@waba.test"]);
+    let deactivated = run(&["deactivate-user", "--email", "ROOT@waba.test"]).await;
     assert!(
         deactivated.status.success(),
         "{}",
@@ -101,7 +109,7 @@ async fn create_user_bootstraps_an_admin_that_can_sign_in() {
         .gql(session["accessToken"].as_str(), "{ me { id } }", json!({}))
         .await;
     assert_eq!(me.code(), "UNAUTHENTICATED");
-    let unknown = run(&["deactivate-user", "--email", "nobody@waba.test"]);
+    let unknown = run(&["deactivate-user", "--email", "nobody@waba.test"]).await;
     assert!(!unknown.status.success());
 }
 

@@ -160,7 +160,8 @@ async fn the_email_job_is_enqueued_with_the_code_and_dispatched_exactly_once() {
     app.drain_jobs().await;
     app.smtp.wait_for(1).await;
     // A dispatcher that crashed after pushing but before stamping the row pushes it again: the
-    // idempotency key keeps it one job, and the job itself would not resend a sent code.
+    // idempotency key keeps it one job, and the job itself would not resend a sent code. The
+    // queue's new row, pushed in the same batch, still goes out once.
     entity::outbox::Entity::update_many()
         .col_expr(
             entity::outbox::Column::DispatchedAt,
@@ -169,6 +170,12 @@ async fn the_email_job_is_enqueued_with_the_code_and_dispatched_exactly_once() {
         .exec(&app.state.db)
         .await
         .unwrap();
+    let other = app
+        .user_session("bia@salon.test", Role::Tenant, false)
+        .await;
+    app.gql(other["accessToken"].as_str(), SEND, json!({}))
+        .await
+        .data();
     app.drain_jobs().await;
     let pending = entity::outbox::Entity::find()
         .filter(entity::outbox::Column::DispatchedAt.is_null())
@@ -176,7 +183,8 @@ async fn the_email_job_is_enqueued_with_the_code_and_dispatched_exactly_once() {
         .await
         .unwrap();
     assert_eq!(pending, 0);
-    assert_eq!(app.smtp.messages().len(), 1);
+    app.smtp.wait_for(2).await;
+    assert_eq!(app.smtp.messages().len(), 2);
 }
 
 #[tokio::test]

@@ -46,7 +46,7 @@ async fn receive(app: &TestApp, wamid: &str, body: &str) {
 async fn send(app: &TestApp, token: &str, conversation: &str, text: &str) -> Value {
     app.gql(
         Some(token),
-        "mutation($i: SendMessageInput!) { sendMessage(input: $i) { id direction type text status sentBy } }",
+        "mutation($i: SendMessageInput!) { sendMessage(input: $i) { id direction type text status sentBy sentByUser { id email } } }",
         json!({"i": {"conversationId": conversation, "text": text}}),
     )
     .await
@@ -56,7 +56,7 @@ async fn send(app: &TestApp, token: &str, conversation: &str, text: &str) -> Val
 
 const MESSAGES: &str = "query($id: ID!) { conversation(id: $id) {
     unreadCount needsAttention botPausedUntil windowExpiresAt lastMessage { text }
-    messages(first: 100) { totalCount edges { node { id direction type text status error errorCode sentBy } } } } }";
+    messages(first: 100) { totalCount edges { node { id direction type text status error errorCode sentBy sentByUser { id } } } } } }";
 
 async fn messages(app: &TestApp, token: &str, conversation: &str) -> Value {
     app.gql(Some(token), MESSAGES, json!({"id": conversation}))
@@ -93,6 +93,10 @@ async fn the_business_answers_and_the_message_is_sent_once_then_tracked_forward_
     .await;
     assert_eq!(sent["status"], "QUEUED");
     assert_eq!(sent["sentBy"], "STAFF");
+    let me = app
+        .gql(Some(&token), "{ me { id email } }", json!({}))
+        .await;
+    assert_eq!(sent["sentByUser"], me.data()["me"]);
     assert_eq!(sent["direction"], "OUTBOUND");
     app.drain_jobs().await;
 
@@ -108,6 +112,12 @@ async fn the_business_answers_and_the_message_is_sent_once_then_tracked_forward_
     assert!(conversation["botPausedUntil"].is_string());
     let newest = &conversation["messages"]["edges"][0]["node"];
     assert_eq!(newest["status"], "SENT");
+    assert_eq!(newest["sentByUser"]["id"], me.data()["me"]["id"]);
+    let first = &conversation["messages"]["edges"][1]["node"];
+    assert_eq!(
+        (&first["sentBy"], &first["sentByUser"]),
+        (&json!("CUSTOMER"), &Value::Null)
+    );
     assert_eq!(conversation["lastMessage"]["text"], newest["text"]);
 
     // Meta's statuses arrive out of order: read, then delivered, then a late sent.
@@ -465,4 +475,27 @@ async fn another_tenants_conversations_are_out_of_reach() {
     let conversation = messages(&app, &token_a, &id).await;
     assert_eq!(conversation["unreadCount"], 1);
     assert_eq!(conversation["messages"]["totalCount"], 1);
+
+    // Notification settings name no tenant: B's switch is B's.
+    let switched = app
+        .gql(
+            Some(&token_b),
+            "mutation { updateNotificationSetting(input: {kind: REMINDER_24H, enabled: false}) { kind enabled } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        switched.data()["updateNotificationSetting"]["enabled"],
+        false
+    );
+    let settings = "{ notificationSettings { kind enabled } }";
+    let of_a = app.gql(Some(&token_a), settings, json!({})).await;
+    let reminder = of_a.data()["notificationSettings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|setting| setting["kind"] == "REMINDER_24H")
+        .cloned()
+        .unwrap();
+    assert_eq!(reminder["enabled"], true);
 }

@@ -208,6 +208,34 @@ async fn a_slot_taken_meanwhile_shows_the_days_slots_again() {
     assert_eq!(appointments_of(&app, &shop.tenant).await.len(), 1);
 }
 
+/// A turn that booked and crashed before its reply was committed runs again: the slot is the
+/// customer's own by then, so the answer is the confirmation, not "slot taken", and nothing more
+/// is booked.
+#[tokio::test]
+async fn confirming_a_slot_the_customer_already_holds_answers_the_confirmation() {
+    let app = spawn_app().await;
+    let shop = shop(&app).await;
+    let slot = choose_first_slot(&app, &shop).await;
+    let inbox = app
+        .gql(
+            Some(&shop.token),
+            "{ conversations { edges { node { customer { id } } } } }",
+            json!({}),
+        )
+        .await;
+    let customer = inbox.data()["conversations"]["edges"][0]["node"]["customer"]["id"].clone();
+    app.gql(
+        Some(&shop.token),
+        "mutation($i: CreateAppointmentInput!) { createAppointment(input: $i) { id } }",
+        json!({"i": {"customerId": customer, "serviceId": shop.service, "startsAt": slot_start(&slot).to_rfc3339()}}),
+    )
+    .await
+    .data();
+    let again = tap(&app, "confirm").await;
+    assert!(body(&again).starts_with("✅ Horário reservado!"), "{again}");
+    assert_eq!(appointments_of(&app, &shop.tenant).await.len(), 1);
+}
+
 #[tokio::test]
 async fn a_customer_reschedules_and_cancels_through_the_menu() {
     let app = spawn_app().await;
@@ -364,4 +392,28 @@ async fn with_the_bot_off_nothing_answers() {
     deliver(&app, text(CUSTOMER, "wamid.x", "Oi")).await;
     assert!(meta::sent(&app.meta).await.is_empty());
     assert_eq!(meta::marked_read(&app.meta).await.len(), 1);
+}
+
+/// Until an AI provider is configured, the AI mode is answered by the menu (counted as a fallback),
+/// and the menu's buttons go on with the menu.
+#[tokio::test]
+async fn the_ai_mode_without_a_provider_is_answered_by_the_menu() {
+    let app = spawn_app().await;
+    let shop = shop(&app).await;
+    app.gql(
+        Some(&shop.token),
+        "mutation { updateTenant(input: {botMode: AI}) { botMode } }",
+        json!({}),
+    )
+    .await
+    .data();
+    let home = say(&app, "tem horário sexta de tarde pra corte?").await;
+    assert_eq!(options(&home), ["book", "mine", "human"]);
+    let services = tap(&app, "book").await;
+    assert_eq!(options(&services)[0], format!("svc:{}", shop.service));
+    let metrics = app.state.metrics.render();
+    assert!(
+        metrics.contains(r#"waba_ai_fallbacks_total{reason="not_configured"} 1"#),
+        "{metrics}"
+    );
 }

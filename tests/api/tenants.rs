@@ -338,6 +338,39 @@ async fn connecting_whatsapp_checks_the_credentials_with_meta() {
     );
 }
 
+/// With the platform's own token (`WABA_TOKEN`) a tenant may connect without one: the platform's
+/// speaks for it to Meta, and none is stored for the tenant. Without either, a token is required.
+#[tokio::test]
+async fn the_platform_token_speaks_for_a_tenant_connected_without_its_own() {
+    let without_token =
+        |i: &mut serde_json::Value| i["i"].as_object_mut().unwrap().remove("accessToken");
+    let app = crate::helpers::spawn_app_with_settings(&[("WABA_TOKEN", meta::TOKEN)]).await;
+    meta::accept_credentials(&app.meta).await;
+    let (token, tenant) = app.tenant_owner().await;
+    let mut input = credentials("");
+    without_token(&mut input);
+    let connected = app.gql(Some(&token), CONNECT, input).await;
+    assert_eq!(
+        connected.data()["connectWhatsApp"]["whatsappStatus"],
+        "CONNECTED"
+    );
+    let row = entity::tenants::Entity::find_by_id(tenant.parse::<uuid::Uuid>().unwrap())
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.phone_number_id.as_deref(), Some(meta::PHONE_NUMBER_ID));
+    assert_eq!(row.whatsapp_token_enc, None);
+
+    let app = spawn_app().await;
+    let (token, _) = app.tenant_owner().await;
+    let mut input = credentials("");
+    without_token(&mut input);
+    let refused = app.gql(Some(&token), CONNECT, input).await;
+    assert_eq!(refused.code(), "BAD_USER_INPUT");
+    assert!(app.meta.received_requests().await.unwrap().is_empty());
+}
+
 /// A token Meta refuses is the owner's input error, with Meta's reason, and nothing is stored;
 /// ids that are not Meta's digits never reach Meta.
 #[tokio::test]

@@ -20,6 +20,11 @@ use crate::{
     },
 };
 
+crate::tenant_loader!(
+    /// Loads the members of a tenant (staff who write in its conversations, say).
+    MemberLoader: UserId => User, service::members
+);
+
 /// Whether the user has finished onboarding (created or joined a tenant).
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OnboardingStatus {

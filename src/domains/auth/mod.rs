@@ -24,12 +24,14 @@ use axum::{Router, routing::get};
 
 use crate::{
     domain::Domain,
+    graphql::loaders::cached,
     jobs::{CronKind, JobKind},
     kernel::events::EventPayload,
     state::AppState,
 };
 
 pub const DOMAIN: Domain = Domain::new("auth")
+    .with_loaders(|data, state| data.insert(cached(graphql::MemberLoader(state.clone()))))
     .with_jobs(&[JobKind::of::<jobs::SendVerificationEmail>()])
     .with_crons(&[CronKind::of::<jobs::PurgeExpiredCredentials>()])
     .with_routes(routes)

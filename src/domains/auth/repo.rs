@@ -2,6 +2,8 @@
 //! `email_verifications`. Single-use records are consumed with conditional updates, so two
 //! concurrent requests can never both use the same token or code.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use entity::{email_verifications, login_codes, oauth_states, refresh_tokens, tenants, users};
 use sea_orm::{
@@ -29,6 +31,22 @@ pub async fn find_user(conn: &impl ConnectionTrait, id: UserId) -> AppResult<Opt
         .await?
         .map(User::try_from)
         .transpose()
+}
+
+/// The users among `ids` who belong to `tenant`.
+pub async fn find_members(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    ids: &[UserId],
+) -> AppResult<HashMap<UserId, User>> {
+    users::Entity::find()
+        .filter(users::Column::TenantId.eq(tenant.0))
+        .filter(users::Column::Id.is_in(ids.iter().map(|id| id.0)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| Ok((UserId(row.id), User::try_from(row)?)))
+        .collect()
 }
 
 /// Who a token speaks for, as read on every authenticated request.

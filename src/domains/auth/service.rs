@@ -1,5 +1,7 @@
 //! Sign-in, sessions and viewer resolution.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
@@ -288,6 +290,15 @@ pub async fn find(conn: &impl ConnectionTrait, id: UserId) -> AppResult<User> {
     repo::find_user(conn, id)
         .await?
         .ok_or(AppError::NotFound("user"))
+}
+
+/// The members of `tenant` among `ids` (a user who left it is not one).
+pub async fn members(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    ids: &[UserId],
+) -> AppResult<HashMap<UserId, User>> {
+    repo::find_members(conn, tenant, ids).await
 }
 
 /// ADMIN: lets a user sign in again, or stops them: a deactivated user's sessions end at once

@@ -241,8 +241,9 @@ pub struct ConnectWhatsAppInput {
     pub waba_id: String,
     /// Phone number id that receives the customers' messages.
     pub phone_number_id: String,
-    /// System-user access token; stored encrypted and never returned.
-    pub access_token: String,
+    /// System-user access token; stored encrypted and never returned. Optional where the
+    /// platform has its own (`WABA_TOKEN`), which then speaks for the tenant.
+    pub access_token: Option<String>,
 }
 
 /// The viewer's tenant, read with the viewer in the request's one authentication statement (the

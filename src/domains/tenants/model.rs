@@ -88,12 +88,13 @@ pub struct NewTenantRow {
     pub saas_plan_id: SaasPlanId,
 }
 
-/// The WhatsApp Cloud API connection of a tenant, its token encrypted, with the number as the
-/// Graph API described it when the credentials were checked.
+/// The WhatsApp Cloud API connection of a tenant, its token encrypted (none: the platform's
+/// `WABA_TOKEN` speaks for it), with the number as the Graph API described it when the
+/// credentials were checked.
 pub struct WhatsAppConnection {
     pub waba_id: String,
     pub phone_number_id: String,
-    pub token_enc: String,
+    pub token_enc: Option<String>,
     pub display_phone_number: Option<String>,
     pub verified_name: Option<String>,
     pub quality_rating: Option<String>,
@@ -170,8 +171,8 @@ impl TryFrom<entity::tenants::Model> for Tenant {
                 .as_deref()
                 .map(PaymentProvider::parse_stored)
                 .transpose()?,
-            whatsapp_connected: m.whatsapp_token_enc.is_some() && m.phone_number_id.is_some(),
-            whatsapp_status: match (&m.whatsapp_token_enc, m.whatsapp_status.as_deref()) {
+            whatsapp_connected: m.phone_number_id.is_some(),
+            whatsapp_status: match (&m.phone_number_id, m.whatsapp_status.as_deref()) {
                 (None, _) => WhatsAppStatus::Disconnected,
                 (Some(_), Some(stored)) => WhatsAppStatus::parse_stored(stored)?,
                 // Connected before the status was recorded.

@@ -239,7 +239,7 @@ pub async fn update(
         let c = whatsapp.as_ref();
         row.waba_id = Set(c.map(|c| c.waba_id.clone()));
         row.phone_number_id = Set(c.map(|c| c.phone_number_id.clone()));
-        row.whatsapp_token_enc = Set(c.map(|c| c.token_enc.clone()));
+        row.whatsapp_token_enc = Set(c.and_then(|c| c.token_enc.clone()));
         row.whatsapp_display_phone_number = Set(c.and_then(|c| c.display_phone_number.clone()));
         row.whatsapp_verified_name = Set(c.and_then(|c| c.verified_name.clone()));
         row.whatsapp_quality_rating = Set(c.and_then(|c| c.quality_rating.clone()));

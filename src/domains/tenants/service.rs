@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::ConnectionTrait;
+use secrecy::ExposeSecret;
 use uuid::Uuid;
 
 use super::{
@@ -280,7 +281,7 @@ async fn publish_updated(state: &AppState, tenant_id: TenantId) {
 pub struct WhatsAppCredentials {
     pub waba_id: String,
     pub phone_number_id: String,
-    pub access_token: String,
+    pub access_token: Option<String>,
 }
 
 /// Checks the tenant's WhatsApp credentials with Meta, subscribes the app to the account's
@@ -305,13 +306,27 @@ pub async fn connect_whatsapp(
     };
     let waba_id = id("wabaId", &credentials.waba_id)?;
     let phone_number_id = id("phoneNumberId", &credentials.phone_number_id)?;
-    let token = credentials.access_token.trim();
-    if token.is_empty() || token.len() > 1024 || token.chars().any(char::is_whitespace) {
-        return Err(AppError::bad_input(
-            "accessToken",
-            "accessToken is required and must not contain spaces",
-        ));
-    }
+    let own_token = credentials
+        .access_token
+        .as_deref()
+        .map(str::trim)
+        .filter(|token| !token.is_empty());
+    let token = match (own_token, &state.settings.whatsapp.platform_token) {
+        (Some(token), _) if token.len() > 1024 || token.chars().any(char::is_whitespace) => {
+            return Err(AppError::bad_input(
+                "accessToken",
+                "accessToken must not contain spaces",
+            ));
+        }
+        (Some(token), _) => token,
+        (None, Some(platform)) => platform.expose_secret(),
+        (None, None) => {
+            return Err(AppError::bad_input(
+                "accessToken",
+                "accessToken is required",
+            ));
+        }
+    };
     find(&state.db, tenant_id).await?;
     let graph = &state.clients.meta_graph;
     let number = graph
@@ -326,7 +341,9 @@ pub async fn connect_whatsapp(
         whatsapp: Some(Some(WhatsAppConnection {
             waba_id,
             phone_number_id,
-            token_enc: state.cipher.encrypt(token)?,
+            token_enc: own_token
+                .map(|token| state.cipher.encrypt(token))
+                .transpose()?,
             display_phone_number: number.display_phone_number,
             verified_name: number.verified_name,
             quality_rating: number.quality_rating,

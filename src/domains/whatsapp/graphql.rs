@@ -14,9 +14,12 @@ use super::{
     service::{self, SimulatedInbound},
 };
 use crate::{
-    domains::customers::{
-        graphql::{CustomerLoader, CustomerNode},
-        model::CustomerSearch,
+    domains::{
+        auth::graphql::{MemberLoader, UserNode},
+        customers::{
+            graphql::{CustomerLoader, CustomerNode},
+            model::CustomerSearch,
+        },
     },
     graphql::{
         loaders::loader,
@@ -170,6 +173,18 @@ impl MessageNode {
     /// Who wrote it.
     async fn sent_by(&self) -> SentBy {
         self.0.sent_by
+    }
+
+    /// The member of the business who wrote it (STAFF), while they belong to it.
+    async fn sent_by_user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserNode>> {
+        let Some(user) = self.0.sent_by_user else {
+            return Ok(None);
+        };
+        Ok(loader::<MemberLoader>(ctx)
+            .load_one((self.0.tenant_id, user))
+            .await
+            .map_err(AppError::from)?
+            .map(UserNode))
     }
 
     /// When it was written (by the customer, per WhatsApp) or queued (outbound).

@@ -375,6 +375,24 @@ async fn confirm(
         },
     };
     let booked = match booked {
+        // The customer's own booking of this very slot: this turn ran before, booked, and
+        // stopped before its reply was committed (a crash). It answers as it would have.
+        Err(AppError::Conflict(reason)) if moving.is_none() => {
+            appointments::service::upcoming_for_customer(
+                state,
+                tenant.id,
+                party.customer,
+                starts_at,
+                1,
+            )
+            .await?
+            .into_iter()
+            .find(|own| own.service_id == service && own.starts_at == starts_at)
+            .ok_or(AppError::Conflict(reason))
+        }
+        other => other,
+    };
+    let booked = match booked {
         Ok(booked) => booked,
         Err(AppError::Conflict(_)) => {
             let slots = Step::Slots {

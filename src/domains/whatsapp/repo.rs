@@ -6,8 +6,8 @@ use entity::{conversations, messages, pending_statuses, webhook_deliveries};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, TryInsertResult,
-    sea_query::{Expr, ExprTrait},
+    QueryOrder, QuerySelect, QueryTrait, Select, TryInsertResult,
+    sea_query::{Expr, ExprTrait, InsertStatement},
 };
 use uuid::Uuid;
 
@@ -24,21 +24,17 @@ use crate::{
     },
 };
 
-pub async fn insert_delivery(
-    conn: &impl ConnectionTrait,
-    body: String,
-    now: DateTime<Utc>,
-) -> Result<WebhookDeliveryId, DbErr> {
+/// The insert of a new delivery of `body`, for the caller to run with its job; its id.
+pub fn new_delivery(body: String, now: DateTime<Utc>) -> (WebhookDeliveryId, InsertStatement) {
     let id = Uuid::now_v7();
-    webhook_deliveries::Entity::insert(webhook_deliveries::ActiveModel {
+    let insert = webhook_deliveries::Entity::insert(webhook_deliveries::ActiveModel {
         id: Set(id),
         body: Set(body),
         received_at: Set(now),
         processed_at: Set(None),
     })
-    .exec_without_returning(conn)
-    .await?;
-    Ok(WebhookDeliveryId(id))
+    .into_query();
+    (WebhookDeliveryId(id), insert)
 }
 
 /// The body of delivery `id` while its messages are not stored yet.

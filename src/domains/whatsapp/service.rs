@@ -29,6 +29,7 @@ use crate::{
     domains::{customers, tenants, tenants::model::BotMode},
     jobs,
     kernel::{
+        assistant::{AssistantAnswer, AssistantTurn},
         error::{AppError, AppResult},
         events::Event,
         ids::{ConversationId, CustomerId, MessageId, TenantId, UserId, WebhookDeliveryId},
@@ -52,10 +53,8 @@ pub struct Intake {
 /// Keeps a signed delivery (`body`, checked to be a WhatsApp payload) with the job that ingests
 /// it, in one transaction: once this returns, nothing Meta sent can be lost.
 pub async fn accept(state: &AppState, body: String) -> AppResult<()> {
-    let txn = db::begin_write(&state.db).await?;
-    let delivery = repo::insert_delivery(&txn, body, Utc::now()).await?;
-    jobs::enqueue(&txn, &IngestDelivery { delivery }).await?;
-    txn.commit().await?;
+    let (delivery, insert) = repo::new_delivery(body, Utc::now());
+    jobs::insert_with_job(&state.db, insert, &IngestDelivery { delivery }).await?;
     state.jobs.wake();
     Ok(())
 }
@@ -1098,11 +1097,44 @@ fn notices_request(text: &str) -> Option<Notices> {
 const NOTICES_STOPPED: &str = "Pronto! Você não vai mais receber lembretes e avisos por aqui. Para voltar a recebê-los, envie *VOLTAR*.";
 const NOTICES_RESUMED: &str =
     "Pronto! Você voltará a receber lembretes e avisos dos seus agendamentos.";
+/// The assistant's answer to what the customer typed in `batch` (its text, and whether a person
+/// is now needed); `None` when it falls back to the menu, which is logged and counted.
+async fn assistant_reply(
+    state: &AppState,
+    conversation: &Conversation,
+    batch: &[Message],
+    now: DateTime<Utc>,
+) -> Option<(Outgoing, bool)> {
+    let turn = AssistantTurn {
+        tenant_id: conversation.tenant_id,
+        conversation_id: conversation.id,
+        customer_id: conversation.customer_id,
+        messages: batch
+            .iter()
+            .filter(|message| message.kind == MessageKind::Text)
+            .filter_map(|message| message.body.clone())
+            .collect(),
+        now,
+    };
+    match state.assistant.answer(state, &turn).await {
+        AssistantAnswer::Reply {
+            text,
+            needs_attention,
+        } => Some((Outgoing::Text { body: text }, needs_attention)),
+        AssistantAnswer::Fallback { reason } => {
+            tracing::debug!(conversation = %conversation.id, reason, "the menu answers for the assistant");
+            state.metrics.record_ai_fallback(reason);
+            None
+        }
+    }
+}
+
 const ONLY_TEXT: &str = "Desculpe, por aqui eu entendo apenas mensagens de texto e os botões do menu. 🙏 Pode escrever o que precisa? Para ver as opções, envie *menu*.";
 
 /// Routes a turn: notice requests are honoured whoever answers; then nothing more while a person
-/// has the conversation or the bot is OFF; else the menu answers the latest message it can read
-/// (the AI, when it lands, answers here first), or a polite note says what it understands.
+/// has the conversation or the bot is OFF; else, in the AI mode, the assistant answers what the
+/// customer wrote, and otherwise (or when it cannot) the menu answers the latest message it can
+/// read, or a polite note says what it understands.
 async fn decide(
     state: &AppState,
     conversation: &Conversation,
@@ -1162,6 +1194,18 @@ async fn decide(
         }
         return Ok(turn);
     };
+    // A tapped button answers the menu that offered it; what the customer types goes to the AI.
+    if tenant.bot_mode == BotMode::Ai
+        && message.kind == MessageKind::Text
+        && let Some(text) = assistant_reply(state, conversation, batch, now).await
+    {
+        turn.replies.push(text.0);
+        if text.1 {
+            turn.change.needs_attention = Some(true);
+            turn.needs_attention = true;
+        }
+        return Ok(turn);
+    }
     let customer = customers::service::find(&state.db, tenant.id, conversation.customer_id).await?;
     let reply_id = message
         .content
