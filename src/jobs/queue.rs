@@ -307,18 +307,22 @@ impl Jobs {
         }
     }
 
-    /// Jobs that are queued, running, or failed with attempts left: what a drain waits for.
+    /// Jobs that are queued, running, or failed with attempts left, and outbox rows not pushed
+    /// yet: what a drain waits for. One statement, so one snapshot: a job that wrote an outbox row
+    /// and finished since, or a row pushed but not yet stamped, is counted either way.
     pub async fn unfinished_count(&self) -> anyhow::Result<i64> {
         let (backend, sql) = match self.store {
             JobStore::Sqlite(_) => (
                 DatabaseBackend::Sqlite,
-                "SELECT COUNT(*) AS n FROM Jobs WHERE status IN ('Pending','Queued','Running') \
-                 OR (status = 'Failed' AND attempts < max_attempts)",
+                "SELECT (SELECT COUNT(*) FROM Jobs WHERE status IN ('Pending','Queued','Running') \
+                 OR (status = 'Failed' AND attempts < max_attempts)) \
+                 + (SELECT COUNT(*) FROM outbox WHERE dispatched_at IS NULL) AS n",
             ),
             JobStore::Postgres(_) => (
                 DatabaseBackend::Postgres,
-                "SELECT COUNT(*) AS n FROM apalis.jobs WHERE status IN ('Pending','Queued','Running') \
-                 OR (status = 'Failed' AND attempts < max_attempts)",
+                "SELECT (SELECT COUNT(*) FROM apalis.jobs WHERE status IN ('Pending','Queued','Running') \
+                 OR (status = 'Failed' AND attempts < max_attempts)) \
+                 + (SELECT COUNT(*) FROM outbox WHERE dispatched_at IS NULL) AS n",
             ),
         };
         let row = self

@@ -199,14 +199,21 @@ pub async fn find_or_insert_by_phone(
     phone: &str,
     now: DateTime<Utc>,
 ) -> Result<Customer, DbErr> {
+    let by_phone = || {
+        customers::Entity::find()
+            .filter(customers::Column::TenantId.eq(tenant.0))
+            .filter(customers::Column::Phone.eq(phone))
+            .one(conn)
+    };
+    // Most messages come from customers already known: one statement for them.
+    if let Some(known) = by_phone().await? {
+        return Ok(known.into());
+    }
     customers::Entity::insert(new_row(tenant, name, phone, None, now))
         .on_conflict_do_nothing_on([customers::Column::TenantId, customers::Column::Phone])
-        .exec(conn)
+        .exec_without_returning(conn)
         .await?;
-    customers::Entity::find()
-        .filter(customers::Column::TenantId.eq(tenant.0))
-        .filter(customers::Column::Phone.eq(phone))
-        .one(conn)
+    by_phone()
         .await?
         .map(Customer::from)
         .ok_or_else(|| DbErr::RecordNotFound("the customer just upserted".into()))

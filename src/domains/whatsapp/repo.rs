@@ -82,6 +82,16 @@ pub async fn find_or_insert_conversation(
     customer: CustomerId,
     now: DateTime<Utc>,
 ) -> Result<Conversation, DbErr> {
+    let existing = || {
+        conversations::Entity::find()
+            .filter(conversations::Column::TenantId.eq(tenant.0))
+            .filter(conversations::Column::CustomerId.eq(customer.0))
+            .one(conn)
+    };
+    // Most messages belong to a conversation already open: one statement for them.
+    if let Some(open) = existing().await? {
+        return Ok(open.into());
+    }
     conversations::Entity::insert(conversations::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant.0),
@@ -102,12 +112,9 @@ pub async fn find_or_insert_conversation(
         conversations::Column::TenantId,
         conversations::Column::CustomerId,
     ])
-    .exec(conn)
+    .exec_without_returning(conn)
     .await?;
-    conversations::Entity::find()
-        .filter(conversations::Column::TenantId.eq(tenant.0))
-        .filter(conversations::Column::CustomerId.eq(customer.0))
-        .one(conn)
+    existing()
         .await?
         .map(Conversation::from)
         .ok_or_else(|| DbErr::RecordNotFound("the conversation just upserted".into()))
@@ -717,14 +724,14 @@ pub async fn change_inbox_state(
     Ok(update.exec(conn).await?.rows_affected == 1)
 }
 
-/// Starts a turn of `conversation` unless one started after `stale_before` holds it; whether
-/// this caller holds it now.
+/// Starts a turn of `conversation` unless one started after `stale_before` holds it; the
+/// conversation when this caller holds it now.
 pub async fn claim_turn(
     conn: &impl ConnectionTrait,
     conversation: ConversationId,
     now: DateTime<Utc>,
     stale_before: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+) -> Result<Option<Conversation>, DbErr> {
     let claimed = conversations::Entity::update_many()
         .col_expr(conversations::Column::TurnStartedAt, Expr::value(now))
         .filter(conversations::Column::Id.eq(conversation.0))
@@ -733,9 +740,9 @@ pub async fn claim_turn(
                 .add(conversations::Column::TurnStartedAt.is_null())
                 .add(conversations::Column::TurnStartedAt.lt(stale_before)),
         )
-        .exec(conn)
+        .exec_with_returning(conn)
         .await?;
-    Ok(claimed.rows_affected == 1)
+    Ok(claimed.into_iter().next().map(Conversation::from))
 }
 
 /// The conversation's inbound messages no turn has handled, in arrival order (at most `limit`).

@@ -991,38 +991,37 @@ const MAX_TURN_MESSAGES: u64 = 50;
 pub async fn answer(state: &AppState, id: ConversationId) -> anyhow::Result<()> {
     loop {
         let now = state.clock.now();
-        if !repo::claim_turn(&state.db, id, now, now - TURN_TIMEOUT).await? {
+        let Some(conversation) = repo::claim_turn(&state.db, id, now, now - TURN_TIMEOUT).await?
+        else {
             return Ok(());
-        }
-        let batch = repo::unhandled_inbound(&state.db, id, MAX_TURN_MESSAGES).await;
-        let batch = match batch {
-            Ok(batch) if !batch.is_empty() => batch,
-            other => {
-                end_turn(state, id).await?;
-                other?;
-                // A message stored meanwhile found the turn taken and left it to this one.
-                if repo::unhandled_inbound(&state.db, id, 1).await?.is_empty() {
-                    return Ok(());
-                }
-                continue;
+        };
+        let batch = match repo::unhandled_inbound(&state.db, id, MAX_TURN_MESSAGES).await {
+            Ok(batch) => batch,
+            Err(err) => {
+                end_turn(state, &conversation).await?;
+                return Err(err.into());
             }
         };
-        if let Err(err) = take_turn(state, id, &batch, now).await {
-            end_turn(state, id).await?;
+        if batch.is_empty() {
+            end_turn(state, &conversation).await?;
+        } else if let Err(err) = take_turn(state, &conversation, &batch, now).await {
+            end_turn(state, &conversation).await?;
             return Err(err.into());
+        }
+        // A message stored meanwhile found the turn taken and left it to this one.
+        if repo::unhandled_inbound(&state.db, id, 1).await?.is_empty() {
+            return Ok(());
         }
     }
 }
 
-async fn end_turn(state: &AppState, id: ConversationId) -> AppResult<()> {
-    let Some(conversation) = repo::find_conversation(&state.db, id).await? else {
-        return Ok(());
-    };
+async fn end_turn(state: &AppState, conversation: &Conversation) -> AppResult<()> {
     let change = repo::InboxChange {
         end_turn: true,
         ..Default::default()
     };
-    repo::change_inbox_state(&state.db, conversation.tenant_id, id, change, Utc::now()).await?;
+    let (tenant, id) = (conversation.tenant_id, conversation.id);
+    repo::change_inbox_state(&state.db, tenant, id, change, Utc::now()).await?;
     Ok(())
 }
 
@@ -1036,14 +1035,12 @@ struct Turn {
 
 async fn take_turn(
     state: &AppState,
-    id: ConversationId,
+    conversation: &Conversation,
     batch: &[Message],
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let conversation = repo::find_conversation(&state.db, id)
-        .await?
-        .ok_or(AppError::NotFound("conversation"))?;
-    let turn = decide(state, &conversation, batch, now).await?;
+    let id = conversation.id;
+    let turn = decide(state, conversation, batch, now).await?;
     let txn = db::begin_write(&state.db).await?;
     let mut queued_ids = Vec::new();
     // What the turn answers: the latest message of the batch.
@@ -1052,7 +1049,7 @@ async fn take_turn(
         let author = Author::Bot {
             answering: answering.clone(),
         };
-        let ids = queue(&txn, &conversation, reply, author, OutsideWindow::Skip, now).await?;
+        let ids = queue(&txn, conversation, reply, author, OutsideWindow::Skip, now).await?;
         queued_ids.extend(ids);
     }
     let change = repo::InboxChange {
@@ -1063,7 +1060,7 @@ async fn take_turn(
     let handled: Vec<MessageId> = batch.iter().map(|message| message.id).collect();
     repo::mark_handled(&txn, &handled, now).await?;
     txn.commit().await?;
-    queued(state, &conversation, &queued_ids).await;
+    queued(state, conversation, &queued_ids).await;
     if turn.needs_attention {
         let kind = ConversationEventKind::NeedsAttention;
         publish(state, conversation.tenant_id, kind, id, None).await;
