@@ -244,12 +244,16 @@ impl Jobs {
 
     /// Pushes every undispatched outbox row to its queue; returns how many were dispatched.
     /// Safe to run concurrently on several instances: the idempotency key makes a second push of
-    /// the same row a no-op.
+    /// the same row a no-op. Rows of a queue this instance does not know (a newer version's,
+    /// during a rolling deploy) are left to the instances that do.
     pub async fn dispatch_pending(&self) -> anyhow::Result<usize> {
         let mut dispatched = 0;
         loop {
             let rows = entity::outbox::Entity::find()
                 .filter(entity::outbox::Column::DispatchedAt.is_null())
+                .filter(
+                    entity::outbox::Column::Queue.is_in(self.queues.iter().map(|(q, _)| q.name)),
+                )
                 .order_by_asc(entity::outbox::Column::CreatedAt)
                 .limit(100)
                 .all(&self.db)
@@ -273,12 +277,6 @@ impl Jobs {
                     (queue.push)(&self.store, &batch, self.max_attempts).await?;
                     pushed.push(notify);
                 }
-            }
-            if let Some(row) = rows
-                .iter()
-                .find(|row| self.queues.iter().all(|(queue, _)| queue.name != row.queue))
-            {
-                anyhow::bail!("outbox row {} names unknown queue {}", row.id, row.queue);
             }
             entity::outbox::Entity::update_many()
                 .col_expr(entity::outbox::Column::DispatchedAt, Utc::now().into())
@@ -307,27 +305,31 @@ impl Jobs {
         }
     }
 
-    /// Jobs that are queued, running, or failed with attempts left, and outbox rows not pushed
-    /// yet: what a drain waits for. One statement, so one snapshot: a job that wrote an outbox row
-    /// and finished since, or a row pushed but not yet stamped, is counted either way.
+    /// Jobs that are queued, running, or failed with attempts left, and outbox rows of this
+    /// instance's queues not pushed yet: what a drain waits for. One statement, so one snapshot:
+    /// a job that wrote an outbox row and finished since, or a row pushed but not yet stamped, is
+    /// counted either way.
     pub async fn unfinished_count(&self) -> anyhow::Result<i64> {
-        let (backend, sql) = match self.store {
-            JobStore::Sqlite(_) => (
-                DatabaseBackend::Sqlite,
-                "SELECT (SELECT COUNT(*) FROM Jobs WHERE status IN ('Pending','Queued','Running') \
-                 OR (status = 'Failed' AND attempts < max_attempts)) \
-                 + (SELECT COUNT(*) FROM outbox WHERE dispatched_at IS NULL) AS n",
-            ),
-            JobStore::Postgres(_) => (
-                DatabaseBackend::Postgres,
-                "SELECT (SELECT COUNT(*) FROM apalis.jobs WHERE status IN ('Pending','Queued','Running') \
-                 OR (status = 'Failed' AND attempts < max_attempts)) \
-                 + (SELECT COUNT(*) FROM outbox WHERE dispatched_at IS NULL) AS n",
-            ),
+        let (backend, jobs) = match self.store {
+            JobStore::Sqlite(_) => (DatabaseBackend::Sqlite, "Jobs"),
+            JobStore::Postgres(_) => (DatabaseBackend::Postgres, "apalis.jobs"),
         };
+        let placeholders: Vec<String> = (1..=self.queues.len())
+            .map(|n| match backend {
+                DatabaseBackend::Postgres => format!("${n}"),
+                _ => "?".to_owned(),
+            })
+            .collect();
+        let sql = format!(
+            "SELECT (SELECT COUNT(*) FROM {jobs} WHERE status IN ('Pending','Queued','Running') \
+             OR (status = 'Failed' AND attempts < max_attempts)) \
+             + (SELECT COUNT(*) FROM outbox WHERE dispatched_at IS NULL AND queue IN ({})) AS n",
+            placeholders.join(", ")
+        );
+        let names = self.queues.iter().map(|(queue, _)| queue.name.into());
         let row = self
             .db
-            .query_one_raw(Statement::from_string(backend, sql))
+            .query_one_raw(Statement::from_sql_and_values(backend, sql, names))
             .await?
             .ok_or_else(|| anyhow::anyhow!("COUNT returned no row"))?;
         Ok(row.try_get::<i64>("", "n")?)

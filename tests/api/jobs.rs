@@ -1,5 +1,6 @@
 //! The worker and the process lifecycle.
 
+use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::json;
 use waba_bot::kernel::viewer::Role;
 
@@ -40,4 +41,30 @@ async fn graceful_shutdown_finishes_and_returns_ok() {
         http.get(format!("{address}/healthz")).send().await.is_err(),
         "the server still accepts connections"
     );
+}
+
+/// An outbox row of a queue this version does not know (a newer version's, during a rolling
+/// deploy) is left to the instances that know it; it neither fails nor blocks the dispatcher.
+#[tokio::test]
+async fn rows_of_queues_this_version_does_not_know_are_left_alone() {
+    let app = spawn_app().await;
+    let id = uuid::Uuid::now_v7();
+    entity::outbox::Entity::insert(entity::outbox::ActiveModel {
+        id: Set(id),
+        queue: Set("from_a_newer_version".into()),
+        payload: Set("{}".into()),
+        created_at: Set(chrono::Utc::now()),
+        dispatched_at: Set(None),
+    })
+    .exec_without_returning(&app.state.db)
+    .await
+    .unwrap();
+    assert_eq!(app.state.jobs.dispatch_pending().await.unwrap(), 0);
+    app.drain_jobs().await;
+    let row = entity::outbox::Entity::find_by_id(id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.dispatched_at, None);
 }
