@@ -1033,6 +1033,14 @@ struct Turn {
     needs_attention: bool,
 }
 
+impl Turn {
+    /// The conversation now needs a person of the business (stored, and told to the dashboard).
+    fn hand_to_person(&mut self) {
+        self.change.needs_attention = Some(true);
+        self.needs_attention = true;
+    }
+}
+
 async fn take_turn(
     state: &AppState,
     conversation: &Conversation,
@@ -1094,6 +1102,7 @@ fn notices_request(text: &str) -> Option<Notices> {
 const NOTICES_STOPPED: &str = "Pronto! Você não vai mais receber lembretes e avisos por aqui. Para voltar a recebê-los, envie *VOLTAR*.";
 const NOTICES_RESUMED: &str =
     "Pronto! Você voltará a receber lembretes e avisos dos seus agendamentos.";
+
 /// The assistant's answer to what the customer typed in `batch` (its text, and whether a person
 /// is now needed); `None` when it falls back to the menu, which is logged and counted.
 async fn assistant_reply(
@@ -1101,7 +1110,7 @@ async fn assistant_reply(
     conversation: &Conversation,
     batch: &[Message],
     now: DateTime<Utc>,
-) -> Option<(Outgoing, bool)> {
+) -> Option<(String, bool)> {
     let turn = AssistantTurn {
         tenant_id: conversation.tenant_id,
         conversation_id: conversation.id,
@@ -1117,7 +1126,7 @@ async fn assistant_reply(
         AssistantAnswer::Reply {
             text,
             needs_attention,
-        } => Some((Outgoing::Text { body: text }, needs_attention)),
+        } => Some((text, needs_attention)),
         AssistantAnswer::Fallback { reason } => {
             tracing::debug!(conversation = %conversation.id, reason, "the menu answers for the assistant");
             state.metrics.record_ai_fallback(reason);
@@ -1194,12 +1203,12 @@ async fn decide(
     // A tapped button answers the menu that offered it; what the customer types goes to the AI.
     if tenant.bot_mode == BotMode::Ai
         && message.kind == MessageKind::Text
-        && let Some(text) = assistant_reply(state, conversation, batch, now).await
+        && let Some((text, needs_attention)) =
+            assistant_reply(state, conversation, batch, now).await
     {
-        turn.replies.push(text.0);
-        if text.1 {
-            turn.change.needs_attention = Some(true);
-            turn.needs_attention = true;
+        turn.replies.push(Outgoing::Text { body: text });
+        if needs_attention {
+            turn.hand_to_person();
         }
         return Ok(turn);
     }
@@ -1226,8 +1235,7 @@ async fn decide(
         serde_json::to_string(&answer.state).map_err(anyhow::Error::from)?,
     ));
     if answer.needs_attention {
-        turn.change.needs_attention = Some(true);
-        turn.needs_attention = true;
+        turn.hand_to_person();
     }
     Ok(turn)
 }
