@@ -1,5 +1,6 @@
-//! `outbox`: jobs written in the same transaction as the state that needs them; the dispatcher
-//! pushes them to the job queue and stamps `dispatched_at`.
+//! `outbox`: jobs written in the same transaction as the state that needs them, not pushed to the
+//! job queue yet; the dispatcher deletes a row once it has pushed it. (The table's `dispatched_at`
+//! column is no longer used and is not mapped: see the migration that stopped writing it.)
 
 use sea_orm::entity::prelude::*;
 
@@ -11,7 +12,6 @@ pub struct Model {
     pub queue: String,
     pub payload: String,
     pub created_at: DateTimeUtc,
-    pub dispatched_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

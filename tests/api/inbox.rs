@@ -499,3 +499,58 @@ async fn another_tenants_conversations_are_out_of_reach() {
         .unwrap();
     assert_eq!(reminder["enabled"], true);
 }
+
+/// The inbox and a conversation's messages cost the same statements whatever their length.
+#[tokio::test]
+async fn inbox_pages_cost_the_same_statements_for_2_or_12_rows() {
+    let app = spawn_app().await;
+    let (token, _) = connected_tenant(&app).await;
+    meta::accept_sends(&app.meta).await;
+    meta::bot_off(&app, &token).await;
+    let inbox = "{ conversations(first: 50) { totalCount edges { node { id
+        customer { id name phone } lastMessage { text } unreadCount needsAttention
+        botPausedUntil windowExpiresAt } } } }";
+    let mut costs = Vec::new();
+    let mut written = 0;
+    for more in [2, 10] {
+        for n in written..written + more {
+            let customer = format!("55119{n:08}");
+            meta::deliver_now(
+                &app,
+                &customer,
+                text(&customer, &format!("wamid.P{n}"), "Oi"),
+            )
+            .await;
+            receive(&app, &format!("wamid.Q{n}"), &format!("mensagem {n}")).await;
+        }
+        written += more;
+        let before = app.db_queries();
+        let page = app.gql(Some(&token), inbox, json!({})).await.data().clone();
+        let listed = app.db_queries() - before;
+        let edges = page["conversations"]["edges"].as_array().unwrap();
+        let id = edges
+            .iter()
+            .find(|edge| {
+                edge["node"]["customer"]["phone"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(CUSTOMER)
+            })
+            .map(|edge| edge["node"]["id"].clone())
+            .unwrap();
+        let before = app.db_queries();
+        let thread = messages(&app, &token, id.as_str().unwrap()).await;
+        costs.push((listed, app.db_queries() - before));
+        assert_eq!(page["conversations"]["totalCount"], json!(written + 1));
+        assert!(
+            edges
+                .iter()
+                .all(|edge| edge["node"]["lastMessage"]["text"].is_string())
+        );
+        assert_eq!(thread["messages"]["totalCount"], json!(written));
+    }
+    assert_eq!(
+        costs[0], costs[1],
+        "statements (inbox, one conversation) for 2 vs 12 rows: {costs:?}"
+    );
+}

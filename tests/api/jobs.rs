@@ -54,7 +54,6 @@ async fn rows_of_queues_this_version_does_not_know_are_left_alone() {
         queue: Set("from_a_newer_version".into()),
         payload: Set("{}".into()),
         created_at: Set(chrono::Utc::now()),
-        dispatched_at: Set(None),
     })
     .exec_without_returning(&app.state.db)
     .await
@@ -64,7 +63,68 @@ async fn rows_of_queues_this_version_does_not_know_are_left_alone() {
     let row = entity::outbox::Entity::find_by_id(id)
         .one(&app.state.db)
         .await
-        .unwrap()
         .unwrap();
-    assert_eq!(row.dispatched_at, None);
+    assert!(
+        row.is_some(),
+        "the row was taken by a version that cannot run it"
+    );
+}
+
+/// A finished job gives up its worker's lock on Postgres (so apalis's acknowledgement of the next
+/// job reads only the jobs in flight), and is deleted once past its retention, on both backends.
+#[tokio::test]
+async fn finished_jobs_release_their_lock_and_are_purged_after_their_retention() {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    use waba_bot::jobs::queue::DONE_RETENTION;
+
+    let app = spawn_app().await;
+    let session = app
+        .user_session("ana@salon.test", Role::Tenant, false)
+        .await;
+    app.gql(
+        session["accessToken"].as_str(),
+        "mutation { sendVerificationCode { sent } }",
+        json!({}),
+    )
+    .await
+    .data();
+    app.drain_jobs().await;
+    app.smtp.wait_for(1).await;
+
+    let backend = app.state.db.get_database_backend();
+    let table = match backend {
+        DatabaseBackend::Postgres => "apalis.jobs",
+        _ => "Jobs",
+    };
+    let finished = || async {
+        let sql = format!(
+            "SELECT status, lock_by FROM {table} WHERE job_type = 'send_verification_email'"
+        );
+        let rows = app
+            .state
+            .db
+            .query_all_raw(Statement::from_string(backend, sql))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|row| {
+                let status: String = row.try_get("", "status").unwrap();
+                let lock_by: Option<String> = row.try_get("", "lock_by").unwrap();
+                (status, lock_by)
+            })
+            .collect::<Vec<_>>()
+    };
+    let jobs = finished().await;
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(jobs[0].0, "Done");
+    if backend == DatabaseBackend::Postgres {
+        assert_eq!(jobs[0].1, None, "a finished job keeps its worker's lock");
+    }
+
+    let now = chrono::Utc::now();
+    assert_eq!(app.state.jobs.purge_finished(now).await.unwrap(), 0);
+    assert_eq!(finished().await.len(), 1, "purged within its retention");
+    let later = now + DONE_RETENTION + chrono::Duration::minutes(1);
+    assert_eq!(app.state.jobs.purge_finished(later).await.unwrap(), 1);
+    assert!(finished().await.is_empty());
 }
