@@ -4,11 +4,11 @@ use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::json;
 use waba_bot::kernel::viewer::Role;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{TestApp, spawn_app};
 
-#[tokio::test]
-async fn jobs_run_on_the_worker_and_are_counted() {
-    let app = spawn_app().await;
+/// A user asks for a verification code: one `send_verification_email` job runs, and its email
+/// is out.
+async fn run_one_email_job(app: &TestApp) {
     let session = app
         .user_session("ana@salon.test", Role::Tenant, false)
         .await;
@@ -21,6 +21,12 @@ async fn jobs_run_on_the_worker_and_are_counted() {
     .data();
     app.drain_jobs().await;
     app.smtp.wait_for(1).await;
+}
+
+#[tokio::test]
+async fn jobs_run_on_the_worker_and_are_counted() {
+    let app = spawn_app().await;
+    run_one_email_job(&app).await;
     let metrics = app.state.metrics.render();
     assert!(
         metrics.contains(r#"waba_jobs_total{queue="send_verification_email",outcome="ok"} 1"#),
@@ -78,18 +84,7 @@ async fn finished_jobs_release_their_lock_and_are_purged_after_their_retention()
     use waba_bot::jobs::queue::DONE_RETENTION;
 
     let app = spawn_app().await;
-    let session = app
-        .user_session("ana@salon.test", Role::Tenant, false)
-        .await;
-    app.gql(
-        session["accessToken"].as_str(),
-        "mutation { sendVerificationCode { sent } }",
-        json!({}),
-    )
-    .await
-    .data();
-    app.drain_jobs().await;
-    app.smtp.wait_for(1).await;
+    run_one_email_job(&app).await;
 
     let backend = app.state.db.get_database_backend();
     let table = match backend {
