@@ -1,4 +1,6 @@
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr,
+};
 use serde_json::json;
 use waba_bot::{domains::auth::jobs::SendVerificationEmail, jobs::Job, kernel::viewer::Role};
 
@@ -149,28 +151,55 @@ async fn the_email_job_is_enqueued_with_the_code_and_dispatched_exactly_once() {
     let token = unverified_user(&app).await;
     app.gql(Some(&token), SEND, json!({})).await.data();
 
-    // The outbox row was written with the code: a crash now would lose nothing.
-    let outbox = entity::outbox::Entity::find()
-        .filter(entity::outbox::Column::Queue.eq("send_verification_email"))
+    // The job was written with the code, in the outbox until it is pushed (which may already
+    // have happened): a crash now would lose nothing.
+    let queue = SendVerificationEmail::QUEUE;
+    let mut written: std::collections::HashSet<String> = entity::outbox::Entity::find()
+        .filter(entity::outbox::Column::Queue.eq(queue))
         .all(&app.state.db)
         .await
-        .unwrap();
-    assert_eq!(outbox.len(), 1);
+        .unwrap()
+        .into_iter()
+        .map(|row| row.id.to_string())
+        .collect();
+    // Read after the outbox: a row pushed in between is seen here (with its row's id) instead.
+    let pushed = app.queued_jobs(queue).await;
+    written.extend(pushed.into_iter().filter_map(|job| job.idempotency_key));
+    assert_eq!(written.len(), 1, "{written:?}");
 
     app.drain_jobs().await;
     app.smtp.wait_for(1).await;
-    // A dispatcher that crashed after pushing but before deleting the row pushes it again: the
-    // idempotency key keeps it one job, and the job itself would not resend a sent code. The
-    // queue's new row, pushed in the same batch, still goes out once.
     let dispatched = entity::outbox::Entity::find()
         .count(&app.state.db)
         .await
         .unwrap();
     assert_eq!(dispatched, 0, "dispatched rows are deleted");
-    entity::outbox::Entity::insert(entity::outbox::ActiveModel::from(outbox[0].clone()))
-        .exec_without_returning(&app.state.db)
+    // A dispatcher that crashed after pushing but before deleting the row pushes it again: the
+    // idempotency key keeps it one job, and the job itself would not resend a sent code. The
+    // queue's new row, pushed in the same batch, still goes out once.
+    let pushed = app.queued_jobs(queue).await;
+    let verification = entity::email_verifications::Entity::find()
+        .one(&app.state.db)
         .await
+        .unwrap()
         .unwrap();
+    let job = SendVerificationEmail {
+        verification_id: verification.id,
+    };
+    entity::outbox::Entity::insert(entity::outbox::ActiveModel {
+        id: Set(pushed[0]
+            .idempotency_key
+            .as_deref()
+            .unwrap()
+            .parse()
+            .unwrap()),
+        queue: Set(queue.to_owned()),
+        payload: Set(serde_json::to_string(&job).unwrap()),
+        created_at: Set(chrono::Utc::now()),
+    })
+    .exec_without_returning(&app.state.db)
+    .await
+    .unwrap();
     let other = app
         .user_session("bia@salon.test", Role::Tenant, false)
         .await;

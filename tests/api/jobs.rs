@@ -80,40 +80,21 @@ async fn rows_of_queues_this_version_does_not_know_are_left_alone() {
 /// job reads only the jobs in flight), and is deleted once past its retention, on both backends.
 #[tokio::test]
 async fn finished_jobs_release_their_lock_and_are_purged_after_their_retention() {
-    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    use sea_orm::DatabaseBackend;
     use waba_bot::jobs::queue::DONE_RETENTION;
 
     let app = spawn_app().await;
     run_one_email_job(&app).await;
 
-    let backend = app.state.db.get_database_backend();
-    let table = match backend {
-        DatabaseBackend::Postgres => "apalis.jobs",
-        _ => "Jobs",
-    };
-    let finished = || async {
-        let sql = format!(
-            "SELECT status, lock_by FROM {table} WHERE job_type = 'send_verification_email'"
-        );
-        let rows = app
-            .state
-            .db
-            .query_all_raw(Statement::from_string(backend, sql))
-            .await
-            .unwrap();
-        rows.iter()
-            .map(|row| {
-                let status: String = row.try_get("", "status").unwrap();
-                let lock_by: Option<String> = row.try_get("", "lock_by").unwrap();
-                (status, lock_by)
-            })
-            .collect::<Vec<_>>()
-    };
+    let finished = || app.queued_jobs("send_verification_email");
     let jobs = finished().await;
     assert_eq!(jobs.len(), 1, "{jobs:?}");
-    assert_eq!(jobs[0].0, "Done");
-    if backend == DatabaseBackend::Postgres {
-        assert_eq!(jobs[0].1, None, "a finished job keeps its worker's lock");
+    assert_eq!(jobs[0].status, "Done");
+    if app.state.db.get_database_backend() == DatabaseBackend::Postgres {
+        assert_eq!(
+            jobs[0].lock_by, None,
+            "a finished job keeps its worker's lock"
+        );
     }
 
     let now = chrono::Utc::now();

@@ -75,6 +75,16 @@ pub struct TestApp {
     _data_dir: TempDir,
 }
 
+/// A row of apalis's job table.
+#[derive(Debug)]
+pub struct QueuedJob {
+    pub status: String,
+    /// The worker holding it.
+    pub lock_by: Option<String>,
+    /// The id of the outbox row it was pushed from.
+    pub idempotency_key: Option<String>,
+}
+
 /// A GraphQL response split into what tests look at.
 #[derive(Debug)]
 pub struct GqlResponse {
@@ -357,6 +367,32 @@ impl TestApp {
         })
         .await
         .expect("jobs did not finish");
+    }
+
+    /// The jobs of `queue` in apalis's table, whichever the backend.
+    pub async fn queued_jobs(&self, queue: &str) -> Vec<QueuedJob> {
+        use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+        let backend = self.state.db.get_database_backend();
+        let (table, placeholder) = match backend {
+            DatabaseBackend::Postgres => ("apalis.jobs", "$1"),
+            _ => ("Jobs", "?"),
+        };
+        let sql = format!(
+            "SELECT status, lock_by, idempotency_key FROM {table} WHERE job_type = {placeholder}"
+        );
+        let rows = self
+            .state
+            .db
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, [queue.into()]))
+            .await
+            .expect("the job table");
+        rows.iter()
+            .map(|row| QueuedJob {
+                status: row.try_get("", "status").unwrap(),
+                lock_by: row.try_get("", "lock_by").unwrap(),
+                idempotency_key: row.try_get("", "idempotency_key").unwrap(),
+            })
+            .collect()
     }
 
     /// Statements sent while handling requests (`waba_db_queries_total{source="api"}`).
