@@ -1,6 +1,6 @@
 //! The wiring: the one list of domains, and what the rest of the application derives from it
 //! (the worker's jobs and crons, the outbox's queues, the DataLoaders of an operation, the REST
-//! routes). Adding a domain means adding its `DOMAIN` here and its GraphQL parts in `schema`.
+//! routes), and the crons the job store itself needs. Adding a domain means adding its `DOMAIN` here and its GraphQL parts in `schema`.
 
 use axum::Router;
 
@@ -10,7 +10,7 @@ use crate::{
         appointments, auth, customers, notifications, operating_hours, plans, saas_plans, services,
         tenants, whatsapp,
     },
-    jobs::{CronKind, JobKind, queue::Queue},
+    jobs::{CronKind, JobKind, PurgeFinishedJobs, queue::Queue},
     state::AppState,
 };
 
@@ -33,9 +33,12 @@ pub fn jobs() -> impl Iterator<Item = &'static JobKind<AppState>> {
     DOMAINS.iter().flat_map(|d| d.jobs)
 }
 
+/// The job store's own upkeep, which belongs to no domain.
+const JOB_STORE_CRONS: &[CronKind<AppState>] = &[CronKind::of::<PurgeFinishedJobs<AppState>>()];
+
 /// Every cron the worker schedules.
 pub fn crons() -> impl Iterator<Item = &'static CronKind<AppState>> {
-    DOMAINS.iter().flat_map(|d| d.crons)
+    DOMAINS.iter().flat_map(|d| d.crons).chain(JOB_STORE_CRONS)
 }
 
 /// The queues the outbox dispatches to.

@@ -33,3 +33,9 @@ pub struct AppState {
     /// Answers the customers of tenants in the `AI` bot mode.
     pub assistant: Arc<dyn Assistant<AppState>>,
 }
+
+impl crate::jobs::HasJobs for AppState {
+    fn jobs(&self) -> &Jobs {
+        &self.jobs
+    }
+}

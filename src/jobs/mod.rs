@@ -5,4 +5,4 @@ pub mod queue;
 pub mod worker;
 
 pub use queue::{Job, JobStore, Jobs, enqueue, insert_with_job};
-pub use worker::{CronJob, CronKind, JobKind};
+pub use worker::{CronJob, CronKind, HasJobs, JobKind, PurgeFinishedJobs};

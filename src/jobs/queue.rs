@@ -93,6 +93,24 @@ impl JobStore {
     }
 }
 
+impl JobStore {
+    /// The backend and the name of apalis's job table.
+    fn table(&self) -> (DatabaseBackend, &'static str) {
+        match self {
+            Self::Sqlite(_) => (DatabaseBackend::Sqlite, "Jobs"),
+            Self::Postgres(_) => (DatabaseBackend::Postgres, "apalis.jobs"),
+        }
+    }
+}
+
+/// The `n`th (from 1) bind parameter of a raw statement on `backend`.
+fn placeholder(backend: DatabaseBackend, n: usize) -> String {
+    match backend {
+        DatabaseBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    }
+}
+
 /// Arbitrary constant identifying the job store's tuning among advisory locks.
 const TUNING_LOCK_KEY: i64 = 0x7761_6261_6a6f_6273;
 
@@ -230,9 +248,6 @@ pub const DONE_RETENTION: chrono::Duration = chrono::Duration::days(1);
 /// How long a dead job (out of attempts, or killed) stays, to be looked into.
 pub const DEAD_RETENTION: chrono::Duration = chrono::Duration::days(30);
 
-/// How often each instance purges finished jobs.
-const PURGE_EVERY: Duration = Duration::from_secs(3600);
-
 /// The job queue handle kept in the application state.
 #[derive(Clone)]
 pub struct Jobs {
@@ -333,22 +348,12 @@ impl Jobs {
         }
     }
 
-    /// Runs the dispatcher until `shutdown` resolves: on every wake-up and every `interval`; and
-    /// purges finished jobs at start and every [`PURGE_EVERY`].
+    /// Runs the dispatcher until `shutdown` resolves: on every wake-up and every `interval`.
     pub async fn run_dispatcher(self, interval: Duration, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut next_purge = tokio::time::Instant::now();
         loop {
             if let Err(err) = self.dispatch_pending().await {
                 tracing::error!(error = ?err, "outbox dispatch failed; will retry");
-            }
-            if tokio::time::Instant::now() >= next_purge {
-                next_purge += PURGE_EVERY;
-                match self.purge_finished(Utc::now()).await {
-                    Ok(0) => {}
-                    Ok(purged) => tracing::info!(purged, "deleted finished jobs past retention"),
-                    Err(err) => tracing::error!(error = ?err, "purging finished jobs failed"),
-                }
             }
             tokio::select! {
                 () = &mut shutdown => return,
@@ -363,24 +368,17 @@ impl Jobs {
     /// to be looked into. Idempotent, so every instance runs it. Returns how many.
     pub async fn purge_finished(&self, now: DateTime<Utc>) -> anyhow::Result<u64> {
         let (done, dead) = (now - DONE_RETENTION, now - DEAD_RETENTION);
-        let dead_or_done = "(status = 'Done' AND done_at < {done}) OR ((status = 'Killed' OR \
-                            (status = 'Failed' AND attempts >= max_attempts)) AND done_at < {dead})";
-        let (backend, sql, values): (_, _, Vec<sea_orm::Value>) = match self.store {
+        let (backend, jobs) = self.store.table();
+        let sql = format!(
+            "DELETE FROM {jobs} WHERE (status = 'Done' AND done_at < {}) OR ((status = 'Killed' \
+             OR (status = 'Failed' AND attempts >= max_attempts)) AND done_at < {})",
+            placeholder(backend, 1),
+            placeholder(backend, 2),
+        );
+        let values: [sea_orm::Value; 2] = match self.store {
             // apalis-sqlite keeps `done_at` as Unix seconds.
-            JobStore::Sqlite(_) => (
-                DatabaseBackend::Sqlite,
-                format!("DELETE FROM Jobs WHERE {dead_or_done}")
-                    .replace("{done}", "?")
-                    .replace("{dead}", "?"),
-                vec![done.timestamp().into(), dead.timestamp().into()],
-            ),
-            JobStore::Postgres(_) => (
-                DatabaseBackend::Postgres,
-                format!("DELETE FROM apalis.jobs WHERE {dead_or_done}")
-                    .replace("{done}", "$1")
-                    .replace("{dead}", "$2"),
-                vec![done.into(), dead.into()],
-            ),
+            JobStore::Sqlite(_) => [done.timestamp().into(), dead.timestamp().into()],
+            JobStore::Postgres(_) => [done.into(), dead.into()],
         };
         let result = self
             .db
@@ -394,15 +392,9 @@ impl Jobs {
     /// a job that wrote an outbox row and finished since, or a row pushed but not yet deleted, is
     /// counted either way.
     pub async fn unfinished_count(&self) -> anyhow::Result<i64> {
-        let (backend, jobs) = match self.store {
-            JobStore::Sqlite(_) => (DatabaseBackend::Sqlite, "Jobs"),
-            JobStore::Postgres(_) => (DatabaseBackend::Postgres, "apalis.jobs"),
-        };
+        let (backend, jobs) = self.store.table();
         let placeholders: Vec<String> = (1..=self.queues.len())
-            .map(|n| match backend {
-                DatabaseBackend::Postgres => format!("${n}"),
-                _ => "?".to_owned(),
-            })
+            .map(|n| placeholder(backend, n))
             .collect();
         let sql = format!(
             "SELECT (SELECT COUNT(*) FROM {jobs} WHERE status IN ('Pending','Queued','Running') \

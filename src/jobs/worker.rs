@@ -40,6 +40,29 @@ pub trait CronJob: 'static {
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
+/// A context that holds the job queue, for the job store's own crons.
+pub trait HasJobs {
+    fn jobs(&self) -> &Jobs;
+}
+
+/// Deletes finished jobs past their retention ([`Jobs::purge_finished`]), hourly. Idempotent:
+/// every instance runs it.
+pub struct PurgeFinishedJobs<C>(std::marker::PhantomData<C>);
+
+impl<C: HasJobs + Clone + Send + Sync + 'static> CronJob for PurgeFinishedJobs<C> {
+    const NAME: &'static str = "purge_finished_jobs";
+    const SCHEDULE: &'static str = "0 23 * * * *";
+    type Context = C;
+
+    async fn run(ctx: C, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let purged = ctx.jobs().purge_finished(now).await?;
+        if purged > 0 {
+            tracing::info!(purged, "deleted finished jobs past their retention");
+        }
+        Ok(())
+    }
+}
+
 /// What the worker needs besides the jobs themselves.
 pub struct WorkerEnv<'a, C> {
     pub ctx: &'a C,
