@@ -1,16 +1,22 @@
 //! The wiring: the one list of domains, and what the rest of the application derives from it
 //! (the worker's jobs and crons, the outbox's queues, the DataLoaders of an operation, the REST
-//! routes), and the crons the job store itself needs. Adding a domain means adding its `DOMAIN` here and its GraphQL parts in `schema`.
+//! routes), the crons the job store itself needs, and the assistant of the AI bot mode. Adding a
+//! domain means adding its `DOMAIN` here and its GraphQL parts in `schema`.
+
+use std::sync::Arc;
 
 use axum::Router;
 
 use crate::{
+    clients::Clients,
+    config::AiSettings,
     domain::Domain,
     domains::{
-        appointments, auth, customers, notifications, operating_hours, plans, saas_plans, services,
-        tenants, whatsapp,
+        ai, appointments, auth, customers, notifications, operating_hours, plans, saas_plans,
+        services, tenants, whatsapp,
     },
     jobs::{CronKind, JobKind, PurgeFinishedJobs, queue::Queue},
+    kernel::assistant::{Assistant, NoAssistant},
     state::AppState,
 };
 
@@ -26,7 +32,25 @@ pub const DOMAINS: &[&Domain] = &[
     &appointments::DOMAIN,
     &whatsapp::DOMAIN,
     &notifications::DOMAIN,
+    &ai::DOMAIN,
 ];
+
+/// The assistant of tenants in the `AI` bot mode: the language model's when one is configured;
+/// else every turn goes to the guided menu, which is said once here.
+pub fn assistant(clients: &Clients, settings: &AiSettings) -> Arc<dyn Assistant<AppState>> {
+    match &clients.language_model {
+        Some(model) => Arc::new(ai::service::AiAssistant::new(
+            model.clone(),
+            settings.history_token_budget,
+        )),
+        None => {
+            tracing::info!(
+                "GEMINI_API_KEY is not set: tenants in the AI mode are answered by the menu"
+            );
+            Arc::new(NoAssistant)
+        }
+    }
+}
 
 /// Every job type the worker runs.
 pub fn jobs() -> impl Iterator<Item = &'static JobKind<AppState>> {

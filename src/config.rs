@@ -32,6 +32,7 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub ws: WsSettings,
     pub whatsapp: WhatsAppSettings,
+    pub ai: AiSettings,
     /// Base URL of the dashboard: CORS origin and target of OAuth redirects.
     pub frontend_url: String,
     /// Public base URL of this server.
@@ -135,6 +136,37 @@ impl WhatsAppSettings {
     pub fn is_configured(&self) -> bool {
         self.app_secret.is_some()
     }
+}
+
+/// The AI assistant's language model (Google Gemini).
+#[derive(Clone, Debug)]
+pub struct AiSettings {
+    /// `GEMINI_API_KEY`; without it the AI bot mode answers through the guided menu.
+    pub api_key: Option<SecretString>,
+    /// `GEMINI_API_URL`: the Gemini API origin (tests point it at a mock).
+    pub api_url: String,
+    /// `AI_DEFAULT_MODEL`, e.g. `gemini-2.5-flash`.
+    pub model: String,
+    /// `AI_MAX_RETRIES`: retries after the first attempt (at most 10).
+    pub max_retries: u32,
+    /// `AI_TIMEOUT_SECONDS`: how long one attempt may take (1 to 120 seconds).
+    pub timeout: Duration,
+    /// `AI_RETRY_BASE_MS`: the first retry's backoff, doubled for each further one.
+    pub retry_base: Duration,
+    /// `AI_RETRY_MAX_DELAY_MS`: the longest wait before a retry; a quota asking for longer is
+    /// treated as exhausted.
+    pub retry_max_delay: Duration,
+    /// `AI_MAX_OUTPUT_TOKENS`: the longest answer the model may write.
+    pub max_output_tokens: u32,
+    /// `AI_HISTORY_TOKEN_BUDGET`: the most recent turns are sent within this estimate.
+    pub history_token_budget: u32,
+    /// Estimated cost prices, in millionths of a currency unit per million tokens, parsed from
+    /// decimal strings: `AI_PRICE_INPUT_PER_MILLION` (prompt tokens)…
+    pub input_price_micros: i64,
+    /// …and `AI_PRICE_OUTPUT_PER_MILLION` (answer and thought tokens).
+    pub output_price_micros: i64,
+    /// `AI_PRICE_CURRENCY`: the ISO 4217 code of both prices.
+    pub price_currency: String,
 }
 
 #[derive(Clone, Debug)]
@@ -241,6 +273,67 @@ impl Settings {
         if jwt_secret.expose_secret().len() < 32 {
             tracing::warn!("JWT_SECRET is shorter than 32 bytes; use a longer random value");
         }
+
+        let ai = {
+            let max_retries = number("AI_MAX_RETRIES", 3)?;
+            if max_retries > 10 {
+                bail!("AI_MAX_RETRIES must be at most 10, got {max_retries}");
+            }
+            let timeout = number("AI_TIMEOUT_SECONDS", 30)?;
+            if !(1..=120).contains(&timeout) {
+                bail!("AI_TIMEOUT_SECONDS must be between 1 and 120, got {timeout}");
+            }
+            // The model is a path segment of every request.
+            let model = parse("AI_DEFAULT_MODEL", "gemini-2.5-flash")?
+                .trim()
+                .to_owned();
+            if !model
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || b"-._".contains(&byte))
+            {
+                bail!(
+                    "AI_DEFAULT_MODEL must be a model name such as gemini-2.5-flash, got {model:?}"
+                );
+            }
+            let price_currency = parse("AI_PRICE_CURRENCY", "USD")?
+                .trim()
+                .to_ascii_uppercase();
+            if price_currency.len() != 3 || !price_currency.bytes().all(|b| b.is_ascii_alphabetic())
+            {
+                bail!(
+                    "AI_PRICE_CURRENCY must be a three-letter currency code, got {price_currency:?}"
+                );
+            }
+            AiSettings {
+                api_key: get("GEMINI_API_KEY").map(|key| SecretString::from(key.trim().to_owned())),
+                api_url: parse(
+                    "GEMINI_API_URL",
+                    "https://generativelanguage.googleapis.com",
+                )?
+                .trim()
+                .trim_end_matches('/')
+                .to_owned(),
+                model,
+                max_retries: u32::try_from(max_retries)?,
+                timeout: Duration::from_secs(timeout),
+                retry_base: Duration::from_millis(number("AI_RETRY_BASE_MS", 1000)?),
+                retry_max_delay: Duration::from_millis(number("AI_RETRY_MAX_DELAY_MS", 10_000)?),
+                max_output_tokens: u32::try_from(number("AI_MAX_OUTPUT_TOKENS", 1024)?)
+                    .context("AI_MAX_OUTPUT_TOKENS is out of range")?
+                    .max(1),
+                history_token_budget: u32::try_from(number("AI_HISTORY_TOKEN_BUDGET", 8000)?)
+                    .context("AI_HISTORY_TOKEN_BUDGET is out of range")?,
+                input_price_micros: parse_millionths(
+                    "AI_PRICE_INPUT_PER_MILLION",
+                    &parse("AI_PRICE_INPUT_PER_MILLION", "0.30")?,
+                )?,
+                output_price_micros: parse_millionths(
+                    "AI_PRICE_OUTPUT_PER_MILLION",
+                    &parse("AI_PRICE_OUTPUT_PER_MILLION", "2.50")?,
+                )?,
+                price_currency,
+            }
+        };
 
         let smtp_tls = match parse("SMTP_TLS", "implicit")?.to_ascii_lowercase().as_str() {
             "implicit" | "tls" | "ssl" => SmtpTls::Implicit,
@@ -365,6 +458,7 @@ impl Settings {
                 },
                 platform_token: get("WABA_TOKEN").map(SecretString::from),
             },
+            ai,
             metrics: MetricsSettings {
                 port: get("METRICS_PORT")
                     .map(|port| port.trim().parse::<u16>())
@@ -404,6 +498,38 @@ fn parse_networks(list: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
                 .map_err(|_| anyhow::anyhow!("{entry:?} is not a network (CIDR) or an IP address"))
         })
         .collect()
+}
+
+/// A non-negative decimal ("0.30", "2.5", "1") in millionths, exactly: prices are money, so no
+/// float ever rounds them.
+fn parse_millionths(key: &str, value: &str) -> anyhow::Result<i64> {
+    let value = value.trim();
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    let digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
+    if whole.is_empty()
+        || !digits(whole)
+        || !digits(fraction)
+        || (value.contains('.') && fraction.is_empty())
+    {
+        bail!("{key} must be a non-negative decimal number such as 0.30, got {value:?}");
+    }
+    if fraction.len() > 6 {
+        bail!("{key} has more than 6 decimal places: {value:?}");
+    }
+    let too_large = || anyhow::anyhow!("{key} is too large: {value:?}");
+    let whole = whole
+        .parse::<i64>()
+        .ok()
+        .and_then(|whole| whole.checked_mul(1_000_000))
+        .ok_or_else(too_large)?;
+    let fraction = if fraction.is_empty() {
+        0
+    } else {
+        format!("{fraction:0<6}")
+            .parse::<i64>()
+            .map_err(|_| too_large())?
+    };
+    whole.checked_add(fraction).ok_or_else(too_large)
 }
 
 fn random_secret() -> String {
@@ -525,6 +651,98 @@ mod tests {
         assert!(first.database.url.expose_secret().starts_with("sqlite://"));
         assert_eq!(first.http.port, 8081);
         assert!(first.graphql.introspection);
+    }
+
+    #[test]
+    fn ai_settings_default_to_gemini_flash_without_a_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let ai = settings(&[("DATA_DIR", dir.path().to_str().unwrap())])
+            .unwrap()
+            .ai;
+        assert!(ai.api_key.is_none());
+        assert_eq!(ai.api_url, "https://generativelanguage.googleapis.com");
+        assert_eq!(ai.model, "gemini-2.5-flash");
+        assert_eq!(ai.max_retries, 3);
+        assert_eq!(ai.timeout, Duration::from_secs(30));
+        assert_eq!(ai.retry_base, Duration::from_millis(1000));
+        assert_eq!(ai.retry_max_delay, Duration::from_millis(10_000));
+        assert_eq!(ai.max_output_tokens, 1024);
+        assert_eq!(ai.history_token_budget, 8000);
+        assert_eq!(ai.input_price_micros, 300_000);
+        assert_eq!(ai.output_price_micros, 2_500_000);
+        assert_eq!(ai.price_currency, "USD");
+    }
+
+    #[test]
+    fn ai_settings_are_read_and_bounded_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_str().unwrap();
+        let ai = |vars: &[(&str, &str)]| {
+            let mut vars = vars.to_vec();
+            vars.push(("DATA_DIR", data));
+            settings(&vars).map(|s| s.ai)
+        };
+        let custom = ai(&[
+            ("GEMINI_API_KEY", " key-123 "),
+            ("GEMINI_API_URL", "http://127.0.0.1:9999/"),
+            ("AI_DEFAULT_MODEL", "gemini-3-flash-preview"),
+            ("AI_MAX_RETRIES", "10"),
+            ("AI_TIMEOUT_SECONDS", "120"),
+            ("AI_PRICE_INPUT_PER_MILLION", "1"),
+            ("AI_PRICE_CURRENCY", "brl"),
+        ])
+        .unwrap();
+        assert_eq!(custom.api_key.unwrap().expose_secret(), "key-123");
+        assert_eq!(custom.api_url, "http://127.0.0.1:9999");
+        assert_eq!(custom.model, "gemini-3-flash-preview");
+        assert_eq!(custom.max_retries, 10);
+        assert_eq!(custom.timeout, Duration::from_secs(120));
+        assert_eq!(custom.input_price_micros, 1_000_000);
+        assert_eq!(custom.price_currency, "BRL");
+        for (key, value) in [
+            ("AI_MAX_RETRIES", "11"),
+            ("AI_TIMEOUT_SECONDS", "0"),
+            ("AI_TIMEOUT_SECONDS", "121"),
+            ("AI_DEFAULT_MODEL", "../other"),
+            ("AI_PRICE_CURRENCY", "dollars"),
+            ("AI_PRICE_INPUT_PER_MILLION", "-0.30"),
+            ("AI_PRICE_OUTPUT_PER_MILLION", "2,50"),
+        ] {
+            let err = ai(&[(key, value)]).unwrap_err();
+            assert!(format!("{err:#}").contains(key), "{key}={value}: {err:#}");
+        }
+    }
+
+    #[test]
+    fn prices_are_exact_decimals_and_junk_is_refused() {
+        let micros = |value: &str| parse_millionths("AI_PRICE_INPUT_PER_MILLION", value);
+        assert_eq!(micros("0.30").unwrap(), 300_000);
+        assert_eq!(micros("2.5").unwrap(), 2_500_000);
+        assert_eq!(micros("1").unwrap(), 1_000_000);
+        assert_eq!(micros(" 0.075 ").unwrap(), 75_000);
+        assert_eq!(micros("0.000001").unwrap(), 1);
+        assert_eq!(micros("0").unwrap(), 0);
+        assert_eq!(micros("12.345678").unwrap(), 12_345_678);
+        for junk in [
+            "",
+            "-1",
+            "+1",
+            ".5",
+            "1.",
+            "1.2.3",
+            "0.1234567",
+            "1e3",
+            "abc",
+            "1,5",
+            "0x10",
+            "99999999999999999999",
+        ] {
+            let err = micros(junk).unwrap_err();
+            assert!(
+                err.to_string().contains("AI_PRICE_INPUT_PER_MILLION"),
+                "{junk:?}: {err}"
+            );
+        }
     }
 
     #[test]

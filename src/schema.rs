@@ -6,8 +6,8 @@ use async_graphql::{MergedObject, MergedSubscription, SDLExportOptions, Schema};
 
 use crate::{
     domains::{
-        appointments, auth, customers, notifications, operating_hours, plans, saas_plans, services,
-        tenants, whatsapp,
+        ai, appointments, auth, customers, notifications, operating_hours, plans, saas_plans,
+        services, tenants, whatsapp,
     },
     state::AppState,
 };
@@ -27,6 +27,7 @@ pub struct QueryRoot(
     tenants::graphql::TenantQuery,
     whatsapp::graphql::WhatsAppQuery,
     notifications::graphql::NotificationQuery,
+    ai::graphql::AiQuery,
 );
 
 /// All mutations.

@@ -23,7 +23,7 @@ use crate::{
         JobStore, Jobs,
         worker::{WorkerEnv, build_monitor},
     },
-    kernel::{assistant::NoAssistant, clock::Clock, crypto::Cipher, jwt::JwtKeys},
+    kernel::{clock::Clock, crypto::Cipher, jwt::JwtKeys},
     metrics::Metrics,
     rate_limit::RateLimiter,
     schema,
@@ -104,7 +104,7 @@ impl Application {
             jwt: JwtKeys::new(&settings.auth.jwt_secret, settings.auth.access_token_ttl),
             rate_limiter: RateLimiter::new(redis.clone(), &settings.redis.prefix),
             clock: Clock::system(),
-            assistant: Arc::new(NoAssistant),
+            assistant: app::assistant(&clients, &settings.ai),
             jobs: Jobs::new(
                 store,
                 worker_db,

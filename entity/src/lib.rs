@@ -1,6 +1,8 @@
 //! sea-orm entities, one module per table. Plain data: no GraphQL derives and no behaviour; the
 //! domains in the application crate own the rules and convert these models into their own types.
 
+pub mod ai_turns;
+pub mod ai_usage;
 pub mod appointments;
 pub mod conversations;
 pub mod customers;

@@ -14,6 +14,8 @@ pub struct Model {
     pub price_cents: i64,
     pub currency: String,
     pub interval: String,
+    /// AI tokens a tenant on this plan may use per month (NULL: unlimited).
+    pub ai_monthly_token_quota: Option<i64>,
     pub archived_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -18,6 +18,10 @@ pub struct Model {
     pub saas_next_billing: Option<DateTimeUtc>,
     pub ai_enabled: bool,
     pub ai_custom_prompt: Option<String>,
+    /// The AI books only for a customer with an e-mail.
+    pub ai_require_email: bool,
+    /// The billing month (`YYYY-MM`) whose AI token quota was reached and announced.
+    pub ai_quota_reached_month: Option<String>,
     pub preferred_payment_provider: Option<String>,
     pub infinite_pay_tag: Option<String>,
     #[sea_orm(unique)]

@@ -2,6 +2,7 @@
 //! implementation whose base URL comes from settings, so tests point it at a local mock server;
 //! providers without credentials get a logged dry-run instead.
 
+pub mod gemini;
 pub mod google_oauth;
 pub mod http;
 pub mod mailer;
@@ -17,16 +18,21 @@ pub struct Clients {
     pub mailer: Arc<dyn mailer::Mailer>,
     pub google: Option<Arc<dyn google_oauth::GoogleOAuth>>,
     pub meta_graph: Arc<dyn meta_graph::MetaGraph>,
+    /// The AI assistant's model; `None` without `GEMINI_API_KEY`.
+    pub language_model: Option<Arc<dyn gemini::LanguageModel>>,
 }
 
 impl Clients {
     /// Builds the real clients (or their dry-runs) from settings.
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
         let http = http::client()?;
+        let language_model = gemini::from_settings(&settings.ai, http.clone())
+            .map(|client| Arc::new(client) as Arc<dyn gemini::LanguageModel>);
         Ok(Self {
             mailer: mailer::from_settings(&settings.mail)?,
             google: google_oauth::from_settings(&settings.google, http.clone()),
             meta_graph: Arc::new(meta_graph::from_settings(&settings.whatsapp, http)),
+            language_model,
         })
     }
 }

@@ -7,6 +7,7 @@
 //! `service` (and its `model` and `graphql` types), never its `repo`; `tests/api/architecture.rs`
 //! checks it, and `docs/ARCHITECTURE.md` explains it.
 
+pub mod ai;
 pub mod appointments;
 pub mod auth;
 pub mod customers;

@@ -101,6 +101,14 @@ impl JobStore {
             Self::Postgres(_) => (DatabaseBackend::Postgres, "apalis.jobs"),
         }
     }
+
+    /// apalis's table of registered workers.
+    fn workers_table(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "Workers",
+            Self::Postgres(_) => "apalis.workers",
+        }
+    }
 }
 
 /// The `n`th (from 1) bind parameter of a raw statement on `backend`.
@@ -257,6 +265,8 @@ pub struct Jobs {
     max_attempts: u32,
     /// Each queue with what tells this instance's worker of that queue that jobs were pushed.
     queues: Arc<[(Queue, Arc<Notify>)]>,
+    /// This process among the workers of the store (random per start).
+    instance: Arc<str>,
 }
 
 impl Jobs {
@@ -275,7 +285,16 @@ impl Jobs {
                 .into_iter()
                 .map(|queue| (queue, Arc::new(Notify::new())))
                 .collect(),
+            instance: hex::encode(crate::kernel::crypto::random_bytes::<6>()).into(),
         }
+    }
+
+    /// The name this process's worker of `queue` registers under. apalis refuses a second live
+    /// worker of one name (on Postgres while the first holds its advisory lock, on SQLite within
+    /// the heartbeat), so every instance, and every start of one, has its own; the name also
+    /// lets apalis hand the jobs a dead process held to the live ones.
+    pub fn worker_name(&self, queue: &str) -> String {
+        format!("{queue}@{}", self.instance)
     }
 
     /// What is notified when the dispatcher has pushed jobs to `queue`, so this instance's
@@ -365,8 +384,35 @@ impl Jobs {
 
     /// Deletes the jobs that finished before `now` minus their retention: [`DONE_RETENTION`] for
     /// the succeeded, [`DEAD_RETENTION`] for the dead (out of attempts, or killed), kept longer
-    /// to be looked into. Idempotent, so every instance runs it. Returns how many.
+    /// to be looked into; and the workers of processes gone for [`DEAD_RETENTION`] that hold no
+    /// job (each start registers its own, see [`Jobs::worker_name`]). Idempotent, so every
+    /// instance runs it. Returns how many jobs.
     pub async fn purge_finished(&self, now: DateTime<Utc>) -> anyhow::Result<u64> {
+        let jobs = self.purge_finished_jobs(now).await?;
+        self.purge_gone_workers(now - DEAD_RETENTION).await?;
+        Ok(jobs)
+    }
+
+    async fn purge_gone_workers(&self, seen_before: DateTime<Utc>) -> anyhow::Result<()> {
+        let (backend, jobs) = self.store.table();
+        let workers = self.store.workers_table();
+        let sql = format!(
+            "DELETE FROM {workers} WHERE last_seen < {} AND NOT EXISTS (SELECT 1 FROM {jobs} \
+             WHERE {jobs}.lock_by = {workers}.id)",
+            placeholder(backend, 1),
+        );
+        let value: sea_orm::Value = match self.store {
+            // apalis-sqlite keeps `last_seen` as Unix seconds.
+            JobStore::Sqlite(_) => seen_before.timestamp().into(),
+            JobStore::Postgres(_) => seen_before.into(),
+        };
+        self.db
+            .execute_raw(Statement::from_sql_and_values(backend, sql, [value]))
+            .await?;
+        Ok(())
+    }
+
+    async fn purge_finished_jobs(&self, now: DateTime<Utc>) -> anyhow::Result<u64> {
         let (done, dead) = (now - DONE_RETENTION, now - DEAD_RETENTION);
         let (backend, jobs) = self.store.table();
         let sql = format!(

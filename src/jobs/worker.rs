@@ -190,10 +190,11 @@ fn register_job<J: Job>(
     let retries = settings.max_attempts.saturating_sub(1) as usize;
     let every = settings.poll_interval;
     let pushed = env.jobs.pushed(J::QUEUE);
+    let name = env.jobs.worker_name(J::QUEUE);
     let data = env.handler_env();
     Ok(match env.jobs.store().clone() {
         JobStore::Sqlite(pool) => monitor.register(move |_| {
-            WorkerBuilder::new(J::QUEUE)
+            WorkerBuilder::new(name.as_str())
                 .backend(PollWith::new(
                     sqlite_storage::<J>(&pool),
                     Ticker::new(every, pushed.clone()),
@@ -204,7 +205,7 @@ fn register_job<J: Job>(
                 .build(run_job::<J>)
         }),
         JobStore::Postgres(pool) => monitor.register(move |_| {
-            WorkerBuilder::new(J::QUEUE)
+            WorkerBuilder::new(name.as_str())
                 .backend(PollWith::new(
                     postgres_storage::<J>(&pool),
                     Ticker::new(every, pushed.clone()),

@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::ids::{ConversationId, CustomerId, TenantId};
+use super::ids::{ConversationId, CustomerId, MessageId, TenantId};
 
 /// What the assistant is asked to answer: the customer's messages of one turn, oldest first.
 #[derive(Clone, Debug)]
@@ -18,6 +18,9 @@ pub struct AssistantTurn {
     pub customer_id: CustomerId,
     /// The texts the customer wrote (typed, or the titles of tapped buttons).
     pub messages: Vec<String>,
+    /// The turn's last customer message: a turn answered before (then interrupted by a crash
+    /// before its reply was stored) is known by it.
+    pub last_message_id: MessageId,
     pub now: DateTime<Utc>,
 }
 
@@ -36,6 +39,9 @@ pub trait Assistant<C>: Send + Sync {
     async fn answer(&self, ctx: &C, turn: &AssistantTurn) -> AssistantAnswer;
 }
 
+/// The fallback reason of an application without an AI provider.
+pub const NOT_CONFIGURED: &str = "not_configured";
+
 /// The assistant of an application without an AI provider: every turn goes to the menu.
 pub struct NoAssistant;
 
@@ -43,7 +49,7 @@ pub struct NoAssistant;
 impl<C: Sync> Assistant<C> for NoAssistant {
     async fn answer(&self, _: &C, _: &AssistantTurn) -> AssistantAnswer {
         AssistantAnswer::Fallback {
-            reason: "not_configured",
+            reason: NOT_CONFIGURED,
         }
     }
 }

@@ -33,7 +33,8 @@ fn weekday_short(day: Weekday) -> &'static str {
     }
 }
 
-fn weekday_long(day: Weekday) -> &'static str {
+/// `terça-feira`.
+pub fn weekday_long(day: Weekday) -> &'static str {
     match day {
         Weekday::Mon => "segunda-feira",
         Weekday::Tue => "terça-feira",

@@ -4,13 +4,17 @@ use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::json;
 use waba_bot::kernel::viewer::Role;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 
 /// A user asks for a verification code: one `send_verification_email` job runs, and its email
 /// is out.
 async fn run_one_email_job(app: &TestApp) {
     let session = app
-        .user_session("ana@salon.test", Role::Tenant, false)
+        .user_session(
+            &format!("ana-{}@salon.test", uuid::Uuid::now_v7().simple()),
+            Role::Tenant,
+            false,
+        )
         .await;
     app.gql(
         session["accessToken"].as_str(),
@@ -32,6 +36,22 @@ async fn jobs_run_on_the_worker_and_are_counted() {
         metrics.contains(r#"waba_jobs_total{queue="send_verification_email",outcome="ok"} 1"#),
         "{metrics}"
     );
+}
+
+/// Every process registers workers of its own: apalis refuses a second live worker of one name
+/// (SQLite within the 30-second heartbeat, Postgres while the first holds its advisory lock), so
+/// an instance beside another, or restarted at once, would run no job at all.
+#[tokio::test]
+async fn a_second_instance_and_a_restarted_one_run_jobs() {
+    let first = spawn_app().await;
+    run_one_email_job(&first).await;
+    let mut second = spawn_app_with(first.sibling_options()).await;
+    // Its workers registered while the first's were alive; the first stops, so only the second's
+    // can run the next job.
+    first.stop_for(&mut second).await;
+    run_one_email_job(&second).await;
+    let restarted = second.restart(Vec::new()).await;
+    run_one_email_job(&restarted).await;
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 
 mod appointments;
 mod architecture;
+mod assistant;
 mod auth;
 mod availability;
 
@@ -12,6 +13,7 @@ mod catalog;
 mod cli;
 mod customers;
 mod email_verification;
+mod gemini_client;
 mod google_sign_in;
 mod helpers;
 mod http_surface;

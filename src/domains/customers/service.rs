@@ -144,7 +144,17 @@ pub async fn update(
     id: CustomerId,
     changes: CustomerChanges,
 ) -> AppResult<Customer> {
-    let tenant = viewer.tenant()?;
+    update_in(state, viewer.tenant()?, id, changes).await
+}
+
+/// [`update`] of a tenant's customer without a dashboard user (the customer's own request on
+/// WhatsApp).
+pub async fn update_in(
+    state: &AppState,
+    tenant: TenantId,
+    id: CustomerId,
+    changes: CustomerChanges,
+) -> AppResult<Customer> {
     find(&state.db, tenant, id).await?;
     let update = CustomerUpdate {
         name: changes.name.as_deref().map(parse_name).transpose()?,

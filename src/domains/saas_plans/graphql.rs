@@ -71,6 +71,11 @@ impl SaasPlanNode {
         self.0.interval
     }
 
+    /// AI tokens (prompt plus output) a tenant on this plan may use per month; null: unlimited.
+    async fn ai_monthly_token_quota(&self) -> Option<i64> {
+        self.0.ai_monthly_token_quota
+    }
+
     /// Whether the plan is off sale (tenants already on it keep it).
     async fn archived(&self) -> bool {
         self.0.archived_at.is_some()
@@ -112,6 +117,8 @@ pub struct UpdateSaasPlanInput {
     pub interval: Option<BillingInterval>,
     /// Null clears the description.
     pub description: MaybeUndefined<String>,
+    /// AI tokens a tenant on this plan may use per month (0 to 10^12); null: unlimited.
+    pub ai_monthly_token_quota: MaybeUndefined<i64>,
 }
 
 #[derive(Default)]
@@ -166,6 +173,7 @@ impl SaasPlanMutation {
             description: input.description.into(),
             price: input.price.map(|p| p.cents()),
             interval: input.interval,
+            ai_monthly_token_quota: input.ai_monthly_token_quota.into(),
         };
         Ok(SaasPlanNode(
             service::update(state(ctx), &viewer, SaasPlanId::parse(&id)?, changes).await?,

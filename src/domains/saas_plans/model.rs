@@ -17,6 +17,8 @@ pub struct SaasPlan {
     pub description: Option<String>,
     pub price: MoneyCents,
     pub interval: BillingInterval,
+    /// AI tokens a tenant on this plan may use per month; `None`: unlimited.
+    pub ai_monthly_token_quota: Option<i64>,
     pub archived_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -33,6 +35,7 @@ impl TryFrom<entity::saas_plans::Model> for SaasPlan {
             description: m.description,
             price: MoneyCents(m.price_cents),
             interval: BillingInterval::parse_stored(&m.interval)?,
+            ai_monthly_token_quota: m.ai_monthly_token_quota,
             archived_at: m.archived_at,
             created_at: m.created_at,
             updated_at: m.updated_at,
@@ -55,6 +58,7 @@ pub struct SaasPlanUpdate {
     pub description: Option<Option<String>>,
     pub price: Option<MoneyCents>,
     pub interval: Option<BillingInterval>,
+    pub ai_monthly_token_quota: Option<Option<i64>>,
     pub archived_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
 }
@@ -67,4 +71,19 @@ pub fn parse_description(raw: Option<String>) -> Option<String> {
 /// A validated plan name (1 to 100 characters after trimming).
 pub fn parse_name(raw: &str) -> Result<String, AppError> {
     parse_required_text("name", raw, 100)
+}
+
+/// The most tokens a monthly AI quota can grant (a trillion: beyond any plan, within `i64`).
+const MAX_TOKEN_QUOTA: i64 = 1_000_000_000_000;
+
+/// A validated monthly AI token quota (0 to 10^12).
+pub fn parse_token_quota(quota: i64) -> Result<i64, AppError> {
+    if (0..=MAX_TOKEN_QUOTA).contains(&quota) {
+        Ok(quota)
+    } else {
+        Err(AppError::bad_input(
+            "aiMonthlyTokenQuota",
+            format!("aiMonthlyTokenQuota must be between 0 and {MAX_TOKEN_QUOTA}"),
+        ))
+    }
 }

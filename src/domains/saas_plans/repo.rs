@@ -63,6 +63,7 @@ pub async fn insert(
         price_cents: Set(plan.price.0),
         currency: Set("BRL".to_owned()),
         interval: Set(plan.interval.as_str().to_owned()),
+        ai_monthly_token_quota: Set(None),
         archived_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -91,6 +92,10 @@ pub async fn update(
         changes
             .interval
             .map(|interval| interval.as_str().to_owned()),
+    );
+    set_some(
+        &mut row.ai_monthly_token_quota,
+        changes.ai_monthly_token_quota,
     );
     set_some(&mut row.archived_at, changes.archived_at.map(Some));
     saas_plans::Entity::update(row).exec(conn).await?.try_into()

@@ -6,7 +6,9 @@ use chrono::Utc;
 use sea_orm::ConnectionTrait;
 
 use super::{
-    model::{NewSaasPlanRow, SaasPlan, SaasPlanUpdate, parse_description, parse_name},
+    model::{
+        NewSaasPlanRow, SaasPlan, SaasPlanUpdate, parse_description, parse_name, parse_token_quota,
+    },
     repo,
 };
 use crate::{
@@ -32,7 +34,8 @@ pub async fn find_many(
     repo::find_many(conn, ids).await
 }
 
-async fn find(conn: &impl ConnectionTrait, id: SaasPlanId) -> AppResult<SaasPlan> {
+/// A plan by id, archived or not (tenants keep theirs).
+pub async fn find(conn: &impl ConnectionTrait, id: SaasPlanId) -> AppResult<SaasPlan> {
     repo::find(conn, id)
         .await?
         .ok_or(AppError::NotFound("SaaS plan"))
@@ -76,6 +79,8 @@ pub struct SaasPlanChanges {
     pub description: Option<Option<String>>,
     pub price: Option<MoneyCents>,
     pub interval: Option<BillingInterval>,
+    /// `Some(None)`: unlimited.
+    pub ai_monthly_token_quota: Option<Option<i64>>,
 }
 
 pub async fn update(
@@ -91,6 +96,10 @@ pub async fn update(
         description: changes.description.map(parse_description),
         price: changes.price.map(parse_price).transpose()?,
         interval: changes.interval,
+        ai_monthly_token_quota: changes
+            .ai_monthly_token_quota
+            .map(|quota| quota.map(parse_token_quota).transpose())
+            .transpose()?,
         archived_at: None,
         updated_at: Utc::now(),
     };

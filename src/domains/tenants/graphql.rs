@@ -102,6 +102,17 @@ impl TenantNode {
         self.0.ai_custom_prompt.as_deref()
     }
 
+    /// Whether the AI assistant books only for customers who gave an e-mail.
+    async fn ai_require_email(&self) -> bool {
+        self.0.ai_require_email
+    }
+
+    /// The month (`YYYY-MM`, the tenant's zone) in which the plan's AI token quota was last
+    /// reached: for the rest of that month the guided menu answers instead of the AI.
+    async fn ai_quota_reached_month(&self) -> Option<&str> {
+        self.0.ai_quota_reached_month.as_deref()
+    }
+
     /// Provider of customers' payment links, when chosen.
     async fn preferred_payment_provider(&self) -> Option<PaymentProvider> {
         self.0.preferred_payment_provider
@@ -216,6 +227,8 @@ pub struct UpdateTenantInput {
     pub ai_enabled: Option<bool>,
     /// Extra instructions for the AI assistant (up to 4000 characters); null clears them.
     pub ai_custom_prompt: MaybeUndefined<String>,
+    /// Whether the AI assistant asks for an e-mail before booking (default false).
+    pub ai_require_email: Option<bool>,
     /// Provider of customers' payment links; null clears it.
     pub preferred_payment_provider: MaybeUndefined<PaymentProvider>,
     /// InfinitePay handle (InfiniteTag) without the `$`; null clears it.
@@ -357,6 +370,7 @@ impl TenantMutation {
                 .transpose()?,
             ai_enabled: input.ai_enabled,
             ai_custom_prompt: input.ai_custom_prompt.into(),
+            ai_require_email: input.ai_require_email,
             preferred_payment_provider: input.preferred_payment_provider.into(),
             infinite_pay_tag: input.infinite_pay_tag.into(),
             slot_step_minutes: input.slot_step_minutes,

@@ -58,10 +58,11 @@ pub enum WhatsAppStatus {
 #[graphql(name = "BotMode")]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum BotMode {
-    /// The AI assistant (the guided menu while it is not available).
+    /// The AI assistant; the guided menu answers whatever it cannot (no `GEMINI_API_KEY`, the
+    /// model unavailable, the plan's monthly quota used up).
+    #[default]
     Ai,
     /// The guided menu.
-    #[default]
     Menu,
     /// Nobody: messages are only stored for the business to answer.
     Off,
@@ -116,6 +117,7 @@ pub struct TenantUpdate {
     pub time_zone: Option<TimeZone>,
     pub ai_enabled: Option<bool>,
     pub ai_custom_prompt: Option<Option<String>>,
+    pub ai_require_email: Option<bool>,
     pub preferred_payment_provider: Option<Option<PaymentProvider>>,
     pub infinite_pay_tag: Option<Option<String>>,
     pub slot_step_minutes: Option<i32>,
@@ -141,6 +143,10 @@ pub struct Tenant {
     pub saas_next_billing: Option<DateTime<Utc>>,
     pub ai_enabled: bool,
     pub ai_custom_prompt: Option<String>,
+    /// The AI books only for customers with an e-mail.
+    pub ai_require_email: bool,
+    /// The billing month (`YYYY-MM`) in which the AI token quota was reached.
+    pub ai_quota_reached_month: Option<String>,
     pub preferred_payment_provider: Option<PaymentProvider>,
     pub infinite_pay_tag: Option<String>,
     pub whatsapp_phone_number_id: Option<String>,
@@ -191,6 +197,8 @@ impl TryFrom<entity::tenants::Model> for Tenant {
             saas_next_billing: m.saas_next_billing,
             ai_enabled: m.ai_enabled,
             ai_custom_prompt: m.ai_custom_prompt,
+            ai_require_email: m.ai_require_email,
+            ai_quota_reached_month: m.ai_quota_reached_month,
             infinite_pay_tag: m.infinite_pay_tag,
             whatsapp_phone_number_id: m.phone_number_id,
             scheduling: SchedulingSettings {

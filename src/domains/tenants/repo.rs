@@ -67,6 +67,28 @@ pub async fn mark_whatsapp_token_invalid(
     Ok(updated.rows_affected > 0)
 }
 
+/// Records that the tenant reached its AI token quota in `month`; whether this is news (the
+/// first time for that month).
+pub async fn mark_ai_quota_reached(
+    conn: &impl ConnectionTrait,
+    id: TenantId,
+    month: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let updated = tenants::Entity::update_many()
+        .col_expr(tenants::Column::AiQuotaReachedMonth, Expr::value(month))
+        .col_expr(tenants::Column::UpdatedAt, Expr::value(now))
+        .filter(tenants::Column::Id.eq(id.0))
+        .filter(
+            Condition::any()
+                .add(tenants::Column::AiQuotaReachedMonth.is_null())
+                .add(tenants::Column::AiQuotaReachedMonth.ne(month)),
+        )
+        .exec(conn)
+        .await?;
+    Ok(updated.rows_affected > 0)
+}
+
 /// The tenant whose connected WhatsApp number has `phone_number_id`.
 pub async fn find_by_phone_number_id(
     conn: &impl ConnectionTrait,
@@ -173,6 +195,8 @@ pub async fn insert(
         saas_next_billing: Set(None),
         ai_enabled: Set(true),
         ai_custom_prompt: Set(None),
+        ai_require_email: Set(false),
+        ai_quota_reached_month: Set(None),
         preferred_payment_provider: Set(None),
         infinite_pay_tag: Set(None),
         waba_id: Set(None),
@@ -219,6 +243,7 @@ pub async fn update(
     );
     set_some(&mut row.ai_enabled, changes.ai_enabled);
     set_some(&mut row.ai_custom_prompt, changes.ai_custom_prompt);
+    set_some(&mut row.ai_require_email, changes.ai_require_email);
     set_some(
         &mut row.preferred_payment_provider,
         changes

@@ -140,6 +140,16 @@ pub async fn whatsapp_token_refused(state: &AppState, tenant: TenantId) -> AppRe
     Ok(())
 }
 
+/// The tenant used up its plan's AI tokens for `month` (`YYYY-MM`): recorded once, and a tenant
+/// event tells the dashboard that the menu answers until the month ends.
+pub async fn ai_quota_reached(state: &AppState, tenant: TenantId, month: &str) -> AppResult<()> {
+    if repo::mark_ai_quota_reached(&state.db, tenant, month, Utc::now()).await? {
+        tracing::warn!(%tenant, month, "the tenant reached its monthly AI token quota");
+        publish_updated(state, tenant).await;
+    }
+    Ok(())
+}
+
 /// The tenant WhatsApp messages to `phone_number_id` belong to, if one connected it.
 pub async fn find_by_phone_number_id(
     conn: &impl ConnectionTrait,
@@ -195,6 +205,7 @@ pub struct TenantChanges {
     pub time_zone: Option<TimeZone>,
     pub ai_enabled: Option<bool>,
     pub ai_custom_prompt: Option<Option<String>>,
+    pub ai_require_email: Option<bool>,
     pub preferred_payment_provider: Option<Option<PaymentProvider>>,
     pub infinite_pay_tag: Option<Option<String>>,
     pub slot_step_minutes: Option<i32>,
@@ -230,6 +241,7 @@ pub async fn update(
             .ai_custom_prompt
             .map(|prompt| parse_optional_text("aiCustomPrompt", prompt, 4000))
             .transpose()?,
+        ai_require_email: changes.ai_require_email,
         preferred_payment_provider: changes.preferred_payment_provider,
         infinite_pay_tag: changes
             .infinite_pay_tag

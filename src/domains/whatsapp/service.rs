@@ -29,7 +29,7 @@ use crate::{
     domains::{customers, tenants, tenants::model::BotMode},
     jobs,
     kernel::{
-        assistant::{AssistantAnswer, AssistantTurn},
+        assistant::{AssistantAnswer, AssistantTurn, NOT_CONFIGURED},
         error::{AppError, AppResult},
         events::Event,
         ids::{ConversationId, CustomerId, MessageId, TenantId, UserId, WebhookDeliveryId},
@@ -1111,6 +1111,7 @@ async fn assistant_reply(
     batch: &[Message],
     now: DateTime<Utc>,
 ) -> Option<(String, bool)> {
+    let last_message_id = batch.last()?.id;
     let turn = AssistantTurn {
         tenant_id: conversation.tenant_id,
         conversation_id: conversation.id,
@@ -1120,6 +1121,7 @@ async fn assistant_reply(
             .filter(|message| message.kind == MessageKind::Text)
             .filter_map(|message| message.body.clone())
             .collect(),
+        last_message_id,
         now,
     };
     match state.assistant.answer(state, &turn).await {
@@ -1128,7 +1130,11 @@ async fn assistant_reply(
             needs_attention,
         } => Some((text, needs_attention)),
         AssistantAnswer::Fallback { reason } => {
-            tracing::debug!(conversation = %conversation.id, reason, "the menu answers for the assistant");
+            if reason == NOT_CONFIGURED {
+                tracing::debug!(conversation = %conversation.id, "no AI provider: the menu answers");
+            } else {
+                tracing::warn!(conversation = %conversation.id, reason, "the menu answers for the assistant");
+            }
             state.metrics.record_ai_fallback(reason);
             None
         }

@@ -66,6 +66,8 @@ pub struct TestApp {
     pub google: MockServer,
     /// Meta's Graph API (`WABA_URL`); tests mount what it answers.
     pub meta: MockServer,
+    /// The Gemini API (`GEMINI_API_URL`); used once a test sets `GEMINI_API_KEY`.
+    pub gemini: MockServer,
     pub database_url: String,
     pub redis_prefix: String,
     pub secrets: (String, String),
@@ -165,6 +167,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     let smtp = MockSmtp::start().await;
     let google = google::start().await;
     let meta = meta::start().await;
+    let gemini = MockServer::start().await;
     let data_dir = tempfile::tempdir().unwrap();
 
     let mut vars: HashMap<&'static str, String> = HashMap::from([
@@ -195,6 +198,8 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         ("WABA_URL", meta.uri()),
         ("WABA_APP_SECRET", meta::APP_SECRET.to_owned()),
         ("WABA_API_VERSION", meta::API_VERSION.to_owned()),
+        ("GEMINI_API_URL", gemini.uri()),
+        ("AI_RETRY_BASE_MS", "1".to_owned()),
         ("WORKER_POLL_INTERVAL_MS", "50".to_owned()),
         ("SHUTDOWN_TIMEOUT_SECONDS", "5".to_owned()),
         ("LOGIN_MAX_ATTEMPTS_PER_EMAIL", "1000".to_owned()),
@@ -232,6 +237,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         smtp,
         google,
         meta,
+        gemini,
         database_url,
         redis_prefix,
         secrets,
@@ -398,6 +404,24 @@ impl TestApp {
     /// Statements sent while handling requests (`waba_db_queries_total{source="api"}`).
     pub fn db_queries(&self) -> u64 {
         self.state.metrics.db_counter("api").get()
+    }
+
+    /// Stops this instance and starts another of the same deployment (database, Redis, keys)
+    /// with `settings`: a restart. The new instance has mock servers of its own.
+    pub async fn restart(self, settings: Vec<(&'static str, String)>) -> TestApp {
+        let mut next = spawn_app_with(TestOptions {
+            settings,
+            ..self.sibling_options()
+        })
+        .await;
+        self.stop_for(&mut next).await;
+        next
+    }
+
+    /// Stops this instance, leaving its database to `sibling`, which keeps running on it.
+    pub async fn stop_for(mut self, sibling: &mut TestApp) {
+        sibling._database = self._database.take().or(sibling._database.take());
+        self.stop().await.expect("the server stops cleanly");
     }
 
     /// Stops the server gracefully and waits for it.
