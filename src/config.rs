@@ -207,7 +207,11 @@ pub struct DocumentLimits {
 
 #[derive(Clone, Debug)]
 pub struct WorkerSettings {
+    /// Jobs of one queue an instance runs at once.
     pub concurrency: usize,
+    /// The same for queues whose jobs mostly wait on a provider (the language model, Meta):
+    /// unrelated conversations are answered side by side, not four at a time.
+    pub waiting_concurrency: usize,
     pub max_attempts: u32,
     /// How often workers poll the job table and the outbox dispatcher sweeps.
     pub poll_interval: Duration,
@@ -468,6 +472,8 @@ impl Settings {
             },
             worker: WorkerSettings {
                 concurrency: usize::try_from(number("WORKER_CONCURRENCY", 4)?)?.max(1),
+                waiting_concurrency: usize::try_from(number("WORKER_WAITING_CONCURRENCY", 256)?)?
+                    .clamp(1, 4096),
                 max_attempts: u32::try_from(number("JOB_MAX_ATTEMPTS", 5)?)?.max(1),
                 poll_interval: Duration::from_millis(number("WORKER_POLL_INTERVAL_MS", 500)?),
             },

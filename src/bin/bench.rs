@@ -23,6 +23,11 @@
 //!   CUSTOMERS (default 2 000) customers write "Oi", then tap "Agendar horário", then the service,
 //!   round after round; prints per round the messages per second from the first post until every
 //!   message is handled and every reply recorded as SENT by the stub (`scripts/bench-conversation`).
+//! - `bench assistant [CUSTOMERS] [CONNECTIONS] [LATENCY_MS]`: the same tenant in the AI mode,
+//!   against a local stub of Gemini answering after LATENCY_MS (default 0): CUSTOMERS (default
+//!   2 000) customers each ask for the services; the model calls `list_services`, then answers
+//!   with text (one tool round, two model calls). Prints the messages per second until every reply
+//!   is SENT and the most model calls the stub had in flight at once (`scripts/bench-assistant`).
 //!
 //! The database is `DATABASE_URL` when set (use a fresh Postgres database), otherwise a temporary
 //! SQLite file.
@@ -97,10 +102,19 @@ async fn main() -> anyhow::Result<()> {
     if std::env::var("PORT").is_err() {
         vars.push(("PORT".into(), "0".into()));
     }
-    if matches!(command, Some("webhook" | "conversation")) {
+    if matches!(command, Some("webhook" | "conversation" | "assistant")) {
         vars.push(("WABA_URL".into(), graph_stub().await?));
         vars.push(("WABA_APP_SECRET".into(), WEBHOOK_SECRET.into()));
     }
+    let model = if command == Some("assistant") {
+        let latency = StdDuration::from_millis(number(3, 0) as u64);
+        let (url, in_flight) = gemini_stub(latency).await?;
+        vars.push(("GEMINI_API_URL".into(), url));
+        vars.push(("GEMINI_API_KEY".into(), "bench-key".into()));
+        Some((latency, in_flight))
+    } else {
+        None
+    };
     let settings = Settings::from_lookup(|key| {
         std::env::var(key)
             .ok()
@@ -113,10 +127,15 @@ async fn main() -> anyhow::Result<()> {
         Some("fanout-server") => fanout_server(app).await,
         Some("webhook") => webhook(app, number(1, 20_000), number(2, 16)).await,
         Some("conversation") => conversation(app, number(1, 2_000), number(2, 16)).await,
+        Some("assistant") => {
+            let (latency, in_flight) = model.context("the model stub runs")?;
+            assistant(app, number(1, 2_000), number(2, 16), latency, &in_flight).await
+        }
         _ => anyhow::bail!(
             "usage: bench availability [APPOINTMENTS] [ITERATIONS] | bench serve [APPOINTMENTS] \
              | bench fanout [SUBSCRIBERS] [EVENTS] | bench webhook [REQUESTS] [CONNECTIONS] \
-             | bench conversation [CUSTOMERS] [CONNECTIONS]"
+             | bench conversation [CUSTOMERS] [CONNECTIONS] \
+             | bench assistant [CUSTOMERS] [CONNECTIONS] [LATENCY_MS]"
         ),
     }
 }
@@ -1070,25 +1089,168 @@ async fn conversation(
                 Delivery::of(&from, round * customers + n, message.clone())
             })
             .collect();
-        let statements =
-            || state.metrics.db_counter("api").get() + state.metrics.db_counter("worker").get();
-        let before = statements();
-        let started = Instant::now();
-        client.deliver(deliveries).await?;
-        let acknowledged = started.elapsed();
-        let replies = settle(&state, tenant, (round + 1) * customers).await?;
-        let elapsed = started.elapsed();
-        println!(
-            "{name}: {:.0} messages/s answered and SENT ({replies} replies in all; all \
-             acknowledged after {}, all answered after {}; {:.1} SQL statements per message, \
-             the bench's polling included)",
-            customers as f64 / elapsed.as_secs_f64(),
-            ms(acknowledged),
-            ms(elapsed),
-            (statements() - before) as f64 / customers as f64,
-        );
+        measure_round(
+            &state,
+            &client,
+            tenant,
+            name,
+            deliveries,
+            (round + 1) * customers,
+        )
+        .await?;
     }
     Ok(())
+}
+
+/// Posts one round of `deliveries` (one message each) and waits until `handled` messages of
+/// `tenant` in all are answered and every reply is SENT; prints the round's rate.
+async fn measure_round(
+    state: &AppState,
+    client: &WebhookClient,
+    tenant: TenantId,
+    name: &str,
+    deliveries: Vec<Delivery>,
+    handled: usize,
+) -> anyhow::Result<()> {
+    let messages = deliveries.len();
+    let statements =
+        || state.metrics.db_counter("api").get() + state.metrics.db_counter("worker").get();
+    let before = statements();
+    let started = Instant::now();
+    client.deliver(deliveries).await?;
+    let acknowledged = started.elapsed();
+    let replies = settle(state, tenant, handled).await?;
+    let elapsed = started.elapsed();
+    println!(
+        "{name}: {:.0} messages/s answered and SENT ({replies} replies in all; all acknowledged \
+         after {}, all answered after {}; {:.1} SQL statements per message, the bench's polling \
+         included)",
+        messages as f64 / elapsed.as_secs_f64(),
+        ms(acknowledged),
+        ms(elapsed),
+        (statements() - before) as f64 / messages as f64,
+    );
+    Ok(())
+}
+
+/// The AI mode end to end: CUSTOMERS customers each ask for the services; the model stub (after
+/// `latency`) calls `list_services`, then answers with text. A warm-up round of a tenth of them
+/// first; then the measured round, and the most model calls in flight at once during it.
+async fn assistant(
+    app: Application,
+    customers: usize,
+    connections: usize,
+    latency: StdDuration,
+    in_flight: &ModelInFlight,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        customers > 0 && connections > 0,
+        "CUSTOMERS and CONNECTIONS must be at least 1"
+    );
+    let state = app.state().clone();
+    let (tenant, _) = whatsapp_tenant(&state, "AI").await?;
+    let client = WebhookClient::new(&app, connections)?;
+    tokio::spawn(app.run_until_stopped());
+    println!(
+        "AI turn end to end (one tool round): {customers} customers, {connections} connections, \
+         model answering after {} ms, {} database",
+        latency.as_millis(),
+        state.db.get_database_backend().as_str()
+    );
+    let ask = text_message("Quais serviços vocês têm?");
+    let warm_up = (customers / 10).max(1);
+    let deliveries = (0..warm_up)
+        .map(|n| Delivery::of(&format!("55118{n:08}"), n, ask.clone()))
+        .collect();
+    measure_round(&state, &client, tenant, "warm-up", deliveries, warm_up).await?;
+    in_flight.reset();
+    let deliveries = (0..customers)
+        .map(|n| Delivery::of(&format!("55119{n:08}"), warm_up + n, ask.clone()))
+        .collect();
+    measure_round(
+        &state,
+        &client,
+        tenant,
+        "question → list_services → answer",
+        deliveries,
+        warm_up + customers,
+    )
+    .await?;
+    println!(
+        "model calls in flight at once: at most {} ({} calls in all)",
+        in_flight.most(),
+        in_flight.calls()
+    );
+    Ok(())
+}
+
+/// What the model stub counts: calls in flight now, the most at once, and all calls.
+#[derive(Default)]
+struct ModelInFlight {
+    now: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl ModelInFlight {
+    fn enter(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let now = self.now.fetch_add(1, Relaxed) + 1;
+        self.most.fetch_max(now, Relaxed);
+        self.calls.fetch_add(1, Relaxed);
+    }
+
+    fn leave(&self) {
+        self.now.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn reset(&self) {
+        self.most.store(0, std::sync::atomic::Ordering::Relaxed);
+        self.calls.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn most(&self) -> usize {
+        self.most.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// A stand-in for Gemini's `generateContent` on loopback, answering after `latency`: a customer's
+/// text gets a call of `list_services`, the function's response gets the final text.
+async fn gemini_stub(
+    latency: StdDuration,
+) -> anyhow::Result<(String, std::sync::Arc<ModelInFlight>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let in_flight = std::sync::Arc::new(ModelInFlight::default());
+    let counter = in_flight.clone();
+    let stub = axum::Router::new().fallback(move |axum::Json(request): axum::Json<Value>| {
+        let counter = counter.clone();
+        async move {
+            counter.enter();
+            tokio::time::sleep(latency).await;
+            counter.leave();
+            let answered_tool = request["contents"]
+                .as_array()
+                .and_then(|contents| contents.last())
+                .is_some_and(|last| last["parts"][0].get("functionResponse").is_some());
+            let part = if answered_tool {
+                json!({"text": "Temos Corte por R$ 50,00 (1h). Quer agendar?"})
+            } else {
+                json!({"functionCall": {"name": "list_services", "args": {}}})
+            };
+            axum::Json(json!({
+                "candidates": [{"content": {"role": "model", "parts": [part]}, "finishReason": "STOP"}],
+                "usageMetadata": {"promptTokenCount": 900, "candidatesTokenCount": 20, "totalTokenCount": 920},
+                "modelVersion": "gemini-2.5-flash",
+            }))
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, stub).await });
+    Ok((url, in_flight))
 }
 
 /// Waits until `inbound` messages of `tenant` are handled and none of its replies is waiting to

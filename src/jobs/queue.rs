@@ -33,6 +33,11 @@ pub trait Job: Clone + Serialize + DeserializeOwned + Send + Sync + Unpin + 'sta
     /// Stable queue name; renaming the Rust type must not orphan queued jobs.
     const QUEUE: &'static str;
 
+    /// Whether the job spends its time waiting on an external provider rather than on the CPU
+    /// or the database: its queue runs `WORKER_WAITING_CONCURRENCY` jobs at once, not
+    /// `WORKER_CONCURRENCY`.
+    const WAITS_ON_PROVIDERS: bool = false;
+
     /// What the job runs with (the application state); generic so the queue knows no domain.
     type Context: Clone + Send + Sync + 'static;
 
@@ -154,12 +159,24 @@ async fn tune_postgres_store(pool: &apalis_postgres::PgPool) -> anyhow::Result<(
     Ok(())
 }
 
+/// Jobs a worker fetches at once: apalis's default, or more for a queue whose many jobs in
+/// flight mostly wait.
+fn batch_size<J: Job>() -> usize {
+    if J::WAITS_ON_PROVIDERS { 50 } else { 10 }
+}
+
 pub(super) fn sqlite_storage<J: Job>(pool: &apalis_sqlite::SqlitePool) -> SqliteStorage<J> {
-    SqliteStorage::new(pool).with_config(apalis_sqlite::Config::default().queue(J::QUEUE))
+    let config = apalis_sqlite::Config::default()
+        .queue(J::QUEUE)
+        .batch_size(batch_size::<J>());
+    SqliteStorage::new(pool).with_config(config)
 }
 
 pub(super) fn postgres_storage<J: Job>(pool: &apalis_postgres::PgPool) -> PostgresStorage<J> {
-    PostgresStorage::new(pool).with_config(apalis_postgres::Config::default().queue(J::QUEUE))
+    let config = apalis_postgres::Config::default()
+        .queue(J::QUEUE)
+        .batch_size(batch_size::<J>());
+    PostgresStorage::new(pool).with_config(config)
 }
 
 /// Pushes `rows` in one insert; when one of them was pushed before (a crash between a push and

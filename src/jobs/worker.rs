@@ -191,6 +191,11 @@ fn register_job<J: Job>(
     let every = settings.poll_interval;
     let pushed = env.jobs.pushed(J::QUEUE);
     let name = env.jobs.worker_name(J::QUEUE);
+    let concurrency = if J::WAITS_ON_PROVIDERS {
+        settings.waiting_concurrency
+    } else {
+        settings.concurrency
+    };
     let data = env.handler_env();
     Ok(match env.jobs.store().clone() {
         JobStore::Sqlite(pool) => monitor.register(move |_| {
@@ -200,7 +205,7 @@ fn register_job<J: Job>(
                     Ticker::new(every, pushed.clone()),
                 ))
                 .data(data.clone())
-                .concurrency(settings.concurrency)
+                .concurrency(concurrency)
                 .retry(RetryPolicy::retries(retries).with_backoff(backoff.clone().make_backoff()))
                 .build(run_job::<J>)
         }),
@@ -211,7 +216,7 @@ fn register_job<J: Job>(
                     Ticker::new(every, pushed.clone()),
                 ))
                 .data(data.clone())
-                .concurrency(settings.concurrency)
+                .concurrency(concurrency)
                 .retry(RetryPolicy::retries(retries).with_backoff(backoff.clone().make_backoff()))
                 .build(run_job::<J>)
         }),

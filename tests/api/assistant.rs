@@ -14,10 +14,14 @@ use wiremock::{
     matchers::{header, method, path},
 };
 
-use crate::helpers::{
-    TestApp, TestOptions,
-    meta::{self, connected_tenant, text},
-    spawn_app_with,
+use crate::{
+    helpers::{
+        TestApp, TestOptions,
+        meta::{self, connected_tenant, text},
+        spawn_app_with,
+        ws::WsClient,
+    },
+    websocket::subscribed,
 };
 
 const CUSTOMER: &str = "5511912345678";
@@ -658,6 +662,18 @@ async fn at_the_monthly_quota_the_menu_answers_and_the_dashboard_is_told() {
         )
         .await;
     assert_eq!(quota.data()["updateSaasPlan"]["aiMonthlyTokenQuota"], 300);
+    let mut dashboard = WsClient::connect(&app.address, "graphql-transport-ws").await;
+    dashboard
+        .init(json!({"Authorization": format!("Bearer {}", shop.token)}))
+        .await
+        .unwrap();
+    dashboard
+        .subscribe(
+            "1",
+            "subscription { tenantEvents { ... on TenantUpdated { tenant { aiQuotaReachedMonth } } } }",
+        )
+        .await;
+    subscribed(&app, 1).await;
     // 115 + 220 tokens: the first turn goes over the quota.
     script(
         &app,
@@ -687,6 +703,11 @@ async fn at_the_monthly_quota_the_menu_answers_and_the_dashboard_is_told() {
         .await;
     assert_eq!(
         tenant.data()["tenant"]["aiQuotaReachedMonth"],
+        month.as_str()
+    );
+    let event = dashboard.next().await.unwrap();
+    assert_eq!(
+        event["payload"]["data"]["tenantEvents"]["tenant"]["aiQuotaReachedMonth"],
         month.as_str()
     );
 
@@ -747,6 +768,128 @@ async fn memory_survives_a_restart_between_two_messages() {
             {"role": "user", "parts": [{"text": "quanto custa o corte?"}]},
             {"role": "model", "parts": [{"text": "Oi Ana! Temos corte por R$ 50,00."}]},
             {"role": "user", "parts": [{"text": "quero marcar"}]},
+        ])
+    );
+}
+
+/// A turn run again (its job retried after a crash before the reply was stored) answers what the
+/// first run answered, without asking the model again or booking twice.
+#[tokio::test]
+async fn a_turn_run_again_answers_as_before_without_asking_the_model() {
+    use waba_bot::kernel::{
+        assistant::{AssistantAnswer, AssistantTurn},
+        ids::{ConversationId, CustomerId, MessageId, TenantId},
+    };
+    let app = spawn_app_with(ai_options()).await;
+    let shop = shop(&app).await;
+    let day = tomorrow(&app).format("%Y-%m-%d").to_string();
+    script(
+        &app,
+        vec![
+            calls(
+                "book_appointment",
+                json!({"serviceId": shop.service, "date": day, "time": "10:00"}),
+                "b1",
+            ),
+            says("Agendado!"),
+        ],
+    )
+    .await;
+    say(&app, "marca amanhã 10h").await;
+    let inbound = entity::messages::Entity::find()
+        .filter(entity::messages::Column::Direction.eq("INBOUND"))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let conversation = entity::conversations::Entity::find_by_id(inbound.conversation_id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let turn = AssistantTurn {
+        tenant_id: TenantId(conversation.tenant_id),
+        conversation_id: ConversationId(conversation.id),
+        customer_id: CustomerId(conversation.customer_id),
+        messages: vec!["marca amanhã 10h".to_owned()],
+        last_message_id: MessageId(inbound.id),
+        now: app.state.clock.now(),
+    };
+
+    let again = app.state.assistant.answer(&app.state, &turn).await;
+
+    assert_eq!(
+        again,
+        AssistantAnswer::Reply {
+            text: "Agendado!".to_owned(),
+            needs_attention: false
+        }
+    );
+    assert_eq!(asked(&app).await.len(), 2);
+    assert_eq!(
+        appointments_of(&app, conversation.customer_id).await.len(),
+        1
+    );
+}
+
+/// A crash after the booking but before the turn was stored: asked again, the model books the
+/// same slot, which is the customer's own booking, and is told it is booked.
+#[tokio::test]
+async fn booking_a_slot_the_customer_already_holds_answers_as_booked() {
+    let app = spawn_app_with(ai_options()).await;
+    let shop = shop(&app).await;
+    let date = tomorrow(&app);
+    script(&app, vec![says("Oi!")]).await;
+    say(&app, "oi").await;
+    let customer = customer_id(&app).await;
+    let day = date.format("%Y-%m-%d").to_string();
+    let booked = json!({"serviceId": shop.service, "date": day, "time": "10:00"});
+    script(
+        &app,
+        vec![calls("book_appointment", booked, "b1"), says("Agendado!")],
+    )
+    .await;
+    // The first run's booking, made through the same service before the crash.
+    waba_bot::domains::appointments::service::book_for_customer(
+        &app.state,
+        waba_bot::kernel::ids::TenantId(uuid::Uuid::parse_str(&shop.tenant).unwrap()),
+        waba_bot::kernel::ids::CustomerId(customer),
+        waba_bot::kernel::ids::ServiceId(uuid::Uuid::parse_str(&shop.service).unwrap()),
+        local(date, 10),
+    )
+    .await
+    .unwrap();
+
+    say(&app, "marca amanhã 10h").await;
+
+    let answer = &responses(&asked(&app).await[1])[0]["response"];
+    assert_eq!(answer["ok"], true, "{answer}");
+    assert_eq!(appointments_of(&app, customer).await.len(), 1);
+}
+
+/// The history sent is the most recent whole turns within `AI_HISTORY_TOKEN_BUDGET`.
+#[tokio::test]
+async fn only_the_latest_turns_within_the_budget_are_sent() {
+    let mut options = ai_options();
+    // A short turn is about 25 estimated tokens: one fits, two do not.
+    options
+        .settings
+        .push(("AI_HISTORY_TOKEN_BUDGET", "40".to_owned()));
+    let app = spawn_app_with(options).await;
+    shop(&app).await;
+    script(&app, vec![says("Um.")]).await;
+    say(&app, "primeira").await;
+    script(&app, vec![says("Dois.")]).await;
+    say(&app, "segunda").await;
+    script(&app, vec![says("Três.")]).await;
+    say(&app, "terceira").await;
+
+    assert_eq!(
+        asked(&app).await[0]["contents"],
+        json!([
+            {"role": "user", "parts": [{"text": "segunda"}]},
+            {"role": "model", "parts": [{"text": "Dois."}]},
+            {"role": "user", "parts": [{"text": "terceira"}]},
         ])
     );
 }

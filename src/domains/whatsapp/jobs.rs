@@ -22,9 +22,11 @@ impl Job for IngestDelivery {
 }
 
 /// Marks the message read on WhatsApp, then answers the conversation. Safe to run again:
-/// marking read twice changes nothing, and a turn answers each message once.
+/// marking read twice changes nothing, and a turn answers each message once. It waits on Meta
+/// and, in the AI mode, on the language model (seconds): many run at once.
 impl Job for ProcessInbound {
     const QUEUE: &'static str = "whatsapp_process_inbound";
+    const WAITS_ON_PROVIDERS: bool = true;
     type Context = AppState;
 
     async fn run(self, state: AppState) -> anyhow::Result<()> {
@@ -36,6 +38,7 @@ impl Job for ProcessInbound {
 /// message is claimed on its row before it is sent.
 impl Job for SendMessages {
     const QUEUE: &'static str = "whatsapp_send_messages";
+    const WAITS_ON_PROVIDERS: bool = true;
     type Context = AppState;
 
     async fn run(self, state: AppState) -> anyhow::Result<()> {
