@@ -472,7 +472,7 @@ impl Settings {
             },
             worker: WorkerSettings {
                 concurrency: usize::try_from(number("WORKER_CONCURRENCY", 4)?)?.max(1),
-                waiting_concurrency: usize::try_from(number("WORKER_WAITING_CONCURRENCY", 256)?)?
+                waiting_concurrency: usize::try_from(number("WORKER_WAITING_CONCURRENCY", 512)?)?
                     .clamp(1, 4096),
                 max_attempts: u32::try_from(number("JOB_MAX_ATTEMPTS", 5)?)?.max(1),
                 poll_interval: Duration::from_millis(number("WORKER_POLL_INTERVAL_MS", 500)?),

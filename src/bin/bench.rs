@@ -120,6 +120,10 @@ async fn main() -> anyhow::Result<()> {
             .ok()
             .or_else(|| vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
     })?;
+    // Logs only when asked for: they cost the CPU being measured.
+    if std::env::var_os("RUST_LOG").is_some() {
+        waba_bot::telemetry::init(&settings);
+    }
     let app = Application::build(settings).await?;
     match command {
         Some("availability") => availability(app.state(), number(1, 10_000), number(2, 200)).await,
@@ -907,6 +911,16 @@ const WEBHOOK_WARMUP: usize = 1_000;
 /// Distinct customers the messages come from.
 const WEBHOOK_CUSTOMERS: usize = 1_000;
 
+/// Runs the application until the process ends; if it stops first, says why and ends the process
+/// (the measurement would only wait on closed pools).
+fn run_in_background(app: Application) {
+    tokio::spawn(async move {
+        let stopped = app.run_until_stopped().await;
+        eprintln!("the application stopped: {stopped:?}");
+        std::process::exit(1);
+    });
+}
+
 /// A stand-in for the Graph API on loopback: every call succeeds, and every send is accepted
 /// with a new `wamid`.
 async fn graph_stub() -> anyhow::Result<String> {
@@ -996,7 +1010,7 @@ async fn webhook(app: Application, requests: usize, connections: usize) -> anyho
     // The whole instance: the backlog drains, then intake runs with the worker alongside.
     let client = WebhookClient::new(&app, connections)?;
     let started = Instant::now();
-    tokio::spawn(app.run_until_stopped());
+    run_in_background(app);
     let backlog = WEBHOOK_WARMUP + requests;
     ingested(&state, backlog).await?;
     println!(
@@ -1072,7 +1086,7 @@ async fn conversation(
     let state = app.state().clone();
     let (tenant, service) = whatsapp_tenant(&state, "MENU").await?;
     let client = WebhookClient::new(&app, connections)?;
-    tokio::spawn(app.run_until_stopped());
+    run_in_background(app);
     println!(
         "menu end to end: {customers} customers, {connections} connections, {} database",
         state.db.get_database_backend().as_str()
@@ -1150,7 +1164,7 @@ async fn assistant(
     let state = app.state().clone();
     let (tenant, _) = whatsapp_tenant(&state, "AI").await?;
     let client = WebhookClient::new(&app, connections)?;
-    tokio::spawn(app.run_until_stopped());
+    run_in_background(app);
     println!(
         "AI turn end to end (one tool round): {customers} customers, {connections} connections, \
          model answering after {} ms, {} database",
@@ -1160,12 +1174,18 @@ async fn assistant(
     let ask = text_message("Quais serviços vocês têm?");
     let warm_up = (customers / 10).max(1);
     let deliveries = (0..warm_up)
-        .map(|n| Delivery::of(&format!("55118{n:08}"), n, ask.clone()))
+        .map(|n| Delivery::of(&format!("55119{n:08}"), n, ask.clone()))
         .collect();
     measure_round(&state, &client, tenant, "warm-up", deliveries, warm_up).await?;
     in_flight.reset();
     let deliveries = (0..customers)
-        .map(|n| Delivery::of(&format!("55119{n:08}"), warm_up + n, ask.clone()))
+        .map(|n| {
+            Delivery::of(
+                &format!("55119{:08}", warm_up + n),
+                warm_up + n,
+                ask.clone(),
+            )
+        })
         .collect();
     measure_round(
         &state,

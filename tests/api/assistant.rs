@@ -300,7 +300,15 @@ async fn books_in_three_rounds_at_the_right_local_time() {
             // 500 × 0.30 + 65 × 2.50 per million.
             "estimatedCost": {"amount": "0.000312", "currency": "USD"}})
     );
-    let _ = shop.tenant;
+    // Another tenant sees none of it.
+    let (other, _) = app.tenant_owner().await;
+    let theirs = app
+        .gql(Some(&other), "{ aiUsage { calls totalTokens } }", json!({}))
+        .await;
+    assert_eq!(
+        theirs.data()["aiUsage"],
+        json!({"calls": 0, "totalTokens": 0})
+    );
 }
 
 #[tokio::test]
