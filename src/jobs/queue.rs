@@ -96,9 +96,7 @@ impl JobStore {
             other => anyhow::bail!("unsupported database backend {other:?}"),
         })
     }
-}
 
-impl JobStore {
     /// The backend and the name of apalis's job table.
     fn table(&self) -> (DatabaseBackend, &'static str) {
         match self {

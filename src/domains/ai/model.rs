@@ -95,17 +95,15 @@ pub struct NewTurn {
     pub tenant_id: TenantId,
     pub conversation_id: ConversationId,
     pub inbound_message_id: MessageId,
-    pub turn: RememberedTurn,
+    pub contents: Vec<Content>,
+    pub reply: String,
+    pub needs_attention: bool,
 }
 
-/// The size of `contents` in tokens, roughly (four characters of JSON a token): enough to keep a
-/// history budget.
-pub fn estimate_tokens(contents: &[Content]) -> i32 {
-    let chars: usize = contents
-        .iter()
-        .map(|content| serde_json::to_string(content).map_or(0, |json| json.len()))
-        .sum();
-    i32::try_from(chars.div_ceil(4)).unwrap_or(i32::MAX)
+/// The size in tokens of contents stored as `json`, roughly (four characters a token): enough
+/// to keep a history budget.
+pub fn estimate_tokens(json: &str) -> i32 {
+    i32::try_from(json.len().div_ceil(4)).unwrap_or(i32::MAX)
 }
 
 /// `12.345678` from millionths.

@@ -10,7 +10,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::model::{BillingMonth, NewTurn, NewUsage, RememberedTurn, UsageSummary};
+use super::model::{
+    BillingMonth, NewTurn, NewUsage, RememberedTurn, UsageSummary, estimate_tokens,
+};
 use crate::kernel::{
     error::{AppError, AppResult},
     ids::{ConversationId, MessageId, TenantId},
@@ -70,16 +72,16 @@ pub async fn insert_turn(
     turn: NewTurn,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let contents = serde_json::to_string(&turn.turn.contents).map_err(anyhow::Error::from)?;
+    let contents = serde_json::to_string(&turn.contents).map_err(anyhow::Error::from)?;
     ai_turns::Entity::insert(ai_turns::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(turn.tenant_id.0),
         conversation_id: Set(turn.conversation_id.0),
         inbound_message_id: Set(turn.inbound_message_id.0),
+        estimated_tokens: Set(estimate_tokens(&contents)),
         contents: Set(contents),
-        reply: Set(turn.turn.reply),
-        needs_attention: Set(turn.turn.needs_attention),
-        estimated_tokens: Set(turn.turn.estimated_tokens),
+        reply: Set(turn.reply),
+        needs_attention: Set(turn.needs_attention),
         created_at: Set(now),
     })
     .on_conflict_do_nothing_on([

@@ -14,13 +14,13 @@ use chrono::{DateTime, Duration, Utc};
 use futures_util::future::try_join_all;
 
 use super::{
-    model::{BillingMonth, NewTurn, NewUsage, RememberedTurn, UsageSummary, estimate_tokens},
+    model::{BillingMonth, NewTurn, NewUsage, RememberedTurn, UsageSummary},
     prompt::{self, Facts},
     repo,
     tools::{self, Party},
 };
 use crate::{
-    clients::gemini::{Content, GenerateRequest, LanguageModel, ModelError},
+    clients::gemini::{Content, GenerateRequest, LanguageModel},
     db,
     domains::{
         appointments, customers, operating_hours, plans, saas_plans, services,
@@ -74,7 +74,7 @@ impl Assistant<AppState> for AiAssistant {
 
 /// How a turn's rounds ended.
 enum Ending {
-    Answered(RememberedTurn),
+    Answered(NewTurn),
     Failed(&'static str),
 }
 
@@ -97,26 +97,32 @@ impl AiAssistant {
         }
         let tenant = tenants::service::find(db, turn.tenant_id).await?;
         let month = BillingMonth::of(turn.now, &tenant.time_zone);
-        let quota = saas_plans::service::find(db, tenant.saas_plan_id)
+        let quota = match saas_plans::service::find(db, tenant.saas_plan_id)
             .await?
-            .ai_monthly_token_quota;
-        if let Some(quota) = quota
-            && repo::month_tokens(db, tenant.id, month).await? >= quota
+            .ai_monthly_token_quota
         {
-            tenants::service::ai_quota_reached(state, tenant.id, &month.to_string()).await?;
+            Some(quota) => Some(Quota {
+                limit: quota,
+                used: repo::month_tokens(db, tenant.id, month).await?,
+            }),
+            None => None,
+        };
+        if let Some(quota) = quota
+            && quota.used >= quota.limit
+        {
+            quota_reached(state, &tenant, month).await?;
             return Ok(AssistantAnswer::Fallback { reason: "quota" });
         }
-        let (system_instruction, history) = futures_util::try_join!(
+        let (system_instruction, mut contents) = futures_util::try_join!(
             self.system_instruction(state, &tenant, turn),
             self.history(state, turn),
         )?;
-        let mut contents = history;
-        let asked = Content::user_text(&turn.messages.join("\n"));
         let first_of_turn = contents.len();
-        contents.push(asked);
-        let request = |contents: &[Content]| GenerateRequest {
-            system_instruction: system_instruction.clone(),
-            contents: contents.to_vec(),
+        contents.push(Content::user_text(&turn.messages.join("\n")));
+        // One request for the whole turn: each round appends to its contents.
+        let mut request = GenerateRequest {
+            system_instruction,
+            contents,
             tools: tools::declarations(),
         };
         let party = Party {
@@ -125,36 +131,39 @@ impl AiAssistant {
             customer: turn.customer_id,
             now: turn.now,
         };
+        let usage = |model: &str, usage| NewUsage {
+            tenant_id: turn.tenant_id,
+            conversation_id: turn.conversation_id,
+            month,
+            model: model.to_owned(),
+            usage,
+        };
         let mut calls = Vec::new();
         let mut talk_to_human = false;
         let mut ending = Ending::Failed("rounds");
         for _ in 0..MAX_ROUNDS {
-            let generated = match self.model.generate(&request(&contents)).await {
+            let generated = match self.model.generate(&request).await {
                 Ok(generated) => generated,
                 Err(err) => {
-                    calls.push(self.usage(turn, month, self.model.model(), &err));
+                    // A blocked answer is billed all the same.
+                    calls.push(usage(self.model.model(), err.usage()));
                     ending = Ending::Failed(err.reason());
                     break;
                 }
             };
-            calls.push(NewUsage {
-                tenant_id: turn.tenant_id,
-                conversation_id: turn.conversation_id,
-                month,
-                model: generated.model.clone(),
-                usage: generated.usage,
-            });
-            contents.push(generated.content);
+            calls.push(usage(&generated.model, generated.usage));
+            request.contents.push(generated.content);
             if generated.calls.is_empty() {
                 let text = strip_reasoning(&generated.text);
                 if text.is_empty() {
                     ending = Ending::Failed("empty");
                     break;
                 }
-                let turn_contents = contents.split_off(first_of_turn);
-                ending = Ending::Answered(RememberedTurn {
-                    estimated_tokens: estimate_tokens(&turn_contents),
-                    contents: turn_contents,
+                ending = Ending::Answered(NewTurn {
+                    tenant_id: turn.tenant_id,
+                    conversation_id: turn.conversation_id,
+                    inbound_message_id: turn.last_message_id,
+                    contents: request.contents.split_off(first_of_turn),
                     reply: text,
                     needs_attention: talk_to_human,
                 });
@@ -169,56 +178,34 @@ impl AiAssistant {
                 .zip(outcomes)
                 .map(|(call, outcome)| (call, outcome.response))
                 .collect();
-            contents.push(Content::function_responses(&results));
+            request.contents.push(Content::function_responses(&results));
         }
         let used: i64 = calls.iter().map(|call| call.usage.total_tokens).sum();
         let answer = match ending {
-            Ending::Answered(remembered) => {
+            Ending::Answered(answered) => {
+                let answer = AssistantAnswer::Reply {
+                    text: answered.reply.clone(),
+                    needs_attention: answered.needs_attention,
+                };
                 let txn = db::begin_write(db).await?;
                 repo::insert_usage(&txn, &calls, turn.now).await?;
-                repo::insert_turn(
-                    &txn,
-                    NewTurn {
-                        tenant_id: turn.tenant_id,
-                        conversation_id: turn.conversation_id,
-                        inbound_message_id: turn.last_message_id,
-                        turn: remembered.clone(),
-                    },
-                    turn.now,
-                )
-                .await?;
+                repo::insert_turn(&txn, answered, turn.now).await?;
                 txn.commit().await?;
-                reply(remembered)
+                answer
             }
             Ending::Failed(reason) => {
                 repo::insert_usage(db, &calls, turn.now).await?;
                 AssistantAnswer::Fallback { reason }
             }
         };
+        // Concurrent turns of the tenant may have used more meanwhile: the next turn's own
+        // count catches what this estimate misses.
         if let Some(quota) = quota
-            && used > 0
-            && repo::month_tokens(db, tenant.id, month).await? >= quota
+            && quota.used + used >= quota.limit
         {
-            tenants::service::ai_quota_reached(state, tenant.id, &month.to_string()).await?;
+            quota_reached(state, &tenant, month).await?;
         }
         Ok(answer)
-    }
-
-    /// What a failed call still used (a blocked answer is billed).
-    fn usage(
-        &self,
-        turn: &AssistantTurn,
-        month: BillingMonth,
-        model: &str,
-        err: &ModelError,
-    ) -> NewUsage {
-        NewUsage {
-            tenant_id: turn.tenant_id,
-            conversation_id: turn.conversation_id,
-            month,
-            model: model.to_owned(),
-            usage: err.usage(),
-        }
     }
 
     async fn system_instruction(
@@ -287,6 +274,22 @@ impl AiAssistant {
         }
         Ok(kept.into_iter().rev().flatten().collect())
     }
+}
+
+/// The plan's monthly token quota, and what the tenant had used of it when the turn began.
+#[derive(Clone, Copy)]
+struct Quota {
+    limit: i64,
+    used: i64,
+}
+
+/// Announces the quota reached in `month`, unless the tenant's row already says so.
+async fn quota_reached(state: &AppState, tenant: &Tenant, month: BillingMonth) -> AppResult<()> {
+    let month = month.to_string();
+    if tenant.ai_quota_reached_month.as_deref() == Some(month.as_str()) {
+        return Ok(());
+    }
+    tenants::service::ai_quota_reached(state, tenant.id, &month).await
 }
 
 fn reply(turn: RememberedTurn) -> AssistantAnswer {

@@ -200,6 +200,9 @@ pub enum Origin {
     Customer,
 }
 
+/// The reason recorded when customers cancel their own booking on WhatsApp (menu or AI).
+pub const CANCELED_BY_CUSTOMER: &str = "Cancelado pelo cliente no WhatsApp";
+
 /// Job payload, written with the change it tells of: the customer is to be told (the
 /// notifications domain runs it).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -65,8 +65,29 @@ pub async fn create(
 
 /// Books for a customer of `tenant`, as the customer themself does on WhatsApp: the rules of
 /// [`create`], with the customer's active subscription applied when its plan covers the service
-/// and its cycle has room (else the booking is paid).
+/// and its cycle has room (else the booking is paid). Idempotent: when the customer already
+/// holds this very slot for this service (a WhatsApp turn that booked, then stopped before its
+/// reply was stored, and runs again), that booking is the answer, not a CONFLICT.
 pub async fn book_for_customer(
+    state: &AppState,
+    tenant: TenantId,
+    customer: CustomerId,
+    service: ServiceId,
+    starts_at: DateTime<Utc>,
+) -> AppResult<Appointment> {
+    match book_with_subscription(state, tenant, customer, service, starts_at).await {
+        Err(AppError::Conflict(reason)) => {
+            upcoming_for_customer(state, tenant, customer, starts_at, 1)
+                .await?
+                .into_iter()
+                .find(|own| own.service_id == service && own.starts_at == starts_at)
+                .ok_or(AppError::Conflict(reason))
+        }
+        booked => booked,
+    }
+}
+
+async fn book_with_subscription(
     state: &AppState,
     tenant: TenantId,
     customer: CustomerId,

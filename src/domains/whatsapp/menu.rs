@@ -19,7 +19,7 @@ use crate::{
     domains::{
         appointments::{
             self,
-            model::{Origin, Transition},
+            model::{CANCELED_BY_CUSTOMER, Origin, Transition},
         },
         services,
         tenants::model::Tenant,
@@ -375,24 +375,6 @@ async fn confirm(
         },
     };
     let booked = match booked {
-        // The customer's own booking of this very slot: this turn ran before, booked, and
-        // stopped before its reply was committed (a crash). It answers as it would have.
-        Err(AppError::Conflict(reason)) if moving.is_none() => {
-            appointments::service::upcoming_for_customer(
-                state,
-                tenant.id,
-                party.customer,
-                starts_at,
-                1,
-            )
-            .await?
-            .into_iter()
-            .find(|own| own.service_id == service && own.starts_at == starts_at)
-            .ok_or(AppError::Conflict(reason))
-        }
-        other => other,
-    };
-    let booked = match booked {
         Ok(booked) => booked,
         Err(AppError::Conflict(_)) => {
             let slots = Step::Slots {
@@ -442,7 +424,7 @@ async fn cancel(
     if upcoming(state, party, id, now).await?.is_none() {
         return render(state, party, Step::Bookings, None, now).await;
     }
-    let reason = Some("Cancelado pelo cliente no WhatsApp".to_owned());
+    let reason = Some(CANCELED_BY_CUSTOMER.to_owned());
     let canceled = match appointments::service::change_status_in(
         state,
         party.tenant.id,

@@ -5,14 +5,13 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone as _, Utc};
 use serde_json::{Value, json};
 
 use super::{
-    CANCELED_BY_CUSTOMER, MAX_LISTED, MAX_SEARCH_DAYS, Party, ToolError, ToolResult, date_arg,
-    id_arg, required, text_arg,
+    MAX_LISTED, MAX_SEARCH_DAYS, Party, ToolError, ToolResult, date_arg, id_arg, required, text_arg,
 };
 use crate::{
     domains::{
         appointments::{
             self,
-            model::{Appointment, Origin, Transition},
+            model::{Appointment, CANCELED_BY_CUSTOMER, Origin, Transition},
         },
         customers::{self, service::CustomerChanges},
         services,
@@ -229,26 +228,14 @@ pub(super) async fn book(party: &Party<'_>, args: &Value) -> ToolResult {
     .await
     {
         Ok(booked) => booked,
-        // The customer's own booking of this very slot: an earlier run of this turn booked it
-        // and stopped before answering (a crash); it answers as it would have.
-        Err(AppError::Conflict(reason)) => appointments::service::upcoming_for_customer(
-            party.state,
-            party.tenant.id,
-            party.customer,
-            starts_at - Duration::seconds(1),
-            1,
-        )
-        .await?
-        .into_iter()
-        .find(|own| own.service_id == service && own.starts_at == starts_at)
-        .ok_or_else(|| {
-            ToolError::refused(
+        Err(AppError::Conflict(reason)) => {
+            return Err(ToolError::refused(
                 ErrorCode::Conflict,
                 format!(
                     "Este horário acabou de ser reservado ({reason}). Ofereça outros horários livres."
                 ),
-            )
-        })?,
+            ));
+        }
         Err(err) => return Err(err.into()),
     };
     party.changed(booked, "Agendamento realizado.").await

@@ -44,8 +44,6 @@ const MAX_SEARCH_DAYS: i64 = 7;
 /// Bookings `list_my_appointments` shows at most.
 const MAX_LISTED: u64 = 20;
 
-const CANCELED_BY_CUSTOMER: &str = "Cancelado pelo cliente no WhatsApp";
-
 fn object(properties: Value, required: &[&str]) -> Value {
     json!({"type": "OBJECT", "properties": properties, "required": required})
 }
