@@ -12,8 +12,8 @@ use crate::{
     config::AiSettings,
     domain::Domain,
     domains::{
-        ai, appointments, auth, customers, notifications, operating_hours, plans, saas_plans,
-        services, tenants, whatsapp,
+        ai, appointments, auth, customers, notifications, operating_hours, payments, plans,
+        saas_plans, services, tenants, whatsapp,
     },
     jobs::{CronKind, JobKind, PurgeFinishedJobs, queue::Queue},
     kernel::assistant::{Assistant, NoAssistant},
@@ -32,6 +32,7 @@ pub const DOMAINS: &[&Domain] = &[
     &appointments::DOMAIN,
     &whatsapp::DOMAIN,
     &notifications::DOMAIN,
+    &payments::DOMAIN,
     &ai::DOMAIN,
 ];
 

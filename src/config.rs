@@ -33,6 +33,7 @@ pub struct Settings {
     pub ws: WsSettings,
     pub whatsapp: WhatsAppSettings,
     pub ai: AiSettings,
+    pub payments: PaymentSettings,
     /// Base URL of the dashboard: CORS origin and target of OAuth redirects.
     pub frontend_url: String,
     /// Public base URL of this server.
@@ -167,6 +168,49 @@ pub struct AiSettings {
     pub output_price_micros: i64,
     /// `AI_PRICE_CURRENCY`: the ISO 4217 code of both prices.
     pub price_currency: String,
+}
+
+/// The payment providers: Mercado Pago (OAuth-connected sellers, Checkout Pro, webhooks) and
+/// InfinitePay (payment links by a tenant's handle). Each tenant pays into its own account, so
+/// only the OAuth application and the webhook secret are the platform's.
+#[derive(Clone, Debug)]
+pub struct PaymentSettings {
+    /// `MP_CLIENT_ID`: the Mercado Pago application's id; without it (or without the secret)
+    /// sellers cannot connect (no authorization URL).
+    pub mp_client_id: Option<String>,
+    /// `MP_CLIENT_SECRET`: the application's secret, sent only to the token endpoint.
+    pub mp_client_secret: Option<SecretString>,
+    /// `MP_REDIRECT_URI`: where Mercado Pago sends the seller back (registered with the
+    /// application); default `{API_URL}/auth/mercadopago/callback`.
+    pub mp_redirect_uri: String,
+    /// `MP_PLATFORM_ACCESS_TOKEN`: the platform's own account (SaaS billing).
+    pub mp_platform_access_token: Option<SecretString>,
+    /// `MP_WEBHOOK_SECRET`: the application's webhook signature secret (`x-signature`); required
+    /// in production, since an unsigned notification would be taken on trust.
+    pub mp_webhook_secret: Option<SecretString>,
+    /// `MP_WEBHOOK_TOLERANCE_SECONDS`: how far a notification's `ts` may be from now; `None`: no
+    /// replay window (Mercado Pago retries old notifications for days, signed with their first
+    /// `ts`).
+    pub mp_webhook_tolerance: Option<Duration>,
+    /// `MP_SUCCESS_URL`, `MP_FAILURE_URL`, `MP_PENDING_URL`: the checkout's back URLs (default
+    /// `{FRONTEND_URL}/pagamento/sucesso`, `/falha`, `/pendente`).
+    pub mp_success_url: String,
+    pub mp_failure_url: String,
+    pub mp_pending_url: String,
+    /// `MP_API_URL`: the API origin (tests point it at a mock), no trailing `/`.
+    pub mp_api_url: String,
+    /// `MP_AUTH_URL`: the origin of the authorization page, no trailing `/`.
+    pub mp_auth_url: String,
+    /// `MP_TEST_TOKEN`: asks for test credentials on the code exchange (`test_token: true`).
+    pub mp_test_token: bool,
+    /// `INFINITE_PAY_API_URL`: the InfinitePay checkout API origin, no trailing `/`.
+    pub infinite_pay_api_url: String,
+    /// `PAYMENTS_TIMEOUT_SECONDS`: how long one request to a provider may take (1 to 60).
+    pub timeout: Duration,
+    /// `PAYMENTS_MAX_RETRIES`: retries after the first attempt while a provider is busy (at most 5).
+    pub max_retries: u32,
+    /// `PAYMENTS_RETRY_BASE_MS`: the first retry's backoff, doubled for each further one.
+    pub retry_base: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -339,6 +383,13 @@ impl Settings {
             }
         };
 
+        let frontend_url = parse("FRONTEND_URL", "http://localhost:3000")?
+            .trim_end_matches('/')
+            .to_owned();
+        let api_url = parse("API_URL", &format!("http://localhost:{port}"))?
+            .trim_end_matches('/')
+            .to_owned();
+
         let smtp_tls = match parse("SMTP_TLS", "implicit")?.to_ascii_lowercase().as_str() {
             "implicit" | "tls" | "ssl" => SmtpTls::Implicit,
             "starttls" => SmtpTls::StartTls,
@@ -463,6 +514,9 @@ impl Settings {
                 platform_token: get("WABA_TOKEN").map(SecretString::from),
             },
             ai,
+            // After `whatsapp`, so a production environment missing both secrets names
+            // WABA_APP_SECRET first, as it did before payments existed.
+            payments: payment_settings(environment, &get, &number, &flag, &api_url, &frontend_url)?,
             metrics: MetricsSettings {
                 port: get("METRICS_PORT")
                     .map(|port| port.trim().parse::<u16>())
@@ -477,12 +531,8 @@ impl Settings {
                 max_attempts: u32::try_from(number("JOB_MAX_ATTEMPTS", 5)?)?.max(1),
                 poll_interval: Duration::from_millis(number("WORKER_POLL_INTERVAL_MS", 500)?),
             },
-            frontend_url: parse("FRONTEND_URL", "http://localhost:3000")?
-                .trim_end_matches('/')
-                .to_owned(),
-            api_url: parse("API_URL", &format!("http://localhost:{port}"))?
-                .trim_end_matches('/')
-                .to_owned(),
+            frontend_url,
+            api_url,
             data_dir,
         })
     }
@@ -490,6 +540,79 @@ impl Settings {
     pub fn is_production(&self) -> bool {
         self.environment == Environment::Production
     }
+}
+
+/// The `PAYMENTS_*`, `MP_*` and `INFINITE_PAY_*` settings, read with `from_lookup`'s readers.
+fn payment_settings(
+    environment: Environment,
+    get: &dyn Fn(&str) -> Option<String>,
+    number: &dyn Fn(&str, u64) -> anyhow::Result<u64>,
+    flag: &dyn Fn(&str) -> anyhow::Result<Option<bool>>,
+    api_url: &str,
+    frontend_url: &str,
+) -> anyhow::Result<PaymentSettings> {
+    let text = |key: &str, default: String| get(key).map_or(default, |v| v.trim().to_owned());
+    let origin = |key: &str, default: &str| {
+        text(key, default.to_owned())
+            .trim_end_matches('/')
+            .to_owned()
+    };
+    let timeout = number("PAYMENTS_TIMEOUT_SECONDS", 15)?;
+    if !(1..=60).contains(&timeout) {
+        bail!("PAYMENTS_TIMEOUT_SECONDS must be between 1 and 60, got {timeout}");
+    }
+    let max_retries = number("PAYMENTS_MAX_RETRIES", 2)?;
+    if max_retries > 5 {
+        bail!("PAYMENTS_MAX_RETRIES must be at most 5, got {max_retries}");
+    }
+    let mp_webhook_tolerance = match get("MP_WEBHOOK_TOLERANCE_SECONDS") {
+        None => None,
+        Some(_) => match number("MP_WEBHOOK_TOLERANCE_SECONDS", 0)? {
+            0 => bail!(
+                "MP_WEBHOOK_TOLERANCE_SECONDS must be at least 1 (leave it unset for no replay window)"
+            ),
+            seconds => Some(Duration::from_secs(seconds)),
+        },
+    };
+    let mp_webhook_secret = match get("MP_WEBHOOK_SECRET") {
+        Some(secret) => Some(SecretString::from(secret.trim().to_owned())),
+        None if environment == Environment::Production => {
+            bail!("MP_WEBHOOK_SECRET must be set when APP_ENV=production")
+        }
+        None => None,
+    };
+    Ok(PaymentSettings {
+        mp_client_id: get("MP_CLIENT_ID").map(|id| id.trim().to_owned()),
+        mp_client_secret: get("MP_CLIENT_SECRET")
+            .map(|secret| SecretString::from(secret.trim().to_owned())),
+        mp_redirect_uri: text(
+            "MP_REDIRECT_URI",
+            format!("{api_url}/auth/mercadopago/callback"),
+        ),
+        mp_platform_access_token: get("MP_PLATFORM_ACCESS_TOKEN")
+            .map(|token| SecretString::from(token.trim().to_owned())),
+        mp_webhook_secret,
+        mp_webhook_tolerance,
+        mp_success_url: text(
+            "MP_SUCCESS_URL",
+            format!("{frontend_url}/pagamento/sucesso"),
+        ),
+        mp_failure_url: text("MP_FAILURE_URL", format!("{frontend_url}/pagamento/falha")),
+        mp_pending_url: text(
+            "MP_PENDING_URL",
+            format!("{frontend_url}/pagamento/pendente"),
+        ),
+        mp_api_url: origin("MP_API_URL", "https://api.mercadopago.com"),
+        mp_auth_url: origin("MP_AUTH_URL", "https://auth.mercadopago.com"),
+        mp_test_token: flag("MP_TEST_TOKEN")?.unwrap_or(false),
+        infinite_pay_api_url: origin(
+            "INFINITE_PAY_API_URL",
+            "https://api.checkout.infinitepay.io",
+        ),
+        timeout: Duration::from_secs(timeout),
+        max_retries: u32::try_from(max_retries)?,
+        retry_base: Duration::from_millis(number("PAYMENTS_RETRY_BASE_MS", 500)?),
+    })
 }
 
 /// A comma-separated list of networks (`10.0.0.0/8`) or single addresses (`::1`).
@@ -758,6 +881,7 @@ mod tests {
             ("JWT_SECRET", "x".repeat(40).leak() as &str),
             ("ENCRYPTION_KEY", random_secret().leak() as &str),
             ("WABA_APP_SECRET", "meta-app-secret"),
+            ("MP_WEBHOOK_SECRET", "mp-webhook-secret"),
         ];
         assert!(!settings(&base).unwrap().graphql.introspection);
         let mut with_flag = base.to_vec();

@@ -6,8 +6,8 @@ use async_graphql::{MergedObject, MergedSubscription, SDLExportOptions, Schema};
 
 use crate::{
     domains::{
-        ai, appointments, auth, customers, notifications, operating_hours, plans, saas_plans,
-        services, tenants, whatsapp,
+        ai, appointments, auth, customers, notifications, operating_hours, payments, plans,
+        saas_plans, services, tenants, whatsapp,
     },
     state::AppState,
 };
@@ -28,6 +28,8 @@ pub struct QueryRoot(
     whatsapp::graphql::WhatsAppQuery,
     notifications::graphql::NotificationQuery,
     ai::graphql::AiQuery,
+    payments::graphql::PaymentQuery,
+    payments::graphql::finance::FinanceQuery,
 );
 
 /// All mutations.
@@ -45,6 +47,8 @@ pub struct MutationRoot(
     tenants::graphql::TenantMutation,
     whatsapp::graphql::WhatsAppMutation,
     notifications::graphql::NotificationMutation,
+    payments::graphql::PaymentMutation,
+    payments::graphql::refunds::RefundMutation,
 );
 
 /// All subscriptions.
@@ -54,6 +58,7 @@ pub struct SubscriptionRoot(
     appointments::graphql::AppointmentSubscription,
     tenants::graphql::TenantSubscription,
     whatsapp::graphql::WhatsAppSubscription,
+    payments::graphql::PaymentSubscription,
 );
 
 /// The application's GraphQL schema.

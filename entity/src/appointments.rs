@@ -21,6 +21,8 @@ pub struct Model {
     pub cancellation_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When an approved payment for it arrived: its unpaid hold no longer expires.
+    pub paid_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

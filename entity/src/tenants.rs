@@ -38,6 +38,13 @@ pub struct Model {
     pub mp_refresh_token_enc: Option<String>,
     pub mp_public_key: Option<String>,
     pub mp_user_id: Option<String>,
+    pub mp_token_expires_at: Option<DateTimeUtc>,
+    /// An instance is renewing the tokens until then (the refresh token rotates: one at a time).
+    pub mp_refresh_claimed_until: Option<DateTimeUtc>,
+    /// CONNECTED, or DISCONNECTED once a refresh was refused; NULL when never connected.
+    pub mp_status: Option<String>,
+    /// A refunded or charged-back payment cancels its future booking.
+    pub cancel_on_refund: bool,
     pub slot_step_minutes: i32,
     pub min_notice_minutes: i32,
     pub booking_horizon_days: i32,

@@ -12,6 +12,7 @@ mod m20261203_000001_outbound_messages;
 mod m20261203_000002_notifications;
 mod m20261204_000001_outbox_deletes_dispatched_rows;
 mod m20261205_000001_ai_assistant;
+mod m20261206_000001_payments;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_notifications::Migration),
             Box::new(m20261204_000001_outbox_deletes_dispatched_rows::Migration),
             Box::new(m20261205_000001_ai_assistant::Migration),
+            Box::new(m20261206_000001_payments::Migration),
         ]
     }
 }

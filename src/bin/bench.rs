@@ -29,6 +29,10 @@
 //!   with text (one tool round, two model calls). Prints the messages per second until every reply
 //!   is SENT and the most model calls the stub had in flight at once (`scripts/bench-assistant`).
 //!
+//! - `bench finance [PAYMENTS] [RUNS]`: a tenant with PAYMENTS (default 100 000) payments over
+//!   400 days; times `financeSummary` over 30 and 365 days through HTTP, RUNS (default 50) times
+//!   each, printing min / p50 / p99 / max (`scripts/bench-finance` runs it on Postgres).
+//!
 //! The database is `DATABASE_URL` when set (use a fresh Postgres database), otherwise a temporary
 //! SQLite file.
 
@@ -128,8 +132,10 @@ async fn main() -> anyhow::Result<()> {
     match command {
         Some("availability") => availability(app.state(), number(1, 10_000), number(2, 200)).await,
         Some("serve") => serve(app, number(1, 500)).await,
+        Some("finance") => finance(app, number(1, 100_000), number(2, 50)).await,
         Some("fanout-server") => fanout_server(app).await,
         Some("webhook") => webhook(app, number(1, 20_000), number(2, 16)).await,
+        Some("mp-webhook") => mp_webhook(app, number(1, 20_000), number(2, 16)).await,
         Some("conversation") => conversation(app, number(1, 2_000), number(2, 16)).await,
         Some("assistant") => {
             let (latency, in_flight) = model.context("the model stub runs")?;
@@ -139,7 +145,8 @@ async fn main() -> anyhow::Result<()> {
             "usage: bench availability [APPOINTMENTS] [ITERATIONS] | bench serve [APPOINTMENTS] \
              | bench fanout [SUBSCRIBERS] [EVENTS] | bench webhook [REQUESTS] [CONNECTIONS] \
              | bench conversation [CUSTOMERS] [CONNECTIONS] \
-             | bench assistant [CUSTOMERS] [CONNECTIONS] [LATENCY_MS]"
+             | bench assistant [CUSTOMERS] [CONNECTIONS] [LATENCY_MS] \
+             | bench finance [PAYMENTS] [RUNS] | bench mp-webhook [REQUESTS] [CONNECTIONS]"
         ),
     }
 }
@@ -256,6 +263,7 @@ async fn seed(state: &AppState, appointments: usize) -> anyhow::Result<Seeded> {
                 cancellation_reason: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
+                paid_at: Set(None),
             }
         })
         .collect();
@@ -988,24 +996,8 @@ async fn webhook(app: Application, requests: usize, connections: usize) -> anyho
         state.db.get_database_backend().as_str()
     );
 
-    // A web-only instance: the router without the worker and the outbox dispatcher.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let web_only = WebhookClient::at(listener.local_addr()?.port(), connections)?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(waba_bot::http::serve::serve(
-        listener,
-        waba_bot::http::router(state.clone(), waba_bot::schema::build(&state)),
-        state.settings.http.header_timeout,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    web_only
-        .deliver((0..WEBHOOK_WARMUP).map(text).collect())
-        .await?;
-    intake_run(&state, &web_only, round(0), "web only (no worker)").await?;
-    let _ = stop.send(());
-    server.await?;
+    let warmup = (0..WEBHOOK_WARMUP).map(text).collect();
+    web_only_run(&state, connections, warmup, round(0)).await?;
 
     // The whole instance: the backlog drains, then intake runs with the worker alongside.
     let client = WebhookClient::new(&app, connections)?;
@@ -1018,6 +1010,32 @@ async fn webhook(app: Application, requests: usize, connections: usize) -> anyho
         backlog as f64 / started.elapsed().as_secs_f64()
     );
     intake_run(&state, &client, round(1), "with the worker alongside").await?;
+    Ok(())
+}
+
+/// Warms up with `warmup`, then posts `deliveries` to a web-only instance (the router without the
+/// worker and the outbox dispatcher) and prints the figures: intake alone.
+async fn web_only_run(
+    state: &AppState,
+    connections: usize,
+    warmup: Vec<Delivery>,
+    deliveries: Vec<Delivery>,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let web_only = WebhookClient::at(listener.local_addr()?.port(), connections)?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(waba_bot::http::serve::serve(
+        listener,
+        waba_bot::http::router(state.clone(), waba_bot::schema::build(state)),
+        state.settings.http.header_timeout,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    web_only.deliver(warmup).await?;
+    intake_run(state, &web_only, deliveries, "web only (no worker)").await?;
+    let _ = stop.send(());
+    server.await?;
     Ok(())
 }
 
@@ -1317,9 +1335,11 @@ fn tap_message(id: &str) -> Value {
 }
 
 /// A signed webhook delivery of one message, built before the clock starts.
+/// A webhook request: where it goes (path and query), its headers (the signature) and its body.
 struct Delivery {
+    path: String,
+    headers: Vec<(&'static str, String)>,
     body: Vec<u8>,
-    signature: String,
 }
 
 impl Delivery {
@@ -1343,13 +1363,37 @@ impl Delivery {
             "sha256={}",
             waba_bot::kernel::crypto::hmac_sha256_hex(WEBHOOK_SECRET.as_bytes(), &body)
         );
-        Self { body, signature }
+        Self {
+            path: "/webhook/whatsapp".to_owned(),
+            headers: vec![("x-hub-signature-256", signature)],
+            body,
+        }
+    }
+
+    /// Mercado Pago's notification number `n` of payment `data_id`, signed with `secret` as
+    /// protocols.md §2.4 describes.
+    fn mercado_pago(secret: &[u8], n: usize, data_id: &str) -> Self {
+        let request_id = Uuid::now_v7().to_string();
+        let ts = Utc::now().timestamp_millis();
+        let manifest = format!("id:{data_id};request-id:{request_id};ts:{ts};");
+        let v1 = waba_bot::kernel::crypto::hmac_sha256_hex(secret, manifest.as_bytes());
+        let body = json!({"id": n, "live_mode": true, "type": "payment", "user_id": 1_234_567_890_u64,
+                          "api_version": "v1", "action": "payment.updated", "data": {"id": data_id}});
+        Self {
+            path: format!("/webhooks/mercadopago?data.id={data_id}&type=payment"),
+            headers: vec![
+                ("x-signature", format!("ts={ts},v1={v1}")),
+                ("x-request-id", request_id),
+            ],
+            body: body.to_string().into_bytes(),
+        }
     }
 }
 
 struct WebhookClient {
     http: reqwest::Client,
-    url: String,
+    /// `http://127.0.0.1:{port}`
+    origin: String,
     connections: usize,
 }
 
@@ -1363,7 +1407,7 @@ impl WebhookClient {
             http: reqwest::Client::builder()
                 .pool_max_idle_per_host(connections)
                 .build()?,
-            url: format!("http://127.0.0.1:{port}/webhook/whatsapp"),
+            origin: format!("http://127.0.0.1:{port}"),
             connections,
         })
     }
@@ -1382,14 +1426,14 @@ impl WebhookClient {
 
     async fn post(&self, delivery: Delivery) -> anyhow::Result<StdDuration> {
         let started = Instant::now();
-        let answer = self
+        let mut request = self
             .http
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .header("x-hub-signature-256", delivery.signature)
-            .body(delivery.body)
-            .send()
-            .await?;
+            .post(format!("{}{}", self.origin, delivery.path))
+            .header("content-type", "application/json");
+        for (name, value) in delivery.headers {
+            request = request.header(name, value);
+        }
+        let answer = request.body(delivery.body).send().await?;
         let latency = started.elapsed();
         anyhow::ensure!(
             answer.status() == reqwest::StatusCode::OK,
@@ -1398,4 +1442,214 @@ impl WebhookClient {
         );
         Ok(latency)
     }
+}
+
+/// The finance page's summary with every breakdown the dashboard shows.
+const FINANCE_SUMMARY: &str = "query Finance($from: Date!, $to: Date!) { financeSummary(from: $from, to: $to) { gross { amount } fees { amount } net { amount } pending { amount } refunded { amount } count averageTicket { amount } byStatus { status count } byDay { date gross { amount } net { amount } count } byService { service { id name } gross { amount } count } byMethod { method gross { amount } count } byProvider { provider gross { amount } count } } }";
+
+/// `bench finance [PAYMENTS] [RUNS]`: a tenant with PAYMENTS (default 100 000) payments spread
+/// evenly over the last 400 days (five services, four methods, both providers, statuses mixed as
+/// a business sees them), then RUNS (default 50) `financeSummary` requests over the last 30 and
+/// the last 365 local days through the HTTP GraphQL endpoint, one at a time; prints min / p50 /
+/// p99 / max and the SQL statements per request (`scripts/bench-finance`).
+async fn finance(app: Application, payments: usize, runs: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(runs > 0, "RUNS must be at least 1");
+    let state = app.state().clone();
+    let seeded = seed(&state, 0).await?;
+    let tenant = seeded
+        .viewer
+        .tenant_id
+        .context("the seeded owner has a tenant")?;
+    let now = Utc::now();
+    let mut services = vec![seeded.service.0];
+    for name in ["Barba", "Coloração", "Manicure", "Sobrancelha"] {
+        let id = Uuid::now_v7();
+        entity::services::Entity::insert(entity::services::ActiveModel {
+            id: Set(id),
+            tenant_id: Set(tenant.0),
+            name: Set(name.into()),
+            description: Set(None),
+            price_cents: Set(4_000),
+            duration_minutes: Set(30),
+            active: Set(true),
+            archived_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .exec_without_returning(&state.db)
+        .await?;
+        services.push(id);
+    }
+    // Out of 100: 80 approved, 5 pending, 4 rejected, 5 refunded, 3 partly refunded, 2 charged
+    // back, 1 in mediation.
+    let status = |i: usize| match i % 100 {
+        0..80 => "APPROVED",
+        80..85 => "PENDING",
+        85..89 => "REJECTED",
+        89..94 => "REFUNDED",
+        94..97 => "PARTIALLY_REFUNDED",
+        97..99 => "CHARGED_BACK",
+        _ => "IN_MEDIATION",
+    };
+    let span = Duration::days(400).num_seconds();
+    let started = Instant::now();
+    let rows = (0..payments).map(|i| {
+        let status = status(i);
+        let paid = !matches!(status, "PENDING" | "REJECTED");
+        let at = now - Duration::seconds(span * i as i64 / payments.max(1) as i64);
+        let amount = 3_000 + 500 * (i % 13) as i64;
+        let fee = amount * 499 / 10_000;
+        entity::payments::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tenant.0),
+            purpose: Set("APPOINTMENT".into()),
+            appointment_id: Set(None),
+            subscription_id: Set(None),
+            customer_id: Set(None),
+            service_id: Set(Some(services[i % services.len()])),
+            provider: Set(if i % 10 < 7 {
+                "MERCADO_PAGO"
+            } else {
+                "INFINITE_PAY"
+            }
+            .into()),
+            status: Set(status.into()),
+            status_detail: Set(None),
+            method: Set(paid.then(|| ["PIX", "CREDIT_CARD", "DEBIT_CARD", "BOLETO"][i % 4].into())),
+            amount_cents: Set(amount),
+            paid_amount_cents: Set(paid.then_some(amount)),
+            fee_cents: Set(paid.then_some(fee)),
+            net_cents: Set(paid.then_some(amount - fee)),
+            refunded_cents: Set(match status {
+                "REFUNDED" => amount,
+                "PARTIALLY_REFUNDED" => amount / 2,
+                _ => 0,
+            }),
+            currency: Set("BRL".into()),
+            external_id: Set(paid.then(|| format!("bench-{i}"))),
+            checkout_id: Set(None),
+            checkout_url: Set(None),
+            link_expires_at: Set(None),
+            link_sent_at: Set(None),
+            provider_updated_at: Set(None),
+            needs_refund: Set(false),
+            review_reason: Set(None),
+            approved_at: Set(paid.then_some(at)),
+            reported_at: Set(at),
+            created_at: Set(at),
+            updated_at: Set(at),
+        }
+    });
+    let rows: Vec<_> = rows.collect();
+    // Within both engines' limits on bound parameters per statement.
+    for chunk in rows.chunks(1_000) {
+        entity::payments::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&state.db)
+            .await?;
+    }
+    let backend = state.db.get_database_backend();
+    if backend == sea_orm::DatabaseBackend::Postgres {
+        // What autovacuum does soon after a bulk load: statistics and the visibility map.
+        sea_orm::ConnectionTrait::execute_unprepared(&state.db, "VACUUM ANALYZE payments").await?;
+    }
+    println!(
+        "financeSummary: {payments} payments seeded in {:.1} s ({} database), {runs} runs per range",
+        started.elapsed().as_secs_f64(),
+        backend.as_str()
+    );
+
+    let url = format!("http://127.0.0.1:{}/graphql", app.port());
+    let token = long_lived_token(&state, &seeded.viewer)?;
+    run_in_background(app);
+    let http = reqwest::Client::new();
+    let today = now
+        .with_timezone(&chrono_tz::America::Sao_Paulo)
+        .date_naive();
+    let statements = state.metrics.db_counter("api");
+    for days in [30, 365] {
+        let from = today - Duration::days(days - 1);
+        let body = json!({
+            "query": FINANCE_SUMMARY,
+            "variables": {"from": from.to_string(), "to": today.to_string()},
+        });
+        let mut timings = Vec::with_capacity(runs);
+        let mut counted = 0;
+        let before = statements.get();
+        for run in 0..runs + 5 {
+            let started = Instant::now();
+            let answer: Value = http
+                .post(&url)
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            let elapsed = started.elapsed();
+            anyhow::ensure!(
+                answer["errors"].is_null(),
+                "financeSummary failed: {answer}"
+            );
+            counted = answer["data"]["financeSummary"]["count"]
+                .as_u64()
+                .unwrap_or(0);
+            // The first few warm connections and plans.
+            if run >= 5 {
+                timings.push(elapsed);
+            }
+        }
+        let spent = statements.get() - before;
+        timings.sort();
+        println!(
+            "{days} days ({counted} payments received): {}; {:.1} SQL statements per request",
+            percentiles(&timings),
+            spent as f64 / (runs + 5) as f64
+        );
+    }
+    Ok(())
+}
+
+/// `bench mp-webhook [REQUESTS] [CONNECTIONS]`: signed Mercado Pago `payment` notifications (a new
+/// `data.id` each, `MP_WEBHOOK_SECRET` from the environment) from CONNECTIONS concurrent clients
+/// to the whole instance (the worker reconciles them alongside); after a warm-up of 1 000, prints
+/// requests/s, latency and SQL statements per request (`scripts/bench-mp-webhook`).
+async fn mp_webhook(app: Application, requests: usize, connections: usize) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+    anyhow::ensure!(
+        requests > 0 && connections > 0,
+        "REQUESTS and CONNECTIONS must be at least 1"
+    );
+    let state = app.state().clone();
+    let secret = state
+        .settings
+        .payments
+        .mp_webhook_secret
+        .clone()
+        .context("set MP_WEBHOOK_SECRET")?;
+    let run = std::process::id();
+    let notification = |n: usize| {
+        Delivery::mercado_pago(
+            secret.expose_secret().as_bytes(),
+            n,
+            &format!("{run}{n:09}"),
+        )
+    };
+    let round = |r: usize| {
+        (WEBHOOK_WARMUP + r * requests..WEBHOOK_WARMUP + (r + 1) * requests)
+            .map(notification)
+            .collect::<Vec<_>>()
+    };
+    println!(
+        "Mercado Pago webhook acknowledgement: {requests} signed notifications per run, \
+         {connections} connections, {} database",
+        state.db.get_database_backend().as_str()
+    );
+    let warmup = (0..WEBHOOK_WARMUP).map(notification).collect();
+    web_only_run(&state, connections, warmup, round(0)).await?;
+    // The whole instance: the worker reconciles what was stored while intake goes on.
+    let client = WebhookClient::new(&app, connections)?;
+    run_in_background(app);
+    intake_run(&state, &client, round(1), "with the worker alongside").await?;
+    Ok(())
 }

@@ -19,6 +19,7 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::http::backoff;
 use crate::config::AiSettings;
 
 /// One turn of the conversation as Gemini sees it. `parts` are kept as raw JSON so a model turn is
@@ -398,17 +399,6 @@ impl LanguageModel for GeminiClient {
     }
 }
 
-/// The wait before retry `retry` (0 for the first): `base·2^retry` plus a jitter below `base`, so
-/// instances that failed together do not come back together, never more than `max`.
-fn backoff(base: Duration, max: Duration, retry: u32) -> Duration {
-    let exponential = base.saturating_mul(2u32.saturating_pow(retry));
-    let jitter = match u64::try_from(base.as_nanos()) {
-        Ok(nanos) if nanos > 0 => Duration::from_nanos(rand::random_range(0..nanos)),
-        _ => Duration::ZERO,
-    };
-    exponential.saturating_add(jitter).min(max)
-}
-
 /// A request that got no HTTP answer.
 fn transport_failure(err: reqwest::Error) -> Failure {
     if err.is_timeout() {
@@ -676,21 +666,6 @@ mod tests {
         ] {
             assert_eq!(parse_proto_duration(junk), None, "{junk:?}");
         }
-    }
-
-    #[test]
-    fn backoff_doubles_with_jitter_below_the_base_and_is_capped() {
-        let base = Duration::from_millis(1000);
-        let max = Duration::from_millis(10_000);
-        for _ in 0..100 {
-            let first = backoff(base, max, 0);
-            assert!(first >= base && first < base * 2, "{first:?}");
-            let third = backoff(base, max, 2);
-            assert!(third >= base * 4 && third < base * 5, "{third:?}");
-            assert_eq!(backoff(base, max, 4), max);
-            assert_eq!(backoff(base, max, 40), max);
-        }
-        assert_eq!(backoff(Duration::ZERO, max, 3), Duration::ZERO);
     }
 
     #[test]

@@ -5,7 +5,9 @@
 pub mod gemini;
 pub mod google_oauth;
 pub mod http;
+pub mod infinite_pay;
 pub mod mailer;
+pub mod mercado_pago;
 pub mod meta_graph;
 
 use std::sync::Arc;
@@ -20,6 +22,11 @@ pub struct Clients {
     pub meta_graph: Arc<dyn meta_graph::MetaGraph>,
     /// The AI assistant's model; `None` without `GEMINI_API_KEY`.
     pub language_model: Option<Arc<dyn gemini::LanguageModel>>,
+    /// Always the real client: every call acts with a seller's own token, so there is nothing to
+    /// dry-run (without `MP_CLIENT_ID` no seller can connect: no authorization URL).
+    pub mercado_pago: Arc<dyn mercado_pago::MercadoPago>,
+    /// Always the real client: every call names a tenant's own handle.
+    pub infinite_pay: Arc<dyn infinite_pay::InfinitePay>,
 }
 
 impl Clients {
@@ -31,8 +38,13 @@ impl Clients {
         Ok(Self {
             mailer: mailer::from_settings(&settings.mail)?,
             google: google_oauth::from_settings(&settings.google, http.clone()),
-            meta_graph: Arc::new(meta_graph::from_settings(&settings.whatsapp, http)),
+            meta_graph: Arc::new(meta_graph::from_settings(&settings.whatsapp, http.clone())),
             language_model,
+            mercado_pago: Arc::new(mercado_pago::from_settings(
+                &settings.payments,
+                http.clone(),
+            )),
+            infinite_pay: Arc::new(infinite_pay::from_settings(&settings.payments, http)),
         })
     }
 }

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod customers;
 pub mod notifications;
 pub mod operating_hours;
+pub mod payments;
 pub mod plans;
 pub mod saas_plans;
 pub mod services;

@@ -20,7 +20,10 @@ use axum::{
 
 use crate::{
     app,
-    domains::{auth::service::authenticate_with_tenant, tenants::graphql::ViewerTenant},
+    domains::{
+        auth::service::{authenticate_with_tenant, bearer_token},
+        tenants::graphql::ViewerTenant,
+    },
     graphql::{
         errors, limits,
         viewer::{ClientIp, RequestAuth},
@@ -223,13 +226,4 @@ fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
             None => None,
         },
     }
-}
-
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))?
-        .trim();
-    (!token.is_empty()).then_some(token)
 }

@@ -4,5 +4,5 @@
 pub mod queue;
 pub mod worker;
 
-pub use queue::{Job, JobStore, Jobs, enqueue, insert_with_job};
+pub use queue::{Job, JobStore, Jobs, enqueue, insert_new_with_job, insert_with_job};
 pub use worker::{CronJob, CronKind, HasJobs, JobKind, PurgeFinishedJobs};

@@ -253,6 +253,58 @@ pub async fn insert_with_job<J: Job>(
     Ok(())
 }
 
+/// [`insert_with_job`] for a row that may already exist: `insert` must carry `ON CONFLICT DO
+/// NOTHING` on the row's unique key, and the job is written only with a new row, so a delivery
+/// received twice (even concurrently) queues one job. One statement on Postgres (the outbox row
+/// selected from the CTE's `RETURNING`), a write transaction on SQLite. Whether the row was new.
+pub async fn insert_new_with_job<J: Job>(
+    db: &DatabaseConnection,
+    mut insert: InsertStatement,
+    job: &J,
+) -> AppResult<bool> {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        use entity::outbox::Column;
+        use sea_orm::sea_query::{Alias, Expr, Query};
+        insert.returning_all();
+        let inserted = CommonTableExpression::new()
+            .query(insert)
+            .table_name("inserted")
+            .to_owned();
+        let (id, payload) = (
+            Uuid::now_v7(),
+            serde_json::to_string(job).map_err(anyhow::Error::from)?,
+        );
+        let mut values = Query::select();
+        values
+            .exprs([
+                Expr::val(id),
+                Expr::val(J::QUEUE),
+                Expr::val(payload),
+                Expr::val(Utc::now()),
+            ])
+            .from(Alias::new("inserted"));
+        let mut both = Query::insert();
+        both.into_table(entity::outbox::Entity)
+            .columns([
+                Column::Id,
+                Column::Queue,
+                Column::Payload,
+                Column::CreatedAt,
+            ])
+            .select_from(values)
+            .map_err(|err| anyhow::anyhow!("the outbox insert: {err}"))?;
+        both.with_cte(WithClause::new().cte(inserted).to_owned());
+        return Ok(db.execute(&both).await?.rows_affected() == 1);
+    }
+    let txn = begin_write(db).await?;
+    let new = txn.execute(&insert).await?.rows_affected() == 1;
+    if new {
+        outbox_row(job)?.exec_without_returning(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(new)
+}
+
 fn outbox_row<J: Job>(job: &J) -> AppResult<sea_orm::Insert<entity::outbox::ActiveModel>> {
     Ok(entity::outbox::Entity::insert(
         entity::outbox::ActiveModel {

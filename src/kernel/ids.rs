@@ -76,6 +76,12 @@ typed_id!(
     MessageId => "message",
     /// A received WhatsApp webhook delivery's id.
     WebhookDeliveryId => "webhook delivery",
+    /// A payment's id (ours: the provider's `external_reference` / `order_nsu`).
+    PaymentId => "payment",
+    /// A stored payment-provider notification's id.
+    PaymentNotificationId => "payment notification",
+    /// A refund's id (the idempotency key sent with it).
+    RefundId => "refund",
 );
 
 #[cfg(test)]

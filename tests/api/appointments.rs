@@ -642,6 +642,7 @@ async fn seed_appointments(app: &TestApp, salon: &Salon, count: usize) {
                 cancellation_reason: sea_orm::ActiveValue::Set(None),
                 created_at: sea_orm::ActiveValue::Set(now),
                 updated_at: sea_orm::ActiveValue::Set(now),
+                paid_at: sea_orm::ActiveValue::Set(None),
             }
         })
         .collect();

@@ -247,6 +247,7 @@ async fn books_in_three_rounds_at_the_right_local_time() {
             "list_my_appointments",
             "cancel_appointment",
             "reschedule_appointment",
+            "generate_payment_link",
             "update_customer_profile",
             "talk_to_human"
         ]
@@ -873,6 +874,66 @@ async fn booking_a_slot_the_customer_already_holds_answers_as_booked() {
     let answer = &responses(&asked(&app).await[1])[0]["response"];
     assert_eq!(answer["ok"], true, "{answer}");
     assert_eq!(appointments_of(&app, customer).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_booking_that_needs_payment_tells_the_model_and_it_gets_the_link() {
+    let app = spawn_app_with(ai_options()).await;
+    let shop = shop(&app).await;
+    let tokens = waba_bot::domains::tenants::service::MercadoPagoTokens {
+        user_id: "5550002".to_owned(),
+        access_token: "APP_USR-ai-shop".to_owned().into(),
+        refresh_token: None,
+        public_key: None,
+        expires_at: None,
+    };
+    let tenant = waba_bot::kernel::ids::TenantId(uuid::Uuid::parse_str(&shop.tenant).unwrap());
+    waba_bot::domains::tenants::service::connect_mercado_pago(&app.state, tenant, &tokens)
+        .await
+        .unwrap();
+    Mock::given(method("POST"))
+        .and(path("/checkout/preferences"))
+        .and(header("authorization", "Bearer APP_USR-ai-shop"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "id": "pref-ai", "init_point": "https://mp.test/checkout/pref-ai",
+        })))
+        .expect(1)
+        .mount(&app.mercado_pago)
+        .await;
+    let day = tomorrow(&app).format("%Y-%m-%d").to_string();
+    let book = json!({"serviceId": shop.service, "date": day, "time": "10:00"});
+    script(
+        &app,
+        vec![calls("book_appointment", book, "b1"), says("Agendado!")],
+    )
+    .await;
+    say(&app, "marca amanhã 10h").await;
+    let booked = &responses(&asked(&app).await[1])[0]["response"];
+    assert_eq!(booked["paymentRequired"], true, "{booked}");
+    let appointment = booked["appointment"]["appointmentId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    script(
+        &app,
+        vec![
+            calls(
+                "generate_payment_link",
+                json!({"appointmentId": appointment}),
+                "l1",
+            ),
+            says("Pague aqui: https://mp.test/checkout/pref-ai"),
+        ],
+    )
+    .await;
+    let reply = say(&app, "como eu pago?").await;
+    let link = &responses(&asked(&app).await[1])[0]["response"];
+    assert_eq!(link["ok"], true, "{link}");
+    assert_eq!(link["paymentUrl"], "https://mp.test/checkout/pref-ai");
+    assert_eq!(link["amount"], "R$ 50,00");
+    assert!(link["payBefore"].is_string(), "{link}");
+    assert!(reply_text(&reply).contains("https://mp.test/checkout/pref-ai"));
 }
 
 /// The history sent is the most recent whole turns within `AI_HISTORY_TOKEN_BUDGET`.

@@ -186,6 +186,71 @@ async fn a_customer_books_through_the_menu() {
 }
 
 #[tokio::test]
+async fn a_booking_that_needs_payment_is_followed_by_its_link_once() {
+    let app = spawn_app().await;
+    let shop = shop(&app).await;
+    let tokens = waba_bot::domains::tenants::service::MercadoPagoTokens {
+        user_id: "5550001".to_owned(),
+        access_token: "APP_USR-shop".to_owned().into(),
+        refresh_token: None,
+        public_key: None,
+        expires_at: None,
+    };
+    let tenant = waba_bot::kernel::ids::TenantId(shop.tenant.parse().unwrap());
+    waba_bot::domains::tenants::service::connect_mercado_pago(&app.state, tenant, &tokens)
+        .await
+        .unwrap();
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/checkout/preferences"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer APP_USR-shop",
+        ))
+        .respond_with(wiremock::ResponseTemplate::new(201).set_body_json(json!({
+            "id": "pref-1", "init_point": "https://mp.test/checkout/pref-1",
+        })))
+        .expect(1)
+        .mount(&app.mercado_pago)
+        .await;
+    choose_first_slot(&app, &shop).await;
+    tap(&app, "confirm").await;
+    app.drain_jobs().await;
+    // The confirmation and the link, in that order (the link's job runs after the turn).
+    let sent = meta::sent(&app.meta).await;
+    let texts: Vec<&str> = sent.iter().map(body).collect();
+    let confirmation = texts
+        .iter()
+        .position(|text| text.starts_with("✅ Horário reservado!"))
+        .expect("the confirmation");
+    assert!(
+        texts[confirmation].contains("link de pagamento"),
+        "{texts:?}"
+    );
+    let links: Vec<&&str> = texts.iter().filter(|text| text.starts_with("💳")).collect();
+    assert_eq!(links.len(), 1, "{texts:?}");
+    assert!(texts[confirmation + 1..].contains(links[0]), "{texts:?}");
+    let text = links[0];
+    assert!(text.starts_with("💳 *Link de pagamento*"), "{text}");
+    assert!(
+        text.contains("R$ 50,00") && text.contains("https://mp.test/checkout/pref-1"),
+        "{text}"
+    );
+    assert!(text.contains("reservado até"), "{text}");
+    // The job run again (a retry after a crash) sends nothing more.
+    let appointment = appointments_of(&app, &shop.tenant).await.remove(0);
+    let sends = meta::sent(&app.meta).await.len();
+    waba_bot::domains::payments::service::send_link_after_booking(
+        &app.state,
+        tenant,
+        waba_bot::kernel::ids::AppointmentId(appointment.id),
+    )
+    .await
+    .unwrap();
+    app.drain_jobs().await;
+    assert_eq!(meta::sent(&app.meta).await.len(), sends);
+}
+
+#[tokio::test]
 async fn a_slot_taken_meanwhile_shows_the_days_slots_again() {
     let app = spawn_app().await;
     let shop = shop(&app).await;

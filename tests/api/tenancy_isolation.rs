@@ -125,3 +125,102 @@ async fn appointments_are_invisible_and_untouchable_across_tenants() {
         .await;
     assert_eq!(untouched.data()["appointment"]["status"], "PENDING");
 }
+
+#[tokio::test]
+async fn payments_are_invisible_and_untouchable_across_tenants() {
+    use chrono::Weekday;
+    use chrono_tz::America::Sao_Paulo;
+    use waba_bot::{domains::tenants::service::MercadoPagoTokens, kernel::ids::TenantId};
+    use wiremock::{
+        Mock, ResponseTemplate,
+        matchers::{method, path},
+    };
+
+    use crate::{
+        appointments::{book, salon},
+        helpers::fixtures::next_local,
+    };
+
+    let app = spawn_app().await;
+    let a = salon(&app).await;
+    let b = salon(&app).await;
+    for (salon, user) in [(&a, "7001"), (&b, "7002")] {
+        let tokens = MercadoPagoTokens {
+            user_id: user.to_owned(),
+            access_token: format!("APP_USR-{user}").into(),
+            refresh_token: None,
+            public_key: None,
+            expires_at: None,
+        };
+        let tenant = TenantId(salon.tenant.parse().unwrap());
+        waba_bot::domains::tenants::service::connect_mercado_pago(&app.state, tenant, &tokens)
+            .await
+            .unwrap();
+    }
+    Mock::given(method("POST"))
+        .and(path("/checkout/preferences"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "id": "pref-a", "init_point": "https://mp.test/checkout/pref-a",
+        })))
+        .expect(1)
+        .mount(&app.mercado_pago)
+        .await;
+    let at = next_local(&Sao_Paulo, Weekday::Thu, 10, 0);
+    let appointment = book(&app, &a, at).await.data()["createAppointment"]["id"].clone();
+    let payment = app
+        .gql(
+            Some(&a.token),
+            "mutation($id: ID!) { createPaymentLink(appointmentId: $id) { payment { id } } }",
+            json!({"id": appointment}),
+        )
+        .await
+        .data()["createPaymentLink"]["payment"]["id"]
+        .clone();
+
+    for (query, vars) in [
+        (
+            "query($id: ID!) { payment(id: $id) { id } }",
+            json!({"id": payment}),
+        ),
+        (
+            "mutation($id: ID!) { createPaymentLink(appointmentId: $id) { url } }",
+            json!({"id": appointment}),
+        ),
+        (
+            "mutation($id: ID!) { sendPaymentLink(appointmentId: $id) { url } }",
+            json!({"id": appointment}),
+        ),
+        (
+            "mutation($id: ID!) { refundPayment(id: $id) { id } }",
+            json!({"id": payment}),
+        ),
+    ] {
+        let response = app.gql(Some(&b.token), query, vars).await;
+        assert_eq!(response.code(), "NOT_FOUND", "{query}: {}", response.body);
+        assert!(response.read_nothing());
+    }
+    // B's lists and figures hold nothing of A's, even filtered by A's customer.
+    let today = chrono::Utc::now().date_naive();
+    let listed = app
+        .gql(
+            Some(&b.token),
+            "query($c: ID!) { all: payments { totalCount } theirs: payments(filter: {customerId: $c}) { totalCount } }",
+            json!({"c": a.customer}),
+        )
+        .await;
+    assert_eq!(listed.data()["all"]["totalCount"], 0);
+    assert_eq!(listed.data()["theirs"]["totalCount"], 0);
+    let summary = app
+        .gql(
+            Some(&b.token),
+            "query($f: Date!, $t: Date!) { financeSummary(from: $f, to: $t) { count pending { amount } } }",
+            json!({"f": (today - chrono::Duration::days(2)).to_string(), "t": (today + chrono::Duration::days(2)).to_string()}),
+        )
+        .await;
+    assert_eq!(
+        summary.data()["financeSummary"],
+        json!({"count": 0, "pending": {"amount": "0.00"}})
+    );
+    // One preference only (A's): nothing was asked of Mercado Pago for B.
+    assert_eq!(app.mercado_pago.received_requests().await.unwrap().len(), 1);
+}

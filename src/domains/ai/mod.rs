@@ -16,7 +16,8 @@
 //!
 //! Calls: `tenants` (settings, the quota event), `saas_plans` (the quota), `customers` (the
 //! customer, subscription, profile), `plans` (the plan's name), `services`, `operating_hours`
-//! (the week of the prompt), `appointments` (availability, booking, changes).
+//! (the week of the prompt), `appointments` (availability, booking, changes), `payments`
+//! (`generate_payment_link`, and whether a booking needs payment).
 
 pub mod graphql;
 pub mod model;

@@ -21,6 +21,10 @@ use super::{
 use crate::{
     domains::{
         customers::graphql::{CustomerLoader, CustomerNode, SubscriptionLoader, SubscriptionNode},
+        payments::{
+            self,
+            model::{Payment, PaymentMethod, PaymentProvider, PaymentStatus},
+        },
         services::graphql::{ServiceLoader, ServiceNode},
         tenants,
     },
@@ -38,7 +42,18 @@ use crate::{
         viewer::Viewer,
     },
     state::AppState,
+    tenant_loader,
 };
+
+tenant_loader!(
+    /// Loads appointments by id.
+    AppointmentLoader: AppointmentId => Appointment, service::find_many
+);
+
+tenant_loader!(
+    /// Loads the payment that stands for each appointment (an approved one, else the newest).
+    AppointmentPaymentLoader: AppointmentId => Payment, payments::service::for_appointments
+);
 
 /// An appointment with the zone its times are shown in.
 pub struct AppointmentNode {
@@ -65,7 +80,8 @@ struct Related {
 }
 
 impl AppointmentNode {
-    fn new(appointment: Appointment, zone: TimeZone) -> Self {
+    /// A node on its own (its relations from the operation's loaders).
+    pub fn new(appointment: Appointment, zone: TimeZone) -> Self {
         Self {
             appointment,
             zone,
@@ -228,6 +244,66 @@ impl AppointmentNode {
     /// When it last changed.
     async fn updated_at(&self) -> Timestamp {
         Timestamp::from(self.local(self.appointment.updated_at))
+    }
+
+    /// Its payment: an approved one, else the newest link (null: none was asked for). The full
+    /// record, with fees and refunds, is `payment(id)`.
+    async fn payment(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<AppointmentPayment>> {
+        let key = (self.appointment.tenant_id, self.appointment.id);
+        Ok(loader::<AppointmentPaymentLoader>(ctx)
+            .load_one(key)
+            .await
+            .map_err(AppError::from)?
+            .map(AppointmentPayment))
+    }
+}
+
+/// The payment of an appointment, as the appointment book shows it.
+pub struct AppointmentPayment(Payment);
+
+/// The payment of an appointment.
+#[Object]
+impl AppointmentPayment {
+    /// The payment's id (`payment(id)` has the full record).
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Where the payment stands.
+    async fn status(&self) -> PaymentStatus {
+        self.0.status
+    }
+
+    /// Who takes it.
+    async fn provider(&self) -> PaymentProvider {
+        self.0.provider
+    }
+
+    /// How the customer paid (null until they did).
+    async fn method(&self) -> Option<PaymentMethod> {
+        self.0.method
+    }
+
+    /// What is owed.
+    async fn amount(&self) -> Money {
+        self.0.amount.into()
+    }
+
+    /// Where the customer pays, while the link is open.
+    async fn checkout_url(&self) -> Option<&str> {
+        self.0
+            .status
+            .is_open()
+            .then_some(self.0.checkout_url.as_deref())
+            .flatten()
+    }
+
+    /// Paid after the booking was canceled or expired: the business should refund it.
+    async fn needs_refund(&self) -> bool {
+        self.0.needs_refund
     }
 }
 

@@ -8,7 +8,7 @@
 //!
 //! Calls: `tenants` (time zone, booking rules), `customers` (the customer, their subscription and
 //! its cycle; deleting a customer), `services`, `plans` (what a subscription covers),
-//! `operating_hours` (the schedule).
+//! `operating_hours` (the schedule), `payments` (an appointment's payment, for `Appointment.payment`).
 
 pub mod availability;
 pub mod graphql;
@@ -17,8 +17,14 @@ pub mod model;
 pub mod repo;
 pub mod service;
 
-use crate::{domain::Domain, jobs::CronKind, kernel::events::EventPayload};
+use crate::{
+    domain::Domain, graphql::loaders::cached, jobs::CronKind, kernel::events::EventPayload,
+};
 
 pub const DOMAIN: Domain = Domain::new("appointments")
     .with_crons(&[CronKind::of::<jobs::ExpireUnpaidHolds>()])
+    .with_loaders(|data, state| {
+        data.insert(cached(graphql::AppointmentLoader(state.clone())));
+        data.insert(cached(graphql::AppointmentPaymentLoader(state.clone())));
+    })
     .with_events(&[model::AppointmentChanged::KIND]);

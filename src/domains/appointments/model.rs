@@ -111,6 +111,8 @@ pub struct Appointment {
     pub cancellation_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When an approved payment for it arrived (its unpaid hold no longer expires).
+    pub paid_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<entity::appointments::Model> for Appointment {
@@ -133,6 +135,7 @@ impl TryFrom<entity::appointments::Model> for Appointment {
             cancellation_reason: m.cancellation_reason,
             created_at: m.created_at,
             updated_at: m.updated_at,
+            paid_at: m.paid_at,
         })
     }
 }

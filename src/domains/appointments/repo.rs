@@ -1,5 +1,7 @@
 //! Queries for `appointments`, all scoped by tenant; rows go in and out as domain types.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use entity::appointments;
 use sea_orm::{
@@ -71,6 +73,7 @@ pub async fn insert(
         confirmed_at: Set((row.status == AppointmentStatus::Confirmed).then_some(now)),
         canceled_at: Set(None),
         cancellation_reason: Set(None),
+        paid_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     })
@@ -91,6 +94,21 @@ pub async fn find(
         .await?
         .map(Appointment::try_from)
         .transpose()
+}
+
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    ids: &[AppointmentId],
+) -> AppResult<HashMap<AppointmentId, Appointment>> {
+    appointments::Entity::find()
+        .filter(appointments::Column::TenantId.eq(tenant.0))
+        .filter(appointments::Column::Id.is_in(ids.iter().map(|id| id.0)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| Appointment::try_from(row).map(|a| (a.id, a)))
+        .collect()
 }
 
 /// The first active appointment overlapping `[start, end)`, other than `except`.
@@ -211,6 +229,62 @@ pub async fn transition(
         .filter(appointments::Column::TenantId.eq(tenant.0))
         .filter(appointments::Column::Id.eq(id.0))
         .filter(appointments::Column::Status.is_in(from.iter().map(|s| s.as_str())))
+        .exec_with_returning(conn)
+        .await?;
+    first_appointment(rows)
+}
+
+/// Appointment `id` of the tenant, its row locked until the end of the transaction (Postgres;
+/// SQLite's write transaction holds the whole database).
+pub async fn lock(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: AppointmentId,
+) -> AppResult<Option<Appointment>> {
+    appointments::Entity::find_by_id(id.0)
+        .filter(appointments::Column::TenantId.eq(tenant.0))
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .map(Appointment::try_from)
+        .transpose()
+}
+
+/// Records that an approved payment arrived for the appointment (its hold no longer expires) and
+/// confirms it when it is PENDING; the row as stored, or `None` when it is not the tenant's.
+pub async fn mark_paid(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: AppointmentId,
+    confirm: bool,
+    now: DateTime<Utc>,
+) -> AppResult<Option<Appointment>> {
+    let pending = AppointmentStatus::Pending.as_str();
+    let mut update = appointments::Entity::update_many()
+        .col_expr(
+            appointments::Column::PaidAt,
+            Expr::col(appointments::Column::PaidAt).if_null(now),
+        )
+        .col_expr(appointments::Column::UpdatedAt, Expr::value(now));
+    if confirm {
+        let confirms = Expr::col(appointments::Column::Status).eq(pending);
+        update = update
+            .col_expr(
+                appointments::Column::Status,
+                Expr::case(confirms.clone(), AppointmentStatus::Confirmed.as_str())
+                    .finally(Expr::col(appointments::Column::Status))
+                    .into(),
+            )
+            .col_expr(
+                appointments::Column::ConfirmedAt,
+                Expr::case(confirms, now)
+                    .finally(Expr::col(appointments::Column::ConfirmedAt))
+                    .into(),
+            );
+    }
+    let rows = update
+        .filter(appointments::Column::TenantId.eq(tenant.0))
+        .filter(appointments::Column::Id.eq(id.0))
         .exec_with_returning(conn)
         .await?;
     first_appointment(rows)
@@ -352,6 +426,7 @@ where
         cancellation_reason: row.try_get(12)?,
         created_at: row.try_get(13)?,
         updated_at: row.try_get(14)?,
+        paid_at: row.try_get(15)?,
     })
 }
 
@@ -446,6 +521,7 @@ pub async fn expire_pending_created_before(
         .filter(appointments::Column::TenantId.eq(tenant.0))
         .filter(appointments::Column::Status.eq(AppointmentStatus::Pending.as_str()))
         .filter(appointments::Column::CreatedAt.lt(cutoff))
+        .filter(appointments::Column::PaidAt.is_null())
         .exec_with_returning(conn)
         .await?
         .into_iter()

@@ -370,6 +370,78 @@ pub async fn change_status_in(
     Ok(appointment)
 }
 
+/// Appointment `id` of the tenant, locked through `conn` (the caller's write transaction) until it
+/// ends, so what the caller decides from it still holds at its commit.
+pub async fn lock(
+    conn: &impl sea_orm::ConnectionTrait,
+    tenant_id: TenantId,
+    id: AppointmentId,
+) -> AppResult<Appointment> {
+    repo::lock(conn, tenant_id, id)
+        .await?
+        .ok_or(AppError::NotFound("appointment"))
+}
+
+/// An approved payment arrived for appointment `id`, through `conn` (the payment's transaction):
+/// its unpaid hold stops, and when `confirm` and it is PENDING it becomes CONFIRMED. Returns the
+/// appointment before and after, so the caller knows whether this call confirmed it (exactly
+/// once, under the payment's row lock) and can [`publish`] it after the commit.
+pub async fn payment_received(
+    conn: &impl sea_orm::ConnectionTrait,
+    tenant_id: TenantId,
+    id: AppointmentId,
+    confirm: bool,
+) -> AppResult<(Appointment, Appointment)> {
+    let before = repo::find(conn, tenant_id, id)
+        .await?
+        .ok_or(AppError::NotFound("appointment"))?;
+    let after = repo::mark_paid(conn, tenant_id, id, confirm, Utc::now())
+        .await?
+        .ok_or(AppError::NotFound("appointment"))?;
+    Ok((before, after))
+}
+
+/// Cancels an active appointment through `conn` (the caller's transaction) for the system, with
+/// `reason`, telling the customer (as a business change); `None` when it was not active. Call
+/// [`publish`] with `Canceled` after the commit, and wake the jobs.
+pub async fn cancel_in(
+    conn: &impl sea_orm::ConnectionTrait,
+    tenant_id: TenantId,
+    id: AppointmentId,
+    reason: &str,
+) -> AppResult<Option<Appointment>> {
+    let (allowed, target) = Transition::Cancel.rule();
+    let Some(appointment) = repo::transition(
+        conn,
+        tenant_id,
+        id,
+        allowed,
+        target,
+        Some(reason.to_owned()),
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    notice(
+        conn,
+        &appointment,
+        AppointmentEventKind::Canceled,
+        Origin::Business,
+    )
+    .await?;
+    Ok(Some(appointment))
+}
+
+/// The tenant's appointments among `ids`.
+pub async fn find_many(
+    conn: &impl sea_orm::ConnectionTrait,
+    tenant_id: TenantId,
+    ids: &[AppointmentId],
+) -> AppResult<std::collections::HashMap<AppointmentId, Appointment>> {
+    repo::find_many(conn, tenant_id, ids).await
+}
+
 /// An appointment of the viewer's tenant.
 pub async fn find(state: &AppState, viewer: &Viewer, id: AppointmentId) -> AppResult<Appointment> {
     find_in(state, viewer.tenant()?, id).await
@@ -695,7 +767,9 @@ async fn overlap_or(
     }
 }
 
-async fn publish(state: &AppState, appointment: &Appointment, kind: AppointmentEventKind) {
+/// Tells the dashboard of a change, after its commit (also for changes other domains make through
+/// the `conn`-taking functions here).
+pub async fn publish(state: &AppState, appointment: &Appointment, kind: AppointmentEventKind) {
     state
         .broker
         .publish(Event::new(
@@ -706,4 +780,16 @@ async fn publish(state: &AppState, appointment: &Appointment, kind: AppointmentE
             },
         ))
         .await;
+}
+
+/// A page of the tenant's appointments ordered by `(starts_at, id)` past the keyset cursor
+/// `after`, without the count `list` adds: exports page through a whole range with it.
+pub async fn page_in(
+    conn: &impl sea_orm::ConnectionTrait,
+    tenant: TenantId,
+    filter: &ListFilter,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> AppResult<Vec<Appointment>> {
+    repo::list_page(conn, tenant, filter, after, limit).await
 }

@@ -48,6 +48,20 @@ fn invalid_credentials() -> AppError {
 
 /// Resolves a bearer token into the viewer, re-checking the user on every request so a
 /// deactivated user (or one moved to another tenant) loses access at once.
+/// The token of an `Authorization: Bearer <token>` header, if there is one.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?
+        .trim();
+    (!token.is_empty()).then_some(token)
+}
+
 pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Viewer> {
     Ok(authenticate_with_tenant(state, token).await?.0)
 }

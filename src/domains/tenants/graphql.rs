@@ -7,7 +7,10 @@ use futures_util::{Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::{
-    model::{BotMode, PaymentProvider, SaasStatus, Tenant, TenantChanged, WhatsAppStatus},
+    model::{
+        BotMode, MercadoPagoStatus, PaymentProvider, SaasStatus, Tenant, TenantChanged,
+        WhatsAppStatus,
+    },
     service::{self, Onboarding, TenantChanges, WhatsAppCredentials},
 };
 use crate::{
@@ -158,6 +161,17 @@ impl TenantNode {
         self.0.mercado_pago_connected
     }
 
+    /// Where the Mercado Pago connection stands: CONNECTED, DISCONNECTED when Mercado Pago
+    /// refused to renew it (connect again); null when never connected.
+    async fn mercado_pago_status(&self) -> Option<MercadoPagoStatus> {
+        self.0.mercado_pago_status
+    }
+
+    /// Whether a refunded or charged-back payment cancels its future booking (default true).
+    async fn cancel_on_refund(&self) -> bool {
+        self.0.cancel_on_refund
+    }
+
     /// Minutes between offered start times (default 30).
     async fn slot_step_minutes(&self) -> i32 {
         self.0.scheduling.slot_step_minutes
@@ -245,6 +259,8 @@ pub struct UpdateTenantInput {
     pub bot_mode: Option<BotMode>,
     /// 1 to 168: how long the bot stays quiet after the business writes in a conversation.
     pub human_takeover_hours: Option<i32>,
+    /// Whether a refunded or charged-back payment cancels its future booking.
+    pub cancel_on_refund: Option<bool>,
 }
 
 /// Input of `connectWhatsApp`: the WhatsApp Cloud API account of the tenant.
@@ -379,6 +395,7 @@ impl TenantMutation {
             unpaid_hold_minutes: input.unpaid_hold_minutes.into(),
             bot_mode: input.bot_mode,
             human_takeover_hours: input.human_takeover_hours,
+            cancel_on_refund: input.cancel_on_refund,
         };
         Ok(TenantNode(
             service::update(state(ctx), &viewer, changes).await?,
@@ -401,6 +418,18 @@ impl TenantMutation {
         };
         Ok(TenantNode(
             service::connect_whatsapp(state(ctx), &viewer, credentials).await?,
+        ))
+    }
+
+    /// Forgets the caller's Mercado Pago account (its tokens are deleted); a preferred provider
+    /// that was Mercado Pago is cleared.
+    async fn disconnect_mercado_pago(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<TenantNode> {
+        let viewer = viewer(ctx)?;
+        Ok(TenantNode(
+            service::disconnect_mercado_pago(state(ctx), &viewer).await?,
         ))
     }
 

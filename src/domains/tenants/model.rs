@@ -51,6 +51,16 @@ pub enum WhatsAppStatus {
     Disconnected,
 }
 
+/// Where the tenant's Mercado Pago connection stands.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+pub enum MercadoPagoStatus {
+    /// Authorized by OAuth; its tokens are in use and renewed before they expire.
+    Connected,
+    /// Mercado Pago refused to renew the tokens: the owner must connect again.
+    Disconnected,
+}
+
 /// Who answers the tenant's customers on WhatsApp.
 #[derive(
     Enum, Clone, Copy, Debug, Default, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString,
@@ -101,6 +111,26 @@ pub struct WhatsAppConnection {
     pub quality_rating: Option<String>,
 }
 
+/// The tenant's Mercado Pago account as OAuth gave it, tokens encrypted.
+pub struct MercadoPagoConnection {
+    pub user_id: String,
+    pub access_token_enc: String,
+    pub refresh_token_enc: Option<String>,
+    pub public_key: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// What acting on the tenant's Mercado Pago account takes: the decrypted tokens. They never leave
+/// the server.
+pub struct MercadoPagoAccount {
+    pub tenant: TenantId,
+    /// Mercado Pago's id of the account (the `user_id` of its notifications).
+    pub user_id: String,
+    pub access_token: secrecy::SecretString,
+    pub refresh_token: Option<secrecy::SecretString>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
 /// What acting on the tenant's WhatsApp number takes: its id and the decrypted token. It never
 /// leaves the server.
 pub struct WhatsAppSender {
@@ -127,6 +157,8 @@ pub struct TenantUpdate {
     pub bot_mode: Option<BotMode>,
     pub human_takeover_hours: Option<i32>,
     pub whatsapp: Option<Option<WhatsAppConnection>>,
+    pub mercado_pago: Option<Option<MercadoPagoConnection>>,
+    pub cancel_on_refund: Option<bool>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -155,7 +187,12 @@ pub struct Tenant {
     pub whatsapp_display_phone_number: Option<String>,
     pub whatsapp_verified_name: Option<String>,
     pub whatsapp_quality_rating: Option<String>,
+    /// Connected and not refused (its tokens can be used).
     pub mercado_pago_connected: bool,
+    /// `None` when never connected.
+    pub mercado_pago_status: Option<MercadoPagoStatus>,
+    /// A refunded or charged-back payment cancels its future booking.
+    pub cancel_on_refund: bool,
     pub scheduling: SchedulingSettings,
     pub bot_mode: BotMode,
     /// 1 to 168.
@@ -189,7 +226,14 @@ impl TryFrom<entity::tenants::Model> for Tenant {
             whatsapp_display_phone_number: m.whatsapp_display_phone_number,
             whatsapp_verified_name: m.whatsapp_verified_name,
             whatsapp_quality_rating: m.whatsapp_quality_rating,
-            mercado_pago_connected: m.mp_access_token_enc.is_some(),
+            mercado_pago_status: match (&m.mp_access_token_enc, m.mp_status.as_deref()) {
+                (None, _) => None,
+                (Some(_), Some(stored)) => Some(MercadoPagoStatus::parse_stored(stored)?),
+                (Some(_), None) => Some(MercadoPagoStatus::Connected),
+            },
+            mercado_pago_connected: m.mp_access_token_enc.is_some()
+                && m.mp_status.as_deref() != Some(MercadoPagoStatus::Disconnected.as_str()),
+            cancel_on_refund: m.cancel_on_refund,
             name: m.name,
             phone: m.phone,
             email: m.email,

@@ -14,8 +14,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::model::{
-    BotMode, DEFAULT_HUMAN_TAKEOVER_HOURS, NewTenantRow, SaasStatus, Tenant, TenantUpdate,
-    WhatsAppStatus,
+    BotMode, DEFAULT_HUMAN_TAKEOVER_HOURS, MercadoPagoConnection, MercadoPagoStatus, NewTenantRow,
+    SaasStatus, Tenant, TenantUpdate, WhatsAppStatus,
 };
 use crate::{
     db::set_some,
@@ -84,6 +84,138 @@ pub async fn mark_ai_quota_reached(
                 .add(tenants::Column::AiQuotaReachedMonth.is_null())
                 .add(tenants::Column::AiQuotaReachedMonth.ne(month)),
         )
+        .exec(conn)
+        .await?;
+    Ok(updated.rows_affected > 0)
+}
+
+/// The tenant's Mercado Pago account while it is connected (tokens still encrypted).
+pub async fn find_mercado_pago(
+    conn: &impl ConnectionTrait,
+    id: TenantId,
+) -> Result<Option<MercadoPagoConnection>, DbErr> {
+    let row = tenants::Entity::find_by_id(id.0)
+        .filter(tenants::Column::MpStatus.eq(MercadoPagoStatus::Connected.as_str()))
+        .one(conn)
+        .await?;
+    Ok(row.and_then(|row| {
+        Some(MercadoPagoConnection {
+            user_id: row.mp_user_id?,
+            access_token_enc: row.mp_access_token_enc?,
+            refresh_token_enc: row.mp_refresh_token_enc,
+            public_key: row.mp_public_key,
+            expires_at: row.mp_token_expires_at,
+        })
+    }))
+}
+
+/// The tenant that connected the Mercado Pago account `user_id`.
+pub async fn find_by_mercado_pago_user(
+    conn: &impl ConnectionTrait,
+    user_id: &str,
+) -> Result<Option<TenantId>, DbErr> {
+    Ok(tenants::Entity::find()
+        .select_only()
+        .column(tenants::Column::Id)
+        .filter(tenants::Column::MpUserId.eq(user_id))
+        .into_tuple::<Uuid>()
+        .one(conn)
+        .await?
+        .map(TenantId))
+}
+
+/// Connected tenants whose Mercado Pago token expires before `before`.
+pub async fn list_mercado_pago_expiring(
+    conn: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> Result<Vec<TenantId>, DbErr> {
+    Ok(tenants::Entity::find()
+        .select_only()
+        .column(tenants::Column::Id)
+        .filter(tenants::Column::MpStatus.eq(MercadoPagoStatus::Connected.as_str()))
+        .filter(tenants::Column::MpRefreshTokenEnc.is_not_null())
+        .filter(tenants::Column::MpTokenExpiresAt.lt(before))
+        .into_tuple::<Uuid>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(TenantId)
+        .collect())
+}
+
+/// Claims the renewal of a connected tenant's Mercado Pago tokens until `until`, unless another
+/// instance holds it; whether this caller holds it now.
+pub async fn claim_mercado_pago_refresh(
+    conn: &impl ConnectionTrait,
+    id: TenantId,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let updated = tenants::Entity::update_many()
+        .col_expr(tenants::Column::MpRefreshClaimedUntil, Expr::value(until))
+        .filter(tenants::Column::Id.eq(id.0))
+        .filter(tenants::Column::MpStatus.eq(MercadoPagoStatus::Connected.as_str()))
+        .filter(
+            Condition::any()
+                .add(tenants::Column::MpRefreshClaimedUntil.is_null())
+                .add(tenants::Column::MpRefreshClaimedUntil.lt(now)),
+        )
+        .exec(conn)
+        .await?;
+    Ok(updated.rows_affected > 0)
+}
+
+/// Stores renewed Mercado Pago tokens of a connected tenant; whether it still was connected.
+pub async fn renew_mercado_pago(
+    conn: &impl ConnectionTrait,
+    id: TenantId,
+    account: MercadoPagoConnection,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let updated = tenants::Entity::update_many()
+        .col_expr(
+            tenants::Column::MpAccessTokenEnc,
+            Expr::value(account.access_token_enc),
+        )
+        .col_expr(
+            tenants::Column::MpRefreshTokenEnc,
+            Expr::value(account.refresh_token_enc),
+        )
+        .col_expr(
+            tenants::Column::MpPublicKey,
+            Expr::value(account.public_key),
+        )
+        .col_expr(
+            tenants::Column::MpTokenExpiresAt,
+            Expr::value(account.expires_at),
+        )
+        .col_expr(
+            tenants::Column::MpRefreshClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(tenants::Column::UpdatedAt, Expr::value(now))
+        .filter(tenants::Column::Id.eq(id.0))
+        .filter(tenants::Column::MpUserId.eq(account.user_id))
+        .filter(tenants::Column::MpStatus.eq(MercadoPagoStatus::Connected.as_str()))
+        .exec(conn)
+        .await?;
+    Ok(updated.rows_affected > 0)
+}
+
+/// Marks a connected tenant's Mercado Pago account as refused; whether it was connected until now.
+pub async fn mark_mercado_pago_disconnected(
+    conn: &impl ConnectionTrait,
+    id: TenantId,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let updated = tenants::Entity::update_many()
+        .col_expr(
+            tenants::Column::MpStatus,
+            Expr::value(MercadoPagoStatus::Disconnected.as_str()),
+        )
+        .col_expr(tenants::Column::UpdatedAt, Expr::value(now))
+        .filter(tenants::Column::Id.eq(id.0))
+        .filter(tenants::Column::MpStatus.eq(MercadoPagoStatus::Connected.as_str()))
         .exec(conn)
         .await?;
     Ok(updated.rows_affected > 0)
@@ -210,6 +342,10 @@ pub async fn insert(
         mp_refresh_token_enc: Set(None),
         mp_public_key: Set(None),
         mp_user_id: Set(None),
+        mp_token_expires_at: Set(None),
+        mp_refresh_claimed_until: Set(None),
+        mp_status: Set(None),
+        cancel_on_refund: Set(true),
         slot_step_minutes: Set(30),
         min_notice_minutes: Set(60),
         booking_horizon_days: Set(60),
@@ -260,6 +396,16 @@ pub async fn update(
         changes.bot_mode.map(|mode| mode.as_str().to_owned()),
     );
     set_some(&mut row.human_takeover_hours, changes.human_takeover_hours);
+    set_some(&mut row.cancel_on_refund, changes.cancel_on_refund);
+    if let Some(account) = changes.mercado_pago {
+        let a = account.as_ref();
+        row.mp_user_id = Set(a.map(|a| a.user_id.clone()));
+        row.mp_access_token_enc = Set(a.map(|a| a.access_token_enc.clone()));
+        row.mp_refresh_token_enc = Set(a.and_then(|a| a.refresh_token_enc.clone()));
+        row.mp_public_key = Set(a.and_then(|a| a.public_key.clone()));
+        row.mp_token_expires_at = Set(a.and_then(|a| a.expires_at));
+        row.mp_status = Set(a.map(|_| MercadoPagoStatus::Connected.as_str().to_owned()));
+    }
     if let Some(whatsapp) = changes.whatsapp {
         let c = whatsapp.as_ref();
         row.waba_id = Set(c.map(|c| c.waba_id.clone()));

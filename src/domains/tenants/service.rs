@@ -2,15 +2,16 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use super::{
     model::{
-        BotMode, NewTenantRow, PaymentProvider, Tenant, TenantChanged, TenantUpdate,
-        WhatsAppConnection, WhatsAppSender, parse_infinite_pay_tag, parse_name,
+        BotMode, MercadoPagoAccount, MercadoPagoConnection, NewTenantRow, PaymentProvider, Tenant,
+        TenantChanged, TenantUpdate, WhatsAppConnection, WhatsAppSender, parse_infinite_pay_tag,
+        parse_name,
     },
     repo,
 };
@@ -140,6 +141,147 @@ pub async fn whatsapp_token_refused(state: &AppState, tenant: TenantId) -> AppRe
     Ok(())
 }
 
+/// Tokens Mercado Pago's OAuth gave for a tenant's account.
+pub struct MercadoPagoTokens {
+    pub user_id: String,
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    pub public_key: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl MercadoPagoTokens {
+    fn encrypt(&self, state: &AppState) -> AppResult<MercadoPagoConnection> {
+        Ok(MercadoPagoConnection {
+            user_id: self.user_id.clone(),
+            access_token_enc: state.cipher.encrypt(self.access_token.expose_secret())?,
+            refresh_token_enc: self
+                .refresh_token
+                .as_ref()
+                .map(|token| state.cipher.encrypt(token.expose_secret()))
+                .transpose()?,
+            public_key: self.public_key.clone(),
+            expires_at: self.expires_at,
+        })
+    }
+}
+
+/// Stores the Mercado Pago account `tokens` authorized for `tenant` (encrypted), CONNECTED.
+/// An account already connected to another tenant is a CONFLICT: its notifications would have
+/// two owners.
+pub async fn connect_mercado_pago(
+    state: &AppState,
+    tenant: TenantId,
+    tokens: &MercadoPagoTokens,
+) -> AppResult<Tenant> {
+    let update = TenantUpdate {
+        mercado_pago: Some(Some(tokens.encrypt(state)?)),
+        updated_at: Utc::now(),
+        ..Default::default()
+    };
+    let txn = db::begin_write(&state.db).await?;
+    if repo::find_by_mercado_pago_user(&txn, &tokens.user_id)
+        .await?
+        .is_some_and(|owner| owner != tenant)
+    {
+        return Err(AppError::Conflict(
+            "Esta conta do Mercado Pago já está conectada a outro estabelecimento".into(),
+        ));
+    }
+    let tenant_row = repo::update(&txn, tenant, update).await?;
+    txn.commit().await?;
+    publish_updated(state, tenant).await;
+    Ok(tenant_row)
+}
+
+/// The tenant's Mercado Pago account, decrypted, while it is connected.
+pub async fn mercado_pago_account(
+    state: &AppState,
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+) -> AppResult<Option<MercadoPagoAccount>> {
+    let Some(stored) = repo::find_mercado_pago(conn, tenant).await? else {
+        return Ok(None);
+    };
+    Ok(Some(MercadoPagoAccount {
+        tenant,
+        user_id: stored.user_id,
+        access_token: state.cipher.decrypt(&stored.access_token_enc)?,
+        refresh_token: stored
+            .refresh_token_enc
+            .map(|token| state.cipher.decrypt(&token))
+            .transpose()?,
+        expires_at: stored.expires_at,
+    }))
+}
+
+/// The tenant that connected Mercado Pago account `user_id`, if any.
+pub async fn find_by_mercado_pago_user(
+    conn: &impl ConnectionTrait,
+    user_id: &str,
+) -> AppResult<Option<TenantId>> {
+    Ok(repo::find_by_mercado_pago_user(conn, user_id).await?)
+}
+
+/// Connected tenants whose Mercado Pago token expires before `before` (to renew).
+pub async fn mercado_pago_expiring(
+    conn: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> AppResult<Vec<TenantId>> {
+    Ok(repo::list_mercado_pago_expiring(conn, before).await?)
+}
+
+/// Claims the renewal of the tenant's tokens for `lease` (they rotate, so two instances must never
+/// renew at once); false when another instance holds it.
+pub async fn claim_mercado_pago_refresh(
+    state: &AppState,
+    tenant: TenantId,
+    lease: chrono::Duration,
+) -> AppResult<bool> {
+    let now = state.clock.now();
+    Ok(repo::claim_mercado_pago_refresh(&state.db, tenant, now, now + lease).await?)
+}
+
+/// Stores renewed tokens (the refresh token rotates); false when the account was disconnected
+/// or replaced meanwhile, and nothing was written.
+pub async fn mercado_pago_renewed(
+    state: &AppState,
+    tenant: TenantId,
+    tokens: &MercadoPagoTokens,
+) -> AppResult<bool> {
+    Ok(repo::renew_mercado_pago(&state.db, tenant, tokens.encrypt(state)?, Utc::now()).await?)
+}
+
+/// Mercado Pago refused to renew the tenant's tokens: the account is DISCONNECTED and a tenant
+/// event tells the dashboard to ask the owner to connect again.
+pub async fn mercado_pago_refused(state: &AppState, tenant: TenantId) -> AppResult<()> {
+    if repo::mark_mercado_pago_disconnected(&state.db, tenant, Utc::now()).await? {
+        tracing::warn!(%tenant, "Mercado Pago refused to renew the tenant's tokens; it must reconnect");
+        publish_updated(state, tenant).await;
+    }
+    Ok(())
+}
+
+/// Forgets the tenant's Mercado Pago account; a preferred provider that was Mercado Pago is
+/// cleared with it, so no link is attempted on an account that is gone.
+pub async fn disconnect_mercado_pago(state: &AppState, viewer: &Viewer) -> AppResult<Tenant> {
+    let tenant_id = viewer.tenant()?;
+    let txn = db::begin_write(&state.db).await?;
+    let current = find(&txn, tenant_id).await?;
+    let update = TenantUpdate {
+        mercado_pago: Some(None),
+        preferred_payment_provider: (current.preferred_payment_provider
+            == Some(PaymentProvider::MercadoPago))
+        .then_some(None),
+        updated_at: Utc::now(),
+        ..Default::default()
+    };
+    let tenant = repo::update(&txn, tenant_id, update).await?;
+    txn.commit().await?;
+    publish_updated(state, tenant_id).await;
+    Ok(tenant)
+}
+
 /// The tenant used up its plan's AI tokens for `month` (`YYYY-MM`): recorded once, and a tenant
 /// event tells the dashboard that the menu answers until the month ends.
 pub async fn ai_quota_reached(state: &AppState, tenant: TenantId, month: &str) -> AppResult<()> {
@@ -214,6 +356,7 @@ pub struct TenantChanges {
     pub unpaid_hold_minutes: Option<Option<i32>>,
     pub bot_mode: Option<BotMode>,
     pub human_takeover_hours: Option<i32>,
+    pub cancel_on_refund: Option<bool>,
 }
 
 /// Updates the viewer's tenant and publishes `TenantUpdated` after the commit.
@@ -224,8 +367,33 @@ pub async fn update(
 ) -> AppResult<Tenant> {
     let tenant_id = viewer.tenant()?;
     let txn = db::begin_write(&state.db).await?;
-    find(&txn, tenant_id).await?;
+    let current = find(&txn, tenant_id).await?;
     let name = changes.name.as_deref().map(parse_name).transpose()?;
+    let infinite_pay_tag = changes
+        .infinite_pay_tag
+        .map(parse_infinite_pay_tag)
+        .transpose()?;
+    let provider = changes
+        .preferred_payment_provider
+        .unwrap_or(current.preferred_payment_provider);
+    let tag = infinite_pay_tag
+        .as_ref()
+        .map_or(current.infinite_pay_tag.as_ref(), Option::as_ref);
+    match provider {
+        Some(PaymentProvider::MercadoPago) if !current.mercado_pago_connected => {
+            return Err(AppError::bad_input(
+                "preferredPaymentProvider",
+                "Conecte sua conta do Mercado Pago antes de escolhê-lo para receber pagamentos",
+            ));
+        }
+        Some(PaymentProvider::InfinitePay) if tag.is_none() => {
+            return Err(AppError::bad_input(
+                "preferredPaymentProvider",
+                "Informe sua InfiniteTag (infinitePayTag) antes de escolher a InfinitePay",
+            ));
+        }
+        _ => {}
+    }
     let phone = changes.phone.map(|p| p.as_str().to_owned());
     if let Some(phone) = &phone
         && repo::exists_with_phone(&txn, phone, Some(tenant_id)).await?
@@ -243,10 +411,7 @@ pub async fn update(
             .transpose()?,
         ai_require_email: changes.ai_require_email,
         preferred_payment_provider: changes.preferred_payment_provider,
-        infinite_pay_tag: changes
-            .infinite_pay_tag
-            .map(parse_infinite_pay_tag)
-            .transpose()?,
+        infinite_pay_tag,
         slot_step_minutes: changes
             .slot_step_minutes
             .map(|step| parse_in_range("slotStepMinutes", step, 5..=240))
@@ -271,8 +436,9 @@ pub async fn update(
             .human_takeover_hours
             .map(|hours| parse_in_range("humanTakeoverHours", hours, 1..=168))
             .transpose()?,
-        whatsapp: None,
+        cancel_on_refund: changes.cancel_on_refund,
         updated_at: Utc::now(),
+        ..Default::default()
     };
     let tenant = repo::update(&txn, tenant_id, update)
         .await

@@ -21,9 +21,10 @@ use crate::{
             self,
             model::{CANCELED_BY_CUSTOMER, Origin, Transition},
         },
-        services,
+        payments, services,
         tenants::model::Tenant,
     },
+    jobs,
     kernel::{
         error::{AppError, AppResult},
         ids::{AppointmentId, CustomerId, ServiceId},
@@ -406,9 +407,28 @@ async fn confirm(
         (None, appointments::model::AppointmentStatus::Confirmed) => "✅ Agendamento confirmado!",
         (None, _) => "✅ Horário reservado! Aguardando confirmação.",
     };
+    // A re-run of this turn books nothing new and queues the job again, which sends the link
+    // once; so the link is not lost to a crash between the booking and this line.
+    let payment = moving.is_none()
+        && booked.status == appointments::model::AppointmentStatus::Pending
+        && booked.price.0 > 0
+        && payments::model::requires_payment(tenant);
+    if payment {
+        let job = payments::model::SendPaymentLink {
+            tenant_id: tenant.id,
+            appointment_id: booked.id,
+        };
+        jobs::enqueue(&state.db, &job).await?;
+        state.jobs.wake();
+    }
+    let payment_note = if payment {
+        "\n\n💳 Em seguida você recebe o link de pagamento para garantir o horário."
+    } else {
+        ""
+    };
     Ok(Answer {
         message: text(&format!(
-            "{headline}\n\n*{name}*\n📅 {when}\n\nPara ver ou alterar seus agendamentos, envie *menu*."
+            "{headline}\n\n*{name}*\n📅 {when}{payment_note}\n\nPara ver ou alterar seus agendamentos, envie *menu*."
         )),
         state: home_state(),
         needs_attention: false,

@@ -21,7 +21,9 @@
 //!   handled by exactly one turn, whose replies commit with the marking.
 //!
 //! Calls: `tenants` (a number's tenant, sender credentials, bot settings), `customers` (find or
-//! create by phone, search), `appointments` and `services` (the menu books through them).
+//! create by phone, search), `appointments` and `services` (the menu books through them),
+//! `payments` (only its `model`: the menu queues `SendPaymentLink` after a booking that needs
+//! payment; the payments service calls back into this domain to send it).
 
 pub mod format;
 pub mod graphql;

@@ -42,6 +42,10 @@ fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
+/// The `MP_WEBHOOK_SECRET` of every test application (the secret of protocols.md §2.4's
+/// signature test vectors).
+pub const MP_WEBHOOK_SECRET: &str = "test_webhook_secret";
+
 /// Knobs for one test application.
 #[derive(Clone, Default)]
 pub struct TestOptions {
@@ -68,6 +72,10 @@ pub struct TestApp {
     pub meta: MockServer,
     /// The Gemini API (`GEMINI_API_URL`); used once a test sets `GEMINI_API_KEY`.
     pub gemini: MockServer,
+    /// Mercado Pago's API and authorization page (`MP_API_URL`, `MP_AUTH_URL`).
+    pub mercado_pago: MockServer,
+    /// InfinitePay's checkout API (`INFINITE_PAY_API_URL`).
+    pub infinite_pay: MockServer,
     pub database_url: String,
     pub redis_prefix: String,
     pub secrets: (String, String),
@@ -168,6 +176,8 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     let google = google::start().await;
     let meta = meta::start().await;
     let gemini = MockServer::start().await;
+    let mercado_pago = MockServer::start().await;
+    let infinite_pay = MockServer::start().await;
     let data_dir = tempfile::tempdir().unwrap();
 
     let mut vars: HashMap<&'static str, String> = HashMap::from([
@@ -200,6 +210,18 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         ("WABA_API_VERSION", meta::API_VERSION.to_owned()),
         ("GEMINI_API_URL", gemini.uri()),
         ("AI_RETRY_BASE_MS", "1".to_owned()),
+        ("MP_API_URL", mercado_pago.uri()),
+        ("MP_CLIENT_ID", "mp-client-id".to_owned()),
+        ("MP_CLIENT_SECRET", "mp-client-secret".to_owned()),
+        (
+            "MP_REDIRECT_URI",
+            "https://api.test/auth/mercadopago/callback".to_owned(),
+        ),
+        ("MP_AUTH_URL", mercado_pago.uri()),
+        // The secret of protocols.md §2.4's test vectors; production requires one.
+        ("MP_WEBHOOK_SECRET", MP_WEBHOOK_SECRET.to_owned()),
+        ("INFINITE_PAY_API_URL", infinite_pay.uri()),
+        ("PAYMENTS_RETRY_BASE_MS", "1".to_owned()),
         ("WORKER_POLL_INTERVAL_MS", "50".to_owned()),
         ("SHUTDOWN_TIMEOUT_SECONDS", "5".to_owned()),
         ("LOGIN_MAX_ATTEMPTS_PER_EMAIL", "1000".to_owned()),
@@ -238,6 +260,8 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         google,
         meta,
         gemini,
+        mercado_pago,
+        infinite_pay,
         database_url,
         redis_prefix,
         secrets,

@@ -103,6 +103,7 @@ impl TestApp {
             cancellation_reason: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            paid_at: Set(None),
         })
         .exec_without_returning(&self.state.db)
         .await

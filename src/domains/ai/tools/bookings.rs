@@ -11,10 +11,10 @@ use crate::{
     domains::{
         appointments::{
             self,
-            model::{Appointment, CANCELED_BY_CUSTOMER, Origin, Transition},
+            model::{Appointment, AppointmentStatus, CANCELED_BY_CUSTOMER, Origin, Transition},
         },
         customers::{self, service::CustomerChanges},
-        services,
+        payments, services,
     },
     kernel::{
         error::{AppError, ErrorCode},
@@ -238,7 +238,34 @@ pub(super) async fn book(party: &Party<'_>, args: &Value) -> ToolResult {
         }
         Err(err) => return Err(err.into()),
     };
-    party.changed(booked, "Agendamento realizado.").await
+    let payment_required = booked.status == AppointmentStatus::Pending
+        && booked.price.0 > 0
+        && payments::model::requires_payment(party.tenant);
+    let mut answer = party.changed(booked, "Agendamento realizado.").await?;
+    if payment_required {
+        answer["paymentRequired"] = json!(true);
+        answer["message"] = json!(
+            "Agendamento realizado. O estabelecimento pede pagamento para garantir o horário: gere o link com generate_payment_link e envie ao cliente."
+        );
+    }
+    Ok(answer)
+}
+
+/// The payment link of one of the customer's bookings (the pending one when it exists).
+pub(super) async fn payment_link(party: &Party<'_>, args: &Value) -> ToolResult {
+    let booked = party.own_upcoming(args).await?;
+    let link =
+        payments::service::link_for_appointment(party.state, party.tenant.id, booked.id).await?;
+    let mut answer = json!({
+        "ok": true,
+        "paymentUrl": link.url,
+        "amount": pt_br::money(link.payment.amount),
+        "message": "💳 Link de pagamento gerado! Envie o link ao cliente exatamente como está.",
+    });
+    if let Some(expires) = link.payment.link_expires_at {
+        answer["payBefore"] = json!(pt_br::long_date_time(&party.local(expires)));
+    }
+    Ok(answer)
 }
 
 pub(super) async fn list_mine(party: &Party<'_>) -> ToolResult {

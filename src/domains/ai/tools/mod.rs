@@ -124,6 +124,14 @@ pub fn declarations() -> Vec<FunctionDeclaration> {
             ),
         ),
         declaration(
+            "generate_payment_link",
+            "Gera (ou reenvia) o link de pagamento de um agendamento do cliente. Use quando book_appointment indicar paymentRequired, ou quando o cliente pedir para pagar.",
+            object(
+                json!({"appointmentId": string("Id do agendamento")}),
+                &["appointmentId"],
+            ),
+        ),
+        declaration(
             "update_customer_profile",
             "Atualiza o nome e/ou o e-mail do cliente.",
             object(
@@ -193,6 +201,7 @@ fn entity_pt(entity: &str) -> &'static str {
         "appointment" => "Agendamento",
         "service" => "Serviço",
         "customer" => "Cliente",
+        "payment" => "Pagamento",
         _ => "Registro",
     }
 }
@@ -208,6 +217,7 @@ pub async fn run(party: &Party<'_>, call: &FunctionCall) -> AppResult<ToolOutcom
         "cancel_appointment" => bookings::cancel(party, args).await,
         "reschedule_appointment" => bookings::reschedule(party, args).await,
         "update_customer_profile" => bookings::update_profile(party, args).await,
+        "generate_payment_link" => bookings::payment_link(party, args).await,
         "talk_to_human" => {
             return Ok(ToolOutcome {
                 response: json!({
