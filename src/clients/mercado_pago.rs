@@ -273,6 +273,26 @@ impl MercadoPagoClient {
         format!("{}{path}", self.api_url)
     }
 
+    /// A create on the API (a preference, a refund): every attempt carries the same
+    /// `X-Idempotency-Key`, so a retry never creates twice.
+    async fn create<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        access_token: &str,
+        idempotency_key: &str,
+        body: &Value,
+    ) -> Result<T, MpError> {
+        self.call(Endpoint::Api, || {
+            self.transport
+                .http
+                .post(url)
+                .bearer_auth(access_token)
+                .header("X-Idempotency-Key", idempotency_key)
+                .json(body)
+        })
+        .await
+    }
+
     /// Sends what `build` makes (once per attempt) and reads a `T`, or classifies the failure.
     async fn call<T: DeserializeOwned>(
         &self,
@@ -367,14 +387,7 @@ impl MercadoPago for MercadoPagoClient {
         let body = preference_body(preference);
         let url = self.url("/checkout/preferences");
         let created: PreferenceAnswer = self
-            .call(Endpoint::Api, || {
-                self.transport
-                    .http
-                    .post(&url)
-                    .bearer_auth(access_token)
-                    .header("X-Idempotency-Key", idempotency_key)
-                    .json(&body)
-            })
+            .create(&url, access_token, idempotency_key, &body)
             .await?;
         Ok(CreatedPreference {
             id: created.id.0,
@@ -406,14 +419,7 @@ impl MercadoPago for MercadoPagoClient {
             None => json!({}),
         };
         let refund: RefundAnswer = self
-            .call(Endpoint::Api, || {
-                self.transport
-                    .http
-                    .post(&url)
-                    .bearer_auth(access_token)
-                    .header("X-Idempotency-Key", idempotency_key)
-                    .json(&body)
-            })
+            .create(&url, access_token, idempotency_key, &body)
             .await?;
         Ok(MpRefund {
             id: refund.id.0,

@@ -30,7 +30,20 @@ pub async fn insert(
     row: NewPaymentRow,
     now: DateTime<Utc>,
 ) -> AppResult<Payment> {
-    payments::Entity::insert(payments::ActiveModel {
+    payments::Entity::insert(pending_row(row, None, None, now))
+        .exec_with_returning(conn)
+        .await?
+        .try_into()
+}
+
+/// A PENDING payment's row, with the provider's ids when it is already known to the provider.
+fn pending_row(
+    row: NewPaymentRow,
+    external_id: Option<String>,
+    checkout_id: Option<String>,
+    now: DateTime<Utc>,
+) -> payments::ActiveModel {
+    payments::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(row.tenant.0),
         purpose: Set(row.purpose.as_str().to_owned()),
@@ -48,8 +61,8 @@ pub async fn insert(
         net_cents: Set(None),
         refunded_cents: Set(0),
         currency: Set("BRL".to_owned()),
-        external_id: Set(None),
-        checkout_id: Set(None),
+        external_id: Set(external_id),
+        checkout_id: Set(checkout_id),
         checkout_url: Set(None),
         link_expires_at: Set(row.link_expires_at),
         link_sent_at: Set(None),
@@ -60,10 +73,7 @@ pub async fn insert(
         reported_at: Set(now),
         created_at: Set(now),
         updated_at: Set(now),
-    })
-    .exec_with_returning(conn)
-    .await?
-    .try_into()
+    }
 }
 
 /// Stores the link the provider made for payment `id`.

@@ -16,8 +16,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::super::model::{
-    NewPaymentNotification, Payment, PaymentNotification, PaymentProvider, ReconciledRow,
-    RefundStatus,
+    NewPaymentNotification, NewPaymentRow, Payment, PaymentNotification, PaymentProvider,
+    ReconciledRow, RefundStatus,
 };
 use crate::kernel::{
     error::AppResult,
@@ -190,42 +190,27 @@ pub async fn insert_attempt(
     external_id: &str,
     now: DateTime<Utc>,
 ) -> AppResult<Payment> {
-    payments::Entity::insert(payments::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(first.tenant.0),
-        purpose: Set(first.purpose.as_str().to_owned()),
-        appointment_id: Set(first.appointment.map(|id| id.0)),
-        subscription_id: Set(first.subscription.map(|id| id.0)),
-        customer_id: Set(first.customer.map(|id| id.0)),
-        service_id: Set(first.service.map(|id| id.0)),
-        provider: Set(first.provider.as_str().to_owned()),
-        status: Set(super::super::model::PaymentStatus::Pending
-            .as_str()
-            .to_owned()),
-        status_detail: Set(None),
-        method: Set(None),
-        amount_cents: Set(first.amount.0),
-        paid_amount_cents: Set(None),
-        fee_cents: Set(None),
-        net_cents: Set(None),
-        refunded_cents: Set(0),
-        currency: Set("BRL".to_owned()),
-        external_id: Set(Some(external_id.to_owned())),
-        checkout_id: Set(first.checkout_id.clone()),
-        checkout_url: Set(None),
-        link_expires_at: Set(None),
-        link_sent_at: Set(None),
-        provider_updated_at: Set(None),
-        needs_refund: Set(false),
-        review_reason: Set(None),
-        approved_at: Set(None),
-        reported_at: Set(now),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec_with_returning(conn)
-    .await?
-    .try_into()
+    let row = NewPaymentRow {
+        tenant: first.tenant,
+        purpose: first.purpose,
+        appointment: first.appointment,
+        subscription: first.subscription,
+        customer: first.customer,
+        service: first.service,
+        provider: first.provider,
+        amount: first.amount,
+        link_expires_at: None,
+    };
+    let row = super::pending_row(
+        row,
+        Some(external_id.to_owned()),
+        first.checkout_id.clone(),
+        now,
+    );
+    payments::Entity::insert(row)
+        .exec_with_returning(conn)
+        .await?
+        .try_into()
 }
 
 /// The refund of payment `payment` for `amount` (None: the rest) still REQUESTED: a retry of the
