@@ -631,9 +631,6 @@ pub async fn offer_new_link(
         }
         Err(err) => return Err(err),
     };
-    let Some(customer) = link.payment.customer else {
-        return Ok(());
-    };
     let tenant = tenants::service::find(&state.db, tenant_id).await?;
     let appointment = appointments::service::find_in(state, tenant_id, id).await?;
     let (name, service_name) = booking_names(&state.db, &tenant, &appointment).await?;
@@ -643,18 +640,5 @@ pub async fn offer_new_link(
         pt_br::long_date_time(&appointment.starts_at.with_timezone(&tenant.time_zone.0)),
         link.url,
     );
-    let now = state.clock.now();
-    let txn = db::begin_write(&state.db).await?;
-    if !repo::mark_link_sent(&txn, link.payment.id, now).await? {
-        return Ok(());
-    }
-    let notice = whatsapp::service::Notice {
-        text,
-        template: None,
-    };
-    let (conversation, messages) =
-        whatsapp::service::notify(&txn, tenant_id, customer, notice, now).await?;
-    txn.commit().await?;
-    whatsapp::service::queued(state, &conversation, &messages).await;
-    Ok(())
+    service::send_on_whatsapp(state, tenant_id, &link, text, service::Resend::Never).await
 }

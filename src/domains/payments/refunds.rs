@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 use super::{
     model::{Payment, PaymentProvider, RefundStatus},
     reconcile::{self, Account},
-    repo,
+    repo, service,
 };
 use crate::{
     clients::mercado_pago::MpError,
@@ -131,11 +131,7 @@ pub async fn refund(
         }
         Err(MpError::InvalidGrant(message)) => {
             failed(message).await?;
-            tenants::service::mercado_pago_refused(state, tenant).await?;
-            return Err(AppError::bad_input(
-                "id",
-                "O Mercado Pago não aceita mais a conexão da sua conta; conecte-a novamente",
-            ));
+            return Err(service::connection_refused(state, tenant, "id").await?);
         }
         Err(MpError::Refused { message, .. }) => {
             failed(message.clone()).await?;

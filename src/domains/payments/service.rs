@@ -225,9 +225,11 @@ pub async fn send_link(
     viewer: &Viewer,
     appointment: AppointmentId,
 ) -> AppResult<PaymentLink> {
-    let tenant = viewer.tenant()?;
-    let link = link_for_appointment(state, tenant, appointment).await?;
-    send_on_whatsapp(state, tenant, &link, Resend::Always).await?;
+    let tenant_id = viewer.tenant()?;
+    let link = link_for_appointment(state, tenant_id, appointment).await?;
+    let tenant = tenants::service::find(&state.db, tenant_id).await?;
+    let text = link_message(&tenant, &link);
+    send_on_whatsapp(state, tenant_id, &link, text, Resend::Always).await?;
     Ok(link)
 }
 
@@ -243,7 +245,10 @@ pub async fn send_link_after_booking(
         return Ok(());
     }
     match link_for_appointment(state, tenant_id, appointment).await {
-        Ok(link) => send_on_whatsapp(state, tenant_id, &link, Resend::Never).await,
+        Ok(link) => {
+            let text = link_message(&tenant, &link);
+            send_on_whatsapp(state, tenant_id, &link, text, Resend::Never).await
+        }
         Err(AppError::BadUserInput { message, .. }) => {
             tracing::info!(%appointment, reason = %message, "no payment link sent after the booking");
             Ok(())
@@ -420,11 +425,7 @@ async fn mercado_pago_link(
     match created {
         Ok(created) => Ok((Some(created.id), created.init_point)),
         Err(MpError::InvalidGrant(_)) => {
-            tenants::service::mercado_pago_refused(state, tenant.id).await?;
-            Err(AppError::bad_input(
-                "appointmentId",
-                "O Mercado Pago não aceita mais a conexão da sua conta; conecte-a novamente",
-            ))
+            Err(connection_refused(state, tenant.id, "appointmentId").await?)
         }
         Err(MpError::Refused { message, .. }) => Err(AppError::bad_input(
             "appointmentId",
@@ -476,6 +477,20 @@ async fn infinite_pay_link(
     }
 }
 
+/// Mercado Pago refused the tenant's token while the owner acted: the account is disconnected (the
+/// dashboard is told) and the owner gets BAD_USER_INPUT on `field` asking to connect again.
+pub(super) async fn connection_refused(
+    state: &AppState,
+    tenant: TenantId,
+    field: &'static str,
+) -> AppResult<AppError> {
+    tenants::service::mercado_pago_refused(state, tenant).await?;
+    Ok(AppError::bad_input(
+        field,
+        "O Mercado Pago não aceita mais a conexão da sua conta; conecte-a novamente",
+    ))
+}
+
 /// The WhatsApp message that carries a payment link.
 pub fn link_message(tenant: &Tenant, link: &PaymentLink) -> String {
     let mut text = format!(
@@ -495,27 +510,29 @@ pub fn link_message(tenant: &Tenant, link: &PaymentLink) -> String {
 
 /// Whether a link already sent is sent again.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Resend {
+pub(super) enum Resend {
     /// The business asked for it.
     Always,
     /// A job that may run again.
     Never,
 }
 
-/// Queues the link's message to the appointment's customer on WhatsApp (skipped, and shown so in
-/// the conversation, outside the 24-hour window or when the customer opted out of notices).
-async fn send_on_whatsapp(
+/// Queues `text`, the message carrying `link`, to its payment's customer on WhatsApp (skipped,
+/// and shown so in the conversation, outside the 24-hour window or when the customer opted out of
+/// notices). With [`Resend::Never`] the link's `link_sent_at` is the claim, in the transaction
+/// that queues the message, so a job run again sends nothing.
+pub(super) async fn send_on_whatsapp(
     state: &AppState,
     tenant_id: TenantId,
     link: &PaymentLink,
+    text: String,
     resend: Resend,
 ) -> AppResult<()> {
     let Some(customer) = link.payment.customer else {
         return Ok(());
     };
-    let tenant = tenants::service::find(&state.db, tenant_id).await?;
     let notice = whatsapp::service::Notice {
-        text: link_message(&tenant, link),
+        text,
         template: None,
     };
     let now = state.clock.now();

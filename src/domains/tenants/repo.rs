@@ -54,14 +54,31 @@ pub async fn mark_whatsapp_token_invalid(
     id: TenantId,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
+    switch_status(
+        conn,
+        id,
+        tenants::Column::WhatsappStatus,
+        WhatsAppStatus::Connected.as_str(),
+        WhatsAppStatus::TokenInvalid.as_str(),
+        now,
+    )
+    .await
+}
+
+/// Sets a provider's status column of tenant `id` from `from` to `to`; whether it was `from`.
+async fn switch_status(
+    conn: &impl ConnectionTrait,
+    id: TenantId,
+    column: tenants::Column,
+    from: &str,
+    to: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
     let updated = tenants::Entity::update_many()
-        .col_expr(
-            tenants::Column::WhatsappStatus,
-            Expr::value(WhatsAppStatus::TokenInvalid.as_str()),
-        )
+        .col_expr(column, Expr::value(to))
         .col_expr(tenants::Column::UpdatedAt, Expr::value(now))
         .filter(tenants::Column::Id.eq(id.0))
-        .filter(tenants::Column::WhatsappStatus.eq(WhatsAppStatus::Connected.as_str()))
+        .filter(column.eq(from))
         .exec(conn)
         .await?;
     Ok(updated.rows_affected > 0)
@@ -208,17 +225,15 @@ pub async fn mark_mercado_pago_disconnected(
     id: TenantId,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let updated = tenants::Entity::update_many()
-        .col_expr(
-            tenants::Column::MpStatus,
-            Expr::value(MercadoPagoStatus::Disconnected.as_str()),
-        )
-        .col_expr(tenants::Column::UpdatedAt, Expr::value(now))
-        .filter(tenants::Column::Id.eq(id.0))
-        .filter(tenants::Column::MpStatus.eq(MercadoPagoStatus::Connected.as_str()))
-        .exec(conn)
-        .await?;
-    Ok(updated.rows_affected > 0)
+    switch_status(
+        conn,
+        id,
+        tenants::Column::MpStatus,
+        MercadoPagoStatus::Connected.as_str(),
+        MercadoPagoStatus::Disconnected.as_str(),
+        now,
+    )
+    .await
 }
 
 /// The tenant whose connected WhatsApp number has `phone_number_id`.
