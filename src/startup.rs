@@ -99,18 +99,20 @@ impl Application {
             Some(clients) => clients,
             None => Clients::from_settings(&settings)?,
         };
+        let clock = Clock::system();
         let state = AppState {
             cipher: Cipher::from_setting(&settings.auth.encryption_key)?,
             jwt: JwtKeys::new(&settings.auth.jwt_secret, settings.auth.access_token_ttl),
             rate_limiter: RateLimiter::new(redis.clone(), &settings.redis.prefix),
-            clock: Clock::system(),
             assistant: app::assistant(&clients, &settings.ai),
             jobs: Jobs::new(
                 store,
                 worker_db,
                 settings.worker.max_attempts,
                 app::queues(),
+                clock.clone(),
             ),
+            clock,
 
             redis,
             broker,
@@ -196,10 +198,8 @@ impl Application {
             Shutdown::wait(shutdown.0.subscribe()),
         ));
         let worker_stop = shutdown.0.subscribe();
-        let worker_state = AppState {
-            db: state.jobs.db().clone(),
-            ..state.clone()
-        };
+        let worker_state = state.in_background();
+        (state.jobs).run_held_jobs(&state.settings.worker, state.metrics.clone());
         let monitor = build_monitor(
             &WorkerEnv {
                 ctx: &worker_state,
@@ -247,9 +247,11 @@ impl Application {
                 Err(err) => tracing::error!(error = %err, "worker task panicked"),
                 Ok(Ok(())) => {}
             }
+            state.jobs.finish_held().await;
         })
         .await;
         if drained.is_err() {
+            // What did not finish is still in the outbox, held: the workers take it after the hold.
             tracing::warn!("jobs did not finish within the shutdown deadline");
         }
         state.db.clone().close().await.ok();

@@ -39,3 +39,14 @@ impl crate::jobs::HasJobs for AppState {
         &self.jobs
     }
 }
+
+impl AppState {
+    /// This state for background work (jobs, and what runs right after a commit): on the
+    /// worker's pool, so it never starves requests of connections.
+    pub fn in_background(&self) -> Self {
+        Self {
+            db: self.jobs.db().clone(),
+            ..self.clone()
+        }
+    }
+}

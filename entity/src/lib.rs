@@ -15,6 +15,7 @@ pub mod notifications;
 pub mod oauth_states;
 pub mod opening_hours;
 pub mod outbox;
+pub mod payment_days;
 pub mod payment_notifications;
 pub mod payment_oauth_states;
 pub mod payments;

@@ -1,6 +1,6 @@
 //! `outbox`: jobs written in the same transaction as the state that needs them, not pushed to the
-//! job queue yet; the dispatcher deletes a row once it has pushed it. (The table's `dispatched_at`
-//! column is no longer used and is not mapped: see the migration that stopped writing it.)
+//! job queue yet; the dispatcher deletes a row once it has pushed it. A row with `available_at`
+//! is held until then: the process that wrote it runs the job itself and deletes the row.
 
 use sea_orm::entity::prelude::*;
 
@@ -12,6 +12,7 @@ pub struct Model {
     pub queue: String,
     pub payload: String,
     pub created_at: DateTimeUtc,
+    pub available_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,8 @@ mod m20261203_000002_notifications;
 mod m20261204_000001_outbox_deletes_dispatched_rows;
 mod m20261205_000001_ai_assistant;
 mod m20261206_000001_payments;
+mod m20261207_000001_outbox_holds;
+mod m20261208_000001_payment_days;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -30,6 +32,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_outbox_deletes_dispatched_rows::Migration),
             Box::new(m20261205_000001_ai_assistant::Migration),
             Box::new(m20261206_000001_payments::Migration),
+            Box::new(m20261207_000001_outbox_holds::Migration),
+            Box::new(m20261208_000001_payment_days::Migration),
         ]
     }
 }

@@ -1547,10 +1547,25 @@ async fn finance(app: Application, payments: usize, runs: usize) -> anyhow::Resu
             .exec_without_returning(&state.db)
             .await?;
     }
+    // Rows inserted behind the payments service's back: the finance rollup is built from them
+    // as the migration's backfill would.
+    let zone = waba_bot::domains::tenants::service::find(&state.db, tenant)
+        .await
+        .map_err(|err| anyhow::anyhow!("{err:?}"))?
+        .time_zone;
+    let txn = waba_bot::db::begin_write(&state.db).await?;
+    waba_bot::domains::payments::finance::rebuild_days(&txn, tenant, zone)
+        .await
+        .map_err(|err| anyhow::anyhow!("{err:?}"))?;
+    txn.commit().await?;
     let backend = state.db.get_database_backend();
     if backend == sea_orm::DatabaseBackend::Postgres {
         // What autovacuum does soon after a bulk load: statistics and the visibility map.
-        sea_orm::ConnectionTrait::execute_unprepared(&state.db, "VACUUM ANALYZE payments").await?;
+        sea_orm::ConnectionTrait::execute_unprepared(
+            &state.db,
+            "VACUUM ANALYZE payments, payment_days",
+        )
+        .await?;
     }
     println!(
         "financeSummary: {payments} payments seeded in {:.1} s ({} database), {runs} runs per range",

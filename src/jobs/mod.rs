@@ -4,5 +4,8 @@
 pub mod queue;
 pub mod worker;
 
-pub use queue::{Job, JobStore, Jobs, enqueue, insert_new_with_job, insert_with_job};
+pub use queue::{
+    HOLD, Held, Job, JobStore, Jobs, enqueue, enqueue_held, insert_new_with_job,
+    insert_with_held_job, insert_with_job,
+};
 pub use worker::{CronJob, CronKind, HasJobs, JobKind, PurgeFinishedJobs};

@@ -9,8 +9,18 @@
 //! - Jobs live in the application database (apalis-sqlite or apalis-postgres), so every instance
 //!   claims work from the same table with row locks.
 //! - Every job re-reads state and is safe to run again (retries, redelivery after a crash).
+//! - A job the writing process runs itself right after the commit ([`Jobs::hold`],
+//!   [`Jobs::run_held`]) still has its outbox row, held for [`HOLD`]: deleted when that run
+//!   succeeds, released to the workers at once when it fails, and left to them once the hold
+//!   ends after a crash. A shutdown waits for these runs as for the workers' jobs. The hot path (a WhatsApp message, its turn, its
+//!   reply) thus skips three queue round trips without losing anything a crash interrupts.
 
-use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use apalis::prelude::*;
 use apalis_postgres::PostgresStorage;
@@ -23,10 +33,16 @@ use sea_orm::{
     sea_query::{CommonTableExpression, InsertStatement, WithClause},
 };
 use serde::{Serialize, de::DeserializeOwned};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-use crate::{db::begin_write, kernel::error::AppResult};
+use crate::{
+    config::WorkerSettings,
+    db::begin_write,
+    kernel::{clock::Clock, error::AppResult},
+    metrics::Metrics,
+};
 
 /// A background job: a serializable value with a stable queue name.
 pub trait Job: Clone + Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
@@ -222,7 +238,20 @@ async fn push_tasks<J: Job>(store: &JobStore, tasks: Vec<Task<J>>) -> anyhow::Re
 /// Writes `job` to the outbox through `conn` (pass the transaction that writes the state the job
 /// needs). Call [`Jobs::wake`] after the commit for prompt delivery.
 pub async fn enqueue<C: ConnectionTrait, J: Job>(conn: &C, job: &J) -> AppResult<()> {
-    outbox_row(job)?.exec_without_returning(conn).await?;
+    outbox_row(job, Held::due())?
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// [`enqueue`] for a job this process runs itself after the commit: pass `held` (from
+/// [`Jobs::hold`]) to [`Jobs::run_held`] or [`Jobs::spawn_held`] then, instead of waking.
+pub async fn enqueue_held<C: ConnectionTrait, J: Job>(
+    conn: &C,
+    job: &J,
+    held: Held,
+) -> AppResult<()> {
+    outbox_row(job, held)?.exec_without_returning(conn).await?;
     Ok(())
 }
 
@@ -235,7 +264,17 @@ pub async fn insert_with_job<J: Job>(
     insert: InsertStatement,
     job: &J,
 ) -> AppResult<()> {
-    let outbox = outbox_row(job)?;
+    insert_with_held_job(db, insert, job, Held::due()).await
+}
+
+/// [`insert_with_job`] for a job this process runs itself after it (see [`enqueue_held`]).
+pub async fn insert_with_held_job<J: Job>(
+    db: &DatabaseConnection,
+    insert: InsertStatement,
+    job: &J,
+    held: Held,
+) -> AppResult<()> {
+    let outbox = outbox_row(job, held)?;
     if db.get_database_backend() == DatabaseBackend::Postgres {
         let row = CommonTableExpression::new()
             .query(insert)
@@ -299,21 +338,73 @@ pub async fn insert_new_with_job<J: Job>(
     let txn = begin_write(db).await?;
     let new = txn.execute(&insert).await?.rows_affected() == 1;
     if new {
-        outbox_row(job)?.exec_without_returning(&txn).await?;
+        outbox_row(job, Held::due())?
+            .exec_without_returning(&txn)
+            .await?;
     }
     txn.commit().await?;
     Ok(new)
 }
 
-fn outbox_row<J: Job>(job: &J) -> AppResult<sea_orm::Insert<entity::outbox::ActiveModel>> {
+fn outbox_row<J: Job>(
+    job: &J,
+    held: Held,
+) -> AppResult<sea_orm::Insert<entity::outbox::ActiveModel>> {
     Ok(entity::outbox::Entity::insert(
         entity::outbox::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(held.id),
             queue: Set(J::QUEUE.to_owned()),
             payload: Set(serde_json::to_string(job).map_err(anyhow::Error::from)?),
             created_at: Set(Utc::now()),
+            available_at: Set(held.until),
         },
     ))
+}
+
+/// How long the dispatcher leaves a held outbox row to the process that wrote it: well past a
+/// normal run of the job there (a turn waits on Meta and the language model for seconds), so the
+/// workers take it over only after a crash; and past the claims such a run takes (a
+/// conversation's turn, 2 minutes; a send in flight, 90 seconds), so the worker that takes over
+/// finds them expired and finishes the work. A run that outlasts it is repeated by a worker,
+/// which every job allows.
+pub const HOLD: chrono::Duration = chrono::Duration::minutes(5);
+
+/// An outbox row's id and until when the dispatcher leaves it (`None`: due at once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Held {
+    pub id: Uuid,
+    until: Option<DateTime<Utc>>,
+}
+
+impl Held {
+    /// Row `id`, held for [`HOLD`] from `now`: for a writer without the [`Jobs`] handle, whose
+    /// caller runs the job with [`Jobs::run_held`] or [`Jobs::spawn_held`] after the commit.
+    pub fn new(id: Uuid, now: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            until: Some(now + HOLD),
+        }
+    }
+
+    fn due() -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            until: None,
+        }
+    }
+}
+
+/// What lets this process run held jobs: a permit per run in a task of its own, as many as its
+/// workers run of such jobs at once, and those tasks (a shutdown waits for them).
+struct HeldRuns {
+    /// For jobs that work the CPU and the database (`WORKER_CONCURRENCY`): more of them at once
+    /// would only slow the requests down, the webhook's acknowledgement first.
+    busy: Arc<Semaphore>,
+    /// For jobs that mostly wait on a provider (`WORKER_WAITING_CONCURRENCY`).
+    waiting: Arc<Semaphore>,
+    tasks: TaskTracker,
+    /// Held runs are counted with the workers' (`waba_jobs_total`).
+    metrics: Metrics,
 }
 
 /// How long a job that succeeded stays in the job table: long past any push of its outbox row again
@@ -334,6 +425,10 @@ pub struct Jobs {
     queues: Arc<[(Queue, Arc<Notify>)]>,
     /// This process among the workers of the store (random per start).
     instance: Arc<str>,
+    /// What outbox holds are measured against (tests move it).
+    clock: Clock,
+    /// Set once this process runs the worker ([`Jobs::run_held_jobs`]); until then a hold is due at once.
+    held: Arc<OnceLock<HeldRuns>>,
 }
 
 impl Jobs {
@@ -342,6 +437,7 @@ impl Jobs {
         db: DatabaseConnection,
         max_attempts: u32,
         queues: impl IntoIterator<Item = Queue>,
+        clock: Clock,
     ) -> Self {
         Self {
             store,
@@ -353,7 +449,145 @@ impl Jobs {
                 .map(|queue| (queue, Arc::new(Notify::new())))
                 .collect(),
             instance: hex::encode(crate::kernel::crypto::random_bytes::<6>()).into(),
+            clock,
+            held: Arc::default(),
         }
+    }
+
+    /// Lets this process run the jobs it holds, at most as many at once as its workers run (more
+    /// are released to the workers). Called where the worker runs: a process without one (a
+    /// web-only instance) writes every job due at once.
+    pub fn run_held_jobs(&self, settings: &WorkerSettings, metrics: Metrics) {
+        let permits = |n: usize| Arc::new(Semaphore::new(n.max(1)));
+        let _ = self.held.set(HeldRuns {
+            busy: permits(settings.concurrency),
+            waiting: permits(settings.waiting_concurrency),
+            tasks: TaskTracker::new(),
+            metrics,
+        });
+    }
+
+    /// An outbox row `id` for a job this process runs itself after the commit: held for [`HOLD`]
+    /// when it runs held jobs, else due at once. Write it with [`enqueue_held`].
+    pub fn hold(&self, id: Uuid) -> Held {
+        match self.held.get() {
+            Some(_) => Held::new(id, self.clock.now()),
+            None => Held { id, until: None },
+        }
+    }
+
+    /// Runs `job`, whose outbox rows are `rows`, here and now (what a worker would run), then
+    /// deletes the rows; when it fails they are released to the workers at once, which retry it
+    /// with backoff. Rows written due are simply the workers' (woken); held rows in a process
+    /// that runs no held jobs are released to them.
+    pub async fn run_held<J: Job>(&self, rows: &[Held], job: J, ctx: J::Context) {
+        if let Some(ids) = self.claim_held(rows).await {
+            self.run_claimed(&ids, job, ctx).await;
+        }
+    }
+
+    /// [`Jobs::run_held`] in a task of its own, when a permit of its kind is free; else the rows
+    /// are released to the workers at once.
+    pub async fn spawn_held<J: Job>(&self, rows: &[Held], job: J, ctx: J::Context) {
+        let Some(ids) = self.claim_held(rows).await else {
+            return;
+        };
+        let Some(runs) = self.held.get() else {
+            return;
+        };
+        let permits = if J::WAITS_ON_PROVIDERS {
+            &runs.waiting
+        } else {
+            &runs.busy
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            self.settle(&ids, Err(anyhow::anyhow!("no permit free")))
+                .await;
+            return;
+        };
+        let jobs = self.clone();
+        runs.tasks.spawn(async move {
+            jobs.run_claimed(&ids, job, ctx).await;
+            drop(permit);
+        });
+    }
+
+    /// The ids of the held `rows`, for this process to run now; `None` when they are the
+    /// workers' (written due, or held by a process that runs no held jobs: released to them).
+    async fn claim_held(&self, rows: &[Held]) -> Option<Vec<Uuid>> {
+        let ids: Vec<Uuid> = rows
+            .iter()
+            .filter(|row| row.until.is_some())
+            .map(|row| row.id)
+            .collect();
+        if ids.is_empty() {
+            self.wake();
+            return None;
+        }
+        if self.held.get().is_none() {
+            self.settle(&ids, Err(anyhow::anyhow!("this process runs no held jobs")))
+                .await;
+            return None;
+        }
+        Some(ids)
+    }
+
+    async fn run_claimed<J: Job>(&self, ids: &[Uuid], job: J, ctx: J::Context) {
+        let outcome = job.run(ctx).await;
+        let label = match &outcome {
+            Ok(()) => "ok",
+            Err(err) => {
+                tracing::warn!(queue = J::QUEUE, error = ?err, "a job run right after its commit failed; the workers retry it");
+                "error"
+            }
+        };
+        if let Some(runs) = self.held.get() {
+            runs.metrics.record_job(J::QUEUE, label);
+        }
+        self.settle(ids, outcome).await;
+    }
+
+    /// Deletes the rows `ids` of a job that ran, or releases them to the workers when it did not.
+    async fn settle(&self, ids: &[Uuid], outcome: anyhow::Result<()>) {
+        let settled = match outcome {
+            Ok(()) => self.delete_outbox(ids).await,
+            Err(_) => self.release(ids).await,
+        };
+        if let Err(err) = settled {
+            // The hold ends on its own: the workers then run the job (again).
+            tracing::warn!(error = ?err, "could not settle held outbox rows; the workers take them after their hold");
+        }
+    }
+
+    /// Waits for the held runs in tasks of their own (at shutdown, as for the workers' jobs).
+    pub async fn finish_held(&self) {
+        if let Some(runs) = self.held.get() {
+            runs.tasks.close();
+            runs.tasks.wait().await;
+        }
+    }
+
+    /// Makes the outbox rows `ids` due at once and wakes the dispatcher.
+    async fn release(&self, ids: &[Uuid]) -> anyhow::Result<()> {
+        use entity::outbox::Column;
+        entity::outbox::Entity::update_many()
+            .col_expr(
+                Column::AvailableAt,
+                sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(Column::Id.is_in(ids.iter().copied()))
+            .exec(&self.db)
+            .await?;
+        self.wake();
+        Ok(())
+    }
+
+    async fn delete_outbox(&self, ids: &[Uuid]) -> anyhow::Result<()> {
+        entity::outbox::Entity::delete_many()
+            .filter(entity::outbox::Column::Id.is_in(ids.iter().copied()))
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 
     /// The name this process's worker of `queue` registers under. apalis refuses a second live
@@ -395,9 +629,13 @@ impl Jobs {
     pub async fn dispatch_pending(&self) -> anyhow::Result<usize> {
         let mut dispatched = 0;
         loop {
+            use entity::outbox::Column;
             let rows = entity::outbox::Entity::find()
+                .filter(Column::Queue.is_in(self.queues.iter().map(|(q, _)| q.name)))
                 .filter(
-                    entity::outbox::Column::Queue.is_in(self.queues.iter().map(|(q, _)| q.name)),
+                    sea_orm::Condition::any()
+                        .add(Column::AvailableAt.is_null())
+                        .add(Column::AvailableAt.lte(self.clock.now())),
                 )
                 .order_by_asc(entity::outbox::Column::CreatedAt)
                 .limit(100)
@@ -423,9 +661,7 @@ impl Jobs {
                     pushed.push(notify);
                 }
             }
-            entity::outbox::Entity::delete_many()
-                .filter(entity::outbox::Column::Id.is_in(rows.iter().map(|row| row.id)))
-                .exec(&self.db)
+            self.delete_outbox(&rows.iter().map(|row| row.id).collect::<Vec<_>>())
                 .await?;
             dispatched += rows.len();
             for notify in pushed {

@@ -196,6 +196,7 @@ async fn the_email_job_is_enqueued_with_the_code_and_dispatched_exactly_once() {
         queue: Set(queue.to_owned()),
         payload: Set(serde_json::to_string(&job).unwrap()),
         created_at: Set(chrono::Utc::now()),
+        available_at: Set(None),
     })
     .exec_without_returning(&app.state.db)
     .await

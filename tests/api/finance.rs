@@ -1,12 +1,29 @@
 //! Finance for the dashboard: `financeSummary`, the `payments` connection and the CSV exports,
-//! over payments written straight to the database.
+//! over payments written straight to the database (then counted by rebuilding the tenant's
+//! rollup, as the migration's backfill does), and the rollup itself: kept exact by every write
+//! of the payments domain, rebuilt when the tenant's zone changes, backfilled by its migration.
 
-use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    sea_query::Expr,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
+use waba_bot::{
+    domains::{payments::finance::rebuild_days, tenants},
+    kernel::ids::TenantId,
+};
+use wiremock::{
+    Mock, ResponseTemplate,
+    matchers::{method, path},
+};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::{
+    helpers::{TestApp, spawn_app},
+    payment_reconciliation::{SELLER_TOKEN, booked, mp_payment, mp_shop, notify},
+};
 
 const SUMMARY: &str = "query($from: Date!, $to: Date!) { financeSummary(from: $from, to: $to) {
     from to gross { amount currency } fees { amount } net { amount } pending { amount }
@@ -205,6 +222,8 @@ impl Seed {
     }
 }
 
+/// Writes `seeds` straight to `payments`, then rebuilds the tenant's rollup from them in its
+/// zone: rows written around the payments domain count only through a rebuild.
 async fn insert(app: &TestApp, tenant: Uuid, seeds: &[Seed]) {
     for chunk in seeds.chunks(500) {
         entity::payments::Entity::insert_many(chunk.iter().map(|seed| seed.row(tenant)))
@@ -212,6 +231,14 @@ async fn insert(app: &TestApp, tenant: Uuid, seeds: &[Seed]) {
             .await
             .unwrap();
     }
+    let tenant = TenantId(tenant);
+    let zone = tenants::service::find(&app.state.db, tenant)
+        .await
+        .unwrap()
+        .time_zone;
+    let txn = app.state.db.begin().await.unwrap();
+    rebuild_days(&txn, tenant, zone).await.unwrap();
+    txn.commit().await.unwrap();
 }
 
 /// The payments of [`summary_adds_up_every_figure_on_local_dates`]: the period 2026-11-01 to
@@ -849,4 +876,329 @@ async fn finance_appointments_csv_lists_the_period_in_local_time() {
     let (other_token, _) = app.tenant_owner().await;
     let (_, body) = get_csv(&app, path, Some(&other_token)).await;
     assert_eq!(csv_lines(&body).len(), 1);
+}
+
+/// The tenant's rollup rows that hold payments, in key order.
+async fn rollup(
+    conn: &impl sea_orm::ConnectionTrait,
+    tenant: TenantId,
+) -> Vec<entity::payment_days::Model> {
+    use entity::payment_days::Column as C;
+    entity::payment_days::Entity::find()
+        .filter(C::TenantId.eq(tenant.0))
+        .filter(C::N.gt(0))
+        .order_by_asc(C::LocalDay)
+        .order_by_asc(C::Status)
+        .order_by_asc(C::Provider)
+        .order_by_asc(C::Method)
+        .order_by_asc(C::ServiceId)
+        .all(conn)
+        .await
+        .unwrap()
+}
+
+/// The rollup as the writes left it equals the one rebuilt from the payments (rebuilt in a
+/// transaction rolled back, so the writes' rollup is what later steps keep adjusting).
+pub(crate) async fn assert_rollup_exact(app: &TestApp, tenant: TenantId) {
+    let written = rollup(&app.state.db, tenant).await;
+    let zone = tenants::service::find(&app.state.db, tenant)
+        .await
+        .unwrap()
+        .time_zone;
+    let txn = app.state.db.begin().await.unwrap();
+    rebuild_days(&txn, tenant, zone).await.unwrap();
+    let rebuilt = rollup(&txn, tenant).await;
+    txn.rollback().await.unwrap();
+    assert_eq!(written, rebuilt);
+}
+
+fn cents(money: &Value) -> i64 {
+    money["amount"]
+        .as_str()
+        .unwrap()
+        .replace('.', "")
+        .parse()
+        .unwrap()
+}
+
+/// The summary's totals, count, pending and daily series (days with payments), computed here
+/// from the tenant's payment rows by the definitions of `payments::finance`.
+fn figures_of(rows: &[entity::payments::Model], zone: Tz, from: NaiveDate, to: NaiveDate) -> Value {
+    let (mut gross, mut fees, mut refunded, mut pending, mut count) = (0, 0, 0, 0, 0);
+    let mut days = std::collections::BTreeMap::<NaiveDate, (i64, i64, u64)>::new();
+    for row in rows.iter().filter(|row| row.purpose != "SAAS_FEE") {
+        let date = row.reported_at.with_timezone(&zone).date_naive();
+        if date < from || date > to {
+            continue;
+        }
+        let status = row.status.as_str();
+        if matches!(status, "PENDING" | "AUTHORIZED" | "IN_PROCESS") {
+            pending += row.amount_cents;
+        }
+        let returned = matches!(status, "REFUNDED" | "CHARGED_BACK");
+        if !(returned || matches!(status, "APPROVED" | "PARTIALLY_REFUNDED" | "IN_MEDIATION")) {
+            continue;
+        }
+        let paid = row.paid_amount_cents.unwrap_or(row.amount_cents);
+        let fee = row.fee_cents.unwrap_or(0);
+        let back = if returned { paid } else { row.refunded_cents };
+        gross += paid;
+        fees += fee;
+        refunded += back;
+        count += 1;
+        let day = days.entry(date).or_default();
+        day.0 += paid;
+        day.1 += paid - fee - back;
+        day.2 += 1;
+    }
+    json!({
+        "gross": gross, "fees": fees, "refunded": refunded, "net": gross - fees - refunded,
+        "pending": pending, "count": count,
+        "byDay": days.into_iter().map(|(date, (gross, net, count))| {
+            json!({"date": date.to_string(), "gross": gross, "net": net, "count": count})
+        }).collect::<Vec<_>>(),
+    })
+}
+
+/// The summary's figures over `from..=to` equal those computed from the payments themselves.
+pub(crate) async fn assert_summary_matches_payments(
+    app: &TestApp,
+    token: &str,
+    tenant: TenantId,
+    (from, to): (&str, &str),
+) {
+    let rows = entity::payments::Entity::find()
+        .filter(entity::payments::Column::TenantId.eq(tenant.0))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let zone = tenants::service::find(&app.state.db, tenant)
+        .await
+        .unwrap()
+        .time_zone
+        .0;
+    let date = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+    let expected = figures_of(&rows, zone, date(from), date(to));
+    let response = summary(app, token, from, to).await;
+    let s = &response.data()["financeSummary"];
+    let actual = json!({
+        "gross": cents(&s["gross"]), "fees": cents(&s["fees"]),
+        "refunded": cents(&s["refunded"]), "net": cents(&s["net"]),
+        "pending": cents(&s["pending"]), "count": s["count"],
+        "byDay": s["byDay"].as_array().unwrap().iter().filter(|day| day["count"] != 0).map(|day| {
+            json!({"date": day["date"], "gross": cents(&day["gross"]), "net": cents(&day["net"]), "count": day["count"]})
+        }).collect::<Vec<_>>(),
+    });
+    assert_eq!(actual, expected);
+    let by_status: u64 = s["byStatus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["count"].as_u64().unwrap())
+        .sum();
+    let in_period = rows
+        .iter()
+        .filter(|row| row.purpose != "SAAS_FEE")
+        .map(|row| row.reported_at.with_timezone(&zone).date_naive())
+        .filter(|day| *day >= date(from) && *day <= date(to))
+        .count();
+    assert_eq!(
+        by_status, in_period as u64,
+        "every payment of the period, by status"
+    );
+}
+
+/// Oct 20 (the reads' approvals) through the end of the year (the links, made today).
+pub(crate) const AUTUMN: (&str, &str) = ("2026-10-01", "2026-12-31");
+
+#[tokio::test]
+async fn finance_rollup_follows_every_write_of_a_payment() {
+    let app = spawn_app().await;
+    let shop = mp_shop(&app).await;
+    let token = shop.shop.token.clone();
+    let check = async |app: &TestApp| {
+        assert_rollup_exact(app, shop.tenant).await;
+        assert_summary_matches_payments(app, &token, shop.tenant, AUTUMN).await;
+    };
+    // New PENDING links, counted on their creation day.
+    let mut links = Vec::new();
+    for n in 0..6 {
+        links.push(booked(&app, &shop, n).await.1);
+    }
+    check(&app).await;
+    let read = |id: u64, n: usize, status: &str, minute: i64| {
+        shop.payments
+            .set(SELLER_TOKEN, mp_payment(id, links[n], status, 50.0, minute));
+    };
+    // Approved: the payment moves from its creation day (today) to its approval (Oct 20).
+    read(6000, 0, "approved", 5);
+    notify(&app, 6000, 1).await;
+    // Rejected.
+    read(6001, 1, "rejected", 5);
+    notify(&app, 6001, 2).await;
+    // Pending at Mercado Pago (its id claimed), then approved.
+    read(6002, 2, "pending", 1);
+    notify(&app, 6002, 3).await;
+    check(&app).await;
+    read(6002, 2, "approved", 7);
+    notify(&app, 6002, 4).await;
+    // Approved, then refunded in full.
+    read(6003, 3, "approved", 5);
+    notify(&app, 6003, 5).await;
+    let mut refunded = mp_payment(6003, links[3], "refunded", 50.0, 9);
+    refunded["transaction_amount_refunded"] = json!(50.0);
+    shop.payments.set(SELLER_TOKEN, refunded);
+    notify(&app, 6003, 6).await;
+    check(&app).await;
+    // Approved, then partly refunded from the dashboard (`refundPayment`).
+    read(6004, 4, "approved", 5);
+    notify(&app, 6004, 7).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payments/6004/refunds"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"id": 777, "amount": 20.0, "status": "approved"})),
+        )
+        .mount(&app.mercado_pago)
+        .await;
+    let mut partly = mp_payment(6004, links[4], "approved", 50.0, 9);
+    partly["transaction_amount_refunded"] = json!(20.0);
+    shop.payments.set(SELLER_TOKEN, partly);
+    let answer = app
+        .gql(
+            Some(&token),
+            "mutation($id: ID!) { refundPayment(id: $id, amount: \"20.00\") { status } }",
+            json!({"id": links[4].0.to_string()}),
+        )
+        .await;
+    assert_eq!(
+        answer.data()["refundPayment"]["status"],
+        "PARTIALLY_REFUNDED"
+    );
+    // A second attempt on a checkout whose first attempt was rejected: a payment of its own.
+    read(6005, 1, "approved", 11);
+    notify(&app, 6005, 8).await;
+    check(&app).await;
+
+    let s = summary(&app, &token, AUTUMN.0, AUTUMN.1).await;
+    let s = &s.data()["financeSummary"];
+    // 6000, 6002, 6004 and the second attempt received 50 each; 6003 received and returned 50.
+    assert_eq!(
+        (amount(&s["gross"]), s["count"].clone()),
+        ("250.00", json!(5))
+    );
+    assert_eq!(amount(&s["refunded"]), "70.00");
+    // The last link is still open, and so is the new one offered after the rejection.
+    assert_eq!(amount(&s["pending"]), "100.00");
+}
+
+#[tokio::test]
+async fn finance_rollup_follows_a_change_of_the_tenants_zone() {
+    let app = spawn_app().await;
+    let shop = mp_shop(&app).await;
+    let token = shop.shop.token.clone();
+    let (_, payment) = booked(&app, &shop, 0).await;
+    let (_, later) = booked(&app, &shop, 1).await;
+    // Approved at 23:30 in São Paulo on Oct 20: 02:30 UTC, 22:30 in New York, on Oct 21 in Tokyo.
+    let mut approved = mp_payment(6100, payment, "approved", 50.0, 0);
+    approved["date_approved"] = json!("2026-10-20T23:30:00.000-03:00");
+    shop.payments.set(SELLER_TOKEN, approved);
+    notify(&app, 6100, 1).await;
+    let gross_on = async |day: &str| {
+        let s = summary(&app, &token, day, day).await;
+        amount(&s.data()["financeSummary"]["gross"]).to_owned()
+    };
+    assert_eq!(gross_on("2026-10-20").await, "50.00");
+    for (zone, day) in [
+        ("Asia/Tokyo", "2026-10-21"),
+        ("America/New_York", "2026-10-20"),
+    ] {
+        let changed = app
+            .gql(
+                Some(&token),
+                "mutation($i: UpdateTenantInput!) { updateTenant(input: $i) { timeZone } }",
+                json!({"i": {"timeZone": zone}}),
+            )
+            .await;
+        assert_eq!(changed.data()["updateTenant"]["timeZone"], zone);
+        assert_eq!(gross_on(day).await, "50.00", "{zone}");
+        assert_rollup_exact(&app, shop.tenant).await;
+        assert_summary_matches_payments(&app, &token, shop.tenant, AUTUMN).await;
+    }
+    assert_eq!(gross_on("2026-10-21").await, "0.00");
+    // Writes after the change key their days in the new zone: 20:30 on Oct 20 in New York is
+    // Oct 21 in UTC.
+    let mut approved = mp_payment(6101, later, "approved", 50.0, 0);
+    approved["date_approved"] = json!("2026-10-20T20:30:00.000-04:00");
+    shop.payments.set(SELLER_TOKEN, approved);
+    notify(&app, 6101, 2).await;
+    assert_eq!(gross_on("2026-10-20").await, "100.00");
+    assert_rollup_exact(&app, shop.tenant).await;
+    assert_summary_matches_payments(&app, &token, shop.tenant, AUTUMN).await;
+}
+
+#[tokio::test]
+async fn finance_rollup_migration_backfills_existing_payments() {
+    use migration::MigratorTrait;
+    let app = spawn_app().await;
+    let shop = shop(&app).await;
+    let (other_token, other) = app.tenant_owner().await;
+    let other = Uuid::parse_str(&other).unwrap();
+    entity::tenants::Entity::update_many()
+        .col_expr(
+            entity::tenants::Column::TimeZone,
+            Expr::value("America/New_York"),
+        )
+        .filter(entity::tenants::Column::Id.eq(other))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    insert(&app, shop.tenant, &november(&shop)).await;
+    insert(
+        &app,
+        other,
+        &[
+            Seed::received("APPROVED", 100, 0, "2026-03-08T04:59:59Z"),
+            Seed::received("APPROVED", 200, 0, "2026-03-09T03:59:59Z"),
+            Seed::received("APPROVED", 400, 0, "2026-11-01T05:30:00Z"),
+        ],
+    )
+    .await;
+    let expected = (
+        rollup(&app.state.db, TenantId(shop.tenant)).await,
+        rollup(&app.state.db, TenantId(other)).await,
+    );
+    assert!(!expected.0.is_empty() && !expected.1.is_empty());
+    // Back to before the rollup's migration (the table dropped), then forward again.
+    let migrations = migration::Migrator::migrations();
+    let position = migrations
+        .iter()
+        .position(|m| m.name() == "m20261208_000001_payment_days")
+        .unwrap();
+    let steps = u32::try_from(migrations.len() - position).unwrap();
+    migration::Migrator::down(&app.state.db, Some(steps))
+        .await
+        .unwrap();
+    migration::Migrator::up(&app.state.db, None).await.unwrap();
+    assert_eq!(
+        (
+            rollup(&app.state.db, TenantId(shop.tenant)).await,
+            rollup(&app.state.db, TenantId(other)).await,
+        ),
+        expected
+    );
+    assert_summary_matches_payments(
+        &app,
+        &shop.token,
+        TenantId(shop.tenant),
+        ("2026-11-01", "2026-11-03"),
+    )
+    .await;
+    assert_summary_matches_payments(
+        &app,
+        &other_token,
+        TenantId(other),
+        ("2026-03-07", "2026-11-02"),
+    )
+    .await;
 }

@@ -47,9 +47,10 @@ async fn health_readiness_and_metrics() {
         metrics.contains(r#"waba_db_queries_total{source="worker"}"#),
         "{metrics}"
     );
+    // Two: `spawn_app` asks too, to know the server is up.
     assert!(
         metrics
-            .contains(r#"waba_http_requests_total{method="GET",route="/healthz",status="200"} 1"#),
+            .contains(r#"waba_http_requests_total{method="GET",route="/healthz",status="200"} 2"#),
         "{metrics}"
     );
     assert!(metrics.contains("waba_http_request_duration_seconds_bucket"));

@@ -9,7 +9,7 @@ use crate::{
     helpers::{
         TestApp,
         meta::{self, connected_tenant, post_signed, status, statuses, text, webhook},
-        spawn_app, spawn_app_with_settings,
+        spawn_app, spawn_app_with, spawn_app_with_settings,
         ws::WsClient,
     },
     websocket::subscribed,
@@ -220,6 +220,40 @@ async fn throttled_sends_are_retried_and_long_texts_are_split_in_order() {
         .collect();
     assert_eq!(outbound.len(), 2);
     assert!(outbound.iter().all(|node| node["status"] == "SENT"));
+}
+
+/// A reply is sent by the process that wrote it, right after its commit; a graceful stop waits for
+/// a send in flight as for the workers' jobs, so the message is SENT when the process is gone
+/// (not left to another instance after its hold).
+#[tokio::test]
+async fn a_stop_waits_for_a_send_in_flight() {
+    use wiremock::{
+        Mock, ResponseTemplate,
+        matchers::{method, path},
+    };
+    let app = spawn_app().await;
+    let (token, id) = conversation(&app).await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/{}/{}/messages",
+            meta::API_VERSION,
+            meta::PHONE_NUMBER_ID
+        )))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"messages": [{"id": "wamid.SLOW"}]}))
+                .set_delay(std::time::Duration::from_millis(300)),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&app.meta)
+        .await;
+    send(&app, &token, &id, "Já volto").await;
+    let mut sibling = spawn_app_with(app.sibling_options()).await;
+    app.stop_for(&mut sibling).await;
+    let node = &messages(&sibling, &token, &id).await["messages"]["edges"][0]["node"];
+    assert_eq!(node["text"], "Já volto");
+    assert_eq!(node["status"], "SENT");
 }
 
 /// Permanent refusals fail at once with Meta's reason; a refused token also marks the tenant's

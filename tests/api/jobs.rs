@@ -2,7 +2,11 @@
 
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::json;
-use waba_bot::kernel::viewer::Role;
+use waba_bot::{
+    domains::whatsapp::jobs::SendMessages,
+    jobs::{self, HOLD},
+    kernel::{ids::ConversationId, viewer::Role},
+};
 
 use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 
@@ -80,6 +84,7 @@ async fn rows_of_queues_this_version_does_not_know_are_left_alone() {
         queue: Set("from_a_newer_version".into()),
         payload: Set("{}".into()),
         created_at: Set(chrono::Utc::now()),
+        available_at: Set(None),
     })
     .exec_without_returning(&app.state.db)
     .await
@@ -123,4 +128,52 @@ async fn finished_jobs_release_their_lock_and_are_purged_after_their_retention()
     let later = now + DONE_RETENTION + chrono::Duration::minutes(1);
     assert_eq!(app.state.jobs.purge_finished(later).await.unwrap(), 1);
     assert!(finished().await.is_empty());
+}
+
+/// A job its writer runs itself right after the commit (a WhatsApp message's, its turn's, its
+/// reply's) leaves nothing in the queue. One whose writer died before running it is left alone
+/// for the hold, then pushed and run by the workers. (A held run that fails is released to the
+/// workers at once: `inbox::throttled_sends_are_retried_and_long_texts_are_split_in_order`.)
+#[tokio::test]
+async fn a_held_job_runs_in_its_writer_or_after_its_hold_on_the_workers() {
+    let app = spawn_app().await;
+    let queue = "whatsapp_send_messages";
+    let job = || SendMessages {
+        conversation: ConversationId(uuid::Uuid::now_v7()),
+    };
+    let row = |held: jobs::Held| entity::outbox::Entity::find_by_id(held.id).one(&app.state.db);
+
+    let held = app.state.jobs.hold(uuid::Uuid::now_v7());
+    jobs::enqueue_held(&app.state.db, &job(), held)
+        .await
+        .unwrap();
+    app.state
+        .jobs
+        .run_held(&[held], job(), app.state.clone())
+        .await;
+    assert_eq!(row(held).await.unwrap(), None);
+    assert!(app.queued_jobs(queue).await.is_empty());
+    let metrics = app.state.metrics.render();
+    assert!(
+        metrics.contains(r#"waba_jobs_total{queue="whatsapp_send_messages",outcome="ok"} 1"#),
+        "{metrics}"
+    );
+
+    let orphan = app.state.jobs.hold(uuid::Uuid::now_v7());
+    jobs::enqueue_held(&app.state.db, &job(), orphan)
+        .await
+        .unwrap();
+    app.state.clock.advance(HOLD - chrono::Duration::seconds(1));
+    app.state.jobs.dispatch_pending().await.unwrap();
+    assert!(
+        row(orphan).await.unwrap().is_some(),
+        "dispatched while held"
+    );
+    app.state.clock.advance(chrono::Duration::seconds(2));
+    app.drain_jobs().await;
+    assert_eq!(row(orphan).await.unwrap(), None);
+    let pushed = app.queued_jobs(queue).await;
+    assert_eq!(pushed.len(), 1, "{pushed:?}");
+    assert_eq!(pushed[0].idempotency_key, Some(orphan.id.to_string()));
+    assert_eq!(pushed[0].status, "Done");
 }

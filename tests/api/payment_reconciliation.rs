@@ -28,21 +28,22 @@ use wiremock::{
 };
 
 use crate::{
+    finance::{AUTUMN, assert_rollup_exact, assert_summary_matches_payments},
     helpers::{TestApp, fixtures::next_local, meta, spawn_app, spawn_app_with_settings},
     notifications::{Shop, book, shop},
     payment_webhooks::{mp_notification, notifications, notify_mp},
 };
 
 const SELLER: &str = "20001";
-const SELLER_TOKEN: &str = "APP_USR-seller-token";
+pub(crate) const SELLER_TOKEN: &str = "APP_USR-seller-token";
 
 /// What Mercado Pago answers for `GET /v1/payments/{id}`: the payment, readable only with the
 /// token of its account (another token is a 401, an unknown id a 404).
 #[derive(Clone, Default)]
-struct MpPayments(Arc<Mutex<HashMap<String, (String, Value)>>>);
+pub(crate) struct MpPayments(Arc<Mutex<HashMap<String, (String, Value)>>>);
 
 impl MpPayments {
-    fn set(&self, token: &str, payment: Value) {
+    pub(crate) fn set(&self, token: &str, payment: Value) {
         let id = payment["id"].to_string();
         self.0
             .lock()
@@ -88,14 +89,14 @@ impl Respond for Preferences {
     }
 }
 
-struct MpShop {
-    shop: Shop,
-    tenant: TenantId,
-    payments: MpPayments,
+pub(crate) struct MpShop {
+    pub(crate) shop: Shop,
+    pub(crate) tenant: TenantId,
+    pub(crate) payments: MpPayments,
 }
 
 /// `notifications::shop` with its Mercado Pago account connected and Mercado Pago mocked.
-async fn mp_shop(app: &TestApp) -> MpShop {
+pub(crate) async fn mp_shop(app: &TestApp) -> MpShop {
     let shop = shop(app).await;
     let me = app
         .gql(Some(&shop.token), "{ me { tenant { id } } }", json!({}))
@@ -135,7 +136,7 @@ async fn mp_shop(app: &TestApp) -> MpShop {
 
 /// Booking number `n` of the shop (hourly from Wednesday 08:00, twelve a day) and its link's
 /// payment.
-async fn booked(app: &TestApp, shop: &MpShop, n: i64) -> (String, PaymentId) {
+pub(crate) async fn booked(app: &TestApp, shop: &MpShop, n: i64) -> (String, PaymentId) {
     let at = next_local(&Sao_Paulo, chrono::Weekday::Wed, 8, 0)
         + Duration::days(n / 12)
         + Duration::hours(n % 12);
@@ -152,7 +153,13 @@ async fn booked(app: &TestApp, shop: &MpShop, n: i64) -> (String, PaymentId) {
 
 /// A Mercado Pago payment of `amount` for our payment `reference`, last changed `minute` minutes
 /// into the day (orders reads).
-fn mp_payment(id: u64, reference: PaymentId, status: &str, amount: f64, minute: i64) -> Value {
+pub(crate) fn mp_payment(
+    id: u64,
+    reference: PaymentId,
+    status: &str,
+    amount: f64,
+    minute: i64,
+) -> Value {
     let at = |minute: i64| {
         (chrono::DateTime::parse_from_rfc3339("2026-10-20T14:00:00.000-03:00").unwrap()
             + Duration::minutes(minute))
@@ -174,7 +181,7 @@ fn mp_payment(id: u64, reference: PaymentId, status: &str, amount: f64, minute: 
 }
 
 /// Tells the app of Mercado Pago payment `id` (notification `n`) and runs what follows.
-async fn notify(app: &TestApp, id: u64, n: u64) {
+pub(crate) async fn notify(app: &TestApp, id: u64, n: u64) {
     let body = mp_notification(&id.to_string(), SELLER, "payment.updated", n);
     assert_eq!(notify_mp(app, &id.to_string(), &body).await, 200);
     app.drain_jobs().await;
@@ -821,4 +828,46 @@ async fn payment_reconciliation_survives_the_duplicate_storm() {
         .await
         .unwrap();
     assert_eq!(approved.len() as u64, BOOKINGS);
+    assert_rollup_exact(&app, shop.tenant).await;
+    assert_summary_matches_payments(&app, &shop.shop.token, shop.tenant, AUTUMN).await;
+
+    // Two notifications of each payment, now partly refunded, reconciled side by side: the
+    // rollup still adds up.
+    for (n, appointment) in booked_ids.iter().enumerate() {
+        let row = entity::payments::Entity::find()
+            .filter(
+                entity::payments::Column::AppointmentId.eq(Uuid::parse_str(appointment).unwrap()),
+            )
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut partly = mp_payment(10_000 + n as u64, PaymentId(row.id), "approved", 50.0, 3);
+        partly["transaction_amount_refunded"] = json!(10.0);
+        shop.payments.set(SELLER_TOKEN, partly);
+    }
+    let posts = (0..BOOKINGS).flat_map(|n| {
+        let id = (10_000 + n).to_string();
+        let app = &app;
+        (0..2).map(move |copy| {
+            let id = id.clone();
+            async move {
+                let body = mp_notification(&id, SELLER, "payment.updated", 88_000 + 2 * n + copy);
+                notify_mp(app, &id, &body).await
+            }
+        })
+    });
+    assert!(join_all(posts).await.iter().all(|status| *status == 200));
+    app.drain_jobs().await;
+    assert_rollup_exact(&app, shop.tenant).await;
+    assert_summary_matches_payments(&app, &shop.shop.token, shop.tenant, AUTUMN).await;
+    let s = app
+        .gql(
+            Some(&shop.shop.token),
+            "query($from: Date!, $to: Date!) { financeSummary(from: $from, to: $to) { count refunded { amount } } }",
+            json!({"from": AUTUMN.0, "to": AUTUMN.1}),
+        )
+        .await;
+    assert_eq!(s.data()["financeSummary"]["count"], BOOKINGS);
+    assert_eq!(s.data()["financeSummary"]["refunded"]["amount"], "1000.00");
 }

@@ -12,18 +12,24 @@
 //!   (PENDING, AUTHORIZED, IN_PROCESS); count = received payments; average ticket = gross / count.
 //!
 //! Invariants: a period is 1 to [`Period::MAX_DAYS`] local dates; a summary costs the same
-//! statements whatever the number of payments (two aggregates, run side by side).
+//! statements whatever the number of payments: two aggregates of the rollup (`repo::days`, one
+//! row per local date and group, kept exact by every payment write), run side by side. The
+//! rollup's dates are the tenant's zone's, so a change of zone rebuilds it ([`rebuild_days`]).
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Offset, TimeZone as _, Utc};
 use futures_util::TryFutureExt;
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 pub use super::repo::finance::{Direction, PaymentFilter};
 use super::{
     model::{Payment, PaymentMethod, PaymentProvider, PaymentStatus},
-    repo::finance::{self as repo, Sums},
+    repo::{
+        days::{self, Sums},
+        finance as repo,
+    },
 };
 use crate::{
     kernel::{
@@ -276,26 +282,36 @@ fn average(gross: i128, count: u64) -> MoneySum {
     MoneySum(quotient + i128::from(2 * remainder.abs() >= count) * gross.signum())
 }
 
-/// The finance summary of the viewer's tenant over `period` of local dates in `zone` (the
-/// tenant's, which the caller has read with the viewer).
+/// The finance summary of the viewer's tenant over `period` of local dates in its zone (the
+/// rollup's).
 pub async fn summary(
     state: &AppState,
     viewer: &Viewer,
-    zone: TimeZone,
     period: Period,
 ) -> AppResult<FinanceSummary> {
     let tenant = viewer.tenant()?;
-    let (from, to) = period.instants(zone);
-    let offsets = offsets(zone, from, to);
+    let (from, to) = (days::day_number(period.from), days::day_number(period.to));
     // Independent reads on separate pool connections: the summary waits for the slower one.
-    let (groups, days) = futures_util::try_join!(
-        repo::groups(&state.db, tenant, from, to),
-        repo::by_local_day(&state.db, tenant, from, to, &offsets),
+    let (groups, by_day) = futures_util::try_join!(
+        days::groups(&state.db, tenant, from, to),
+        days::by_local_day(&state.db, tenant, from, to),
     )?;
-    Ok(summarize(period, &groups, &days))
+    Ok(summarize(period, &groups, &by_day))
 }
 
-fn summarize(period: Period, groups: &[repo::Group], days: &[repo::DayGroup]) -> FinanceSummary {
+/// Recomputes the tenant's finance rollup from its payments with their days in `zone`, in the
+/// caller's transaction `conn`: what a change of the tenant's zone runs in its own (and what rows
+/// written around the payments repo, as by a bulk load, need).
+pub async fn rebuild_days(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    zone: TimeZone,
+) -> AppResult<()> {
+    days::rebuild(conn, tenant, |from, to| offsets(zone, from, to)).await?;
+    Ok(())
+}
+
+fn summarize(period: Period, groups: &[days::Group], by_day: &[days::DayGroup]) -> FinanceSummary {
     let mut total = Received::default();
     let mut pending = 0_i128;
     let mut by_status = [(0_u64, 0_i128); STATUSES.len()];
@@ -319,7 +335,7 @@ fn summarize(period: Period, groups: &[repo::Group], days: &[repo::DayGroup]) ->
         }
     }
     let mut per_day: HashMap<NaiveDate, Received> = HashMap::new();
-    for day in days {
+    for day in by_day {
         per_day
             .entry(day.date)
             .or_default()

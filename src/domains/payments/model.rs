@@ -188,6 +188,8 @@ pub struct Payment {
     /// Why the payment did not confirm its booking on its own (an amount that differs, …).
     pub review_reason: Option<String>,
     pub approved_at: Option<DateTime<Utc>>,
+    /// When reports count it: its approval, else its creation.
+    pub reported_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -235,6 +237,7 @@ impl TryFrom<entity::payments::Model> for Payment {
             needs_refund: m.needs_refund,
             review_reason: m.review_reason,
             approved_at: m.approved_at,
+            reported_at: m.reported_at,
             created_at: m.created_at,
             updated_at: m.updated_at,
         })

@@ -415,18 +415,23 @@ async fn apply(
     let known = repo::reconcile::lock_by_external(&txn, provider, &read.external_id)
         .await?
         .filter(|payment| account.owns(payment));
-    let current = match (known, first) {
-        (Some(payment), _) => payment,
-        (None, Some(first)) if first.external_id.is_none() => first,
-        (None, Some(first)) => {
-            repo::reconcile::insert_attempt(&txn, &first, &read.external_id, now).await?
+    // The provider's id names the payment; else our reference does, whose row is claimed or,
+    // when it already carries another of the provider's ids, copied for this second attempt.
+    let Some(found) = known.or(first) else {
+        return Ok(Outcome::new(
+            account.tenant(),
+            "no payment of this account: ignored",
+        ));
+    };
+    // The zone the rollup's days are keyed in, read under its lock.
+    repo::days::hold_zone(&txn, found.tenant).await?;
+    let tenant = tenants::service::find(&txn, found.tenant).await?;
+    let zone = tenant.time_zone;
+    let current = match &found.external_id {
+        Some(id) if *id != read.external_id => {
+            repo::reconcile::insert_attempt(&txn, &found, &read.external_id, zone, now).await?
         }
-        (None, None) => {
-            return Ok(Outcome::new(
-                account.tenant(),
-                "no payment of this account: ignored",
-            ));
-        }
+        _ => found,
     };
     let outcome_tenant = Some(current.tenant);
     if let (Some(stored), Some(read_at)) = (current.provider_updated_at, read.updated_at)
@@ -437,7 +442,6 @@ async fn apply(
             "older than the stored read: ignored",
         ));
     }
-    let tenant = tenants::service::find(&txn, current.tenant).await?;
     let (old, new) = (current.status, read.status);
     let approved_at = current
         .approved_at
@@ -507,7 +511,7 @@ async fn apply(
     } else if new == PaymentStatus::PartiallyRefunded && row.read.refunded.0 > current.refunded.0 {
         after.payment_events.push(PaymentEventKind::Refunded);
     }
-    let payment = repo::reconcile::apply_read(&txn, current.id, &row, now)
+    let payment = repo::reconcile::apply_read(&txn, &current, &row, zone, now)
         .await?
         .ok_or(AppError::NotFound("payment"))?;
     txn.commit().await?;

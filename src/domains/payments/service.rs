@@ -270,8 +270,10 @@ pub async fn link_for_appointment(
     id: AppointmentId,
 ) -> AppResult<PaymentLink> {
     let now = state.clock.now();
-    let tenant = tenants::service::find(&state.db, tenant_id).await?;
     let txn = db::begin_write(&state.db).await?;
+    // Read under the rollup's lock: a new payment counts on its day in this zone.
+    repo::days::hold_zone(&txn, tenant_id).await?;
+    let tenant = tenants::service::find(&txn, tenant_id).await?;
     let appointment = appointments::service::lock(&txn, tenant_id, id).await?;
     check_payable(&appointment)?;
     let provider = provider_for(&tenant)?;
@@ -314,7 +316,7 @@ pub async fn link_for_appointment(
                 amount: appointment.price,
                 link_expires_at: hold_ends_at(&tenant, &appointment),
             };
-            (repo::insert(&txn, row, now).await?, true)
+            (repo::insert(&txn, row, tenant.time_zone, now).await?, true)
         }
     };
     txn.commit().await?;

@@ -9,7 +9,8 @@
 //!   leave this module only as booleans (`whatsappConnected`, `mercadoPagoConnected`).
 //! - `TenantUpdated` is published after the change commits.
 //!
-//! Calls: `auth` (link the onboarding user), `saas_plans` (plan must be on sale).
+//! Calls: `auth` (link the onboarding user), `saas_plans` (plan must be on sale), `payments`
+//! (its finance rollup is rebuilt in the transaction that changes the time zone).
 
 pub mod graphql;
 pub mod model;

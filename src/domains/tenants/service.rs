@@ -18,7 +18,7 @@ use super::{
 use crate::{
     clients::meta_graph::GraphError,
     db,
-    domains::{auth, saas_plans},
+    domains::{auth, payments, saas_plans},
     kernel::{
         error::{AppError, AppResult, DbResultExt},
         events::Event,
@@ -443,6 +443,10 @@ pub async fn update(
     let tenant = repo::update(&txn, tenant_id, update)
         .await
         .on_unique_violation(conflict_message)?;
+    if tenant.time_zone != current.time_zone {
+        // The finance rollup counts payments on the tenant's local dates.
+        payments::finance::rebuild_days(&txn, tenant_id, tenant.time_zone).await?;
+    }
     txn.commit().await?;
     publish_updated(state, tenant_id).await;
     Ok(tenant)

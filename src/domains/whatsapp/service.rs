@@ -27,7 +27,7 @@ use crate::{
     clients::meta_graph::{GraphError, INVALID_TOKEN, Outgoing},
     db,
     domains::{customers, tenants, tenants::model::BotMode},
-    jobs,
+    jobs::{self, Held},
     kernel::{
         assistant::{AssistantAnswer, AssistantTurn, NOT_CONFIGURED},
         error::{AppError, AppResult},
@@ -51,11 +51,15 @@ pub struct Intake {
 }
 
 /// Keeps a signed delivery (`body`, checked to be a WhatsApp payload) with the job that ingests
-/// it, in one transaction: once this returns, nothing Meta sent can be lost.
+/// it, in one transaction: once this returns, nothing Meta sent can be lost. The job then runs
+/// in this process, without waiting for the answer to Meta (its outbox row, held, covers a crash).
 pub async fn accept(state: &AppState, body: String) -> AppResult<()> {
     let (delivery, insert) = repo::new_delivery(body, Utc::now());
-    jobs::insert_with_job(&state.db, insert, &IngestDelivery { delivery }).await?;
-    state.jobs.wake();
+    let held = state.jobs.hold(delivery.0);
+    let job = IngestDelivery { delivery };
+    jobs::insert_with_held_job(&state.db, insert, &job, held).await?;
+    let ctx = state.in_background();
+    state.jobs.spawn_held(&[held], job, ctx).await;
     Ok(())
 }
 
@@ -167,13 +171,18 @@ async fn store(
         .await?
         .id;
     let stored = repo::insert_inbound(&txn, tenant, conversation, inbound, now).await?;
-    if let Some(message) = stored {
+    let held = stored.map(|message| state.jobs.hold(message.0));
+    if let (Some(message), Some(held)) = (stored, held) {
         repo::record_inbound(&txn, conversation, message, inbound.sent_at, now).await?;
-        jobs::enqueue(&txn, &ProcessInbound { message }).await?;
+        jobs::enqueue_held(&txn, &ProcessInbound { message }, held).await?;
     }
     txn.commit().await?;
-    if let Some(message) = stored {
-        state.jobs.wake();
+    if let (Some(message), Some(held)) = (stored, held) {
+        // Messages of one delivery (Meta batches them) are answered side by side.
+        let ctx = state.in_background();
+        (state.jobs)
+            .spawn_held(&[held], ProcessInbound { message }, ctx)
+            .await;
         publish(
             state,
             tenant,
@@ -313,7 +322,8 @@ pub async fn queue(
 }
 
 /// Writes `message` as rows of `conversation`: QUEUED with the job that sends them, or SKIPPED
-/// with `skipped`'s reason and never sent.
+/// with `skipped`'s reason and never sent. The job's outbox row is held, with the first
+/// message's id, for [`queued`] to run it in this process after the commit.
 async fn write(
     conn: &impl sea_orm::ConnectionTrait,
     conversation: &Conversation,
@@ -346,14 +356,13 @@ async fn write(
         };
         ids.push(repo::insert_outbound(conn, row, now).await?);
     }
-    if skipped.is_none() {
-        jobs::enqueue(
-            conn,
-            &SendMessages {
-                conversation: conversation.id,
-            },
-        )
-        .await?;
+    if skipped.is_none()
+        && let Some(first) = ids.first()
+    {
+        let job = SendMessages {
+            conversation: conversation.id,
+        };
+        jobs::enqueue_held(conn, &job, Held::new(first.0, now)).await?;
     }
     Ok(ids)
 }
@@ -395,9 +404,21 @@ const OPTED_OUT: &str = "the customer opted out of notices (PARAR): not sent";
 const OUTSIDE_WINDOW: &str =
     "outside WhatsApp's 24-hour window and no template is configured: not sent";
 
-/// After the commit of [`queue`]: the sender wakes and the inbox hears of the messages.
+/// After the commit of [`queue`]: the messages are sent by this process (their job's held rows
+/// carry the ids of the first message of each write, see [`write`]) and the inbox hears of them.
 pub async fn queued(state: &AppState, conversation: &Conversation, messages: &[MessageId]) {
-    state.jobs.wake();
+    let now = state.clock.now();
+    let rows: Vec<Held> = messages
+        .iter()
+        .map(|message| Held::new(message.0, now))
+        .collect();
+    let job = SendMessages {
+        conversation: conversation.id,
+    };
+    state
+        .jobs
+        .spawn_held(&rows, job, state.in_background())
+        .await;
     for message in messages {
         publish(
             state,

@@ -247,15 +247,21 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     let state = application.state().clone();
     let shutdown = application.shutdown_handle();
     let server = tokio::spawn(application.run_until_stopped());
+    let address = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // Answered once the server serves, so the worker side is set up too (it runs the jobs a
+    // request holds for this process).
+    let health = http.get(format!("{address}/healthz")).send().await;
+    assert!(health.is_ok_and(|response| response.status().is_success()));
 
     TestApp {
-        address: format!("http://127.0.0.1:{port}"),
+        address,
         metrics_address,
         state,
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
+        http,
         smtp,
         google,
         meta,

@@ -317,9 +317,8 @@ impl FinanceQuery {
     ) -> async_graphql::Result<FinanceSummaryNode> {
         let viewer = viewer(ctx)?;
         let period = Period::parse(from.0, to.0)?;
-        let zone = tenants::graphql::viewer_tenant(ctx).await?.time_zone;
         Ok(FinanceSummaryNode(
-            finance::summary(state(ctx), &viewer, zone, period).await?,
+            finance::summary(state(ctx), &viewer, period).await?,
         ))
     }
 

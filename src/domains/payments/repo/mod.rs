@@ -1,8 +1,11 @@
 //! Queries for `payments` and `payment_oauth_states`. Every query of a payment filters by its
 //! tenant, except the ones reconciliation runs by our own id or the provider's (a notification
 //! names no tenant we could trust before the provider confirmed it). Rows go in and out as domain
-//! types.
+//! types. Every write that changes what a payment counts for in the finance summary (its insert,
+//! a provider's read) moves it in the rollup (`days::shift`) with the same connection, so the
+//! rollup changes in the write's transaction.
 
+pub mod days;
 pub mod finance;
 pub mod reconcile;
 
@@ -20,23 +23,39 @@ use super::model::{NewPaymentRow, Payment, PaymentStatus};
 use crate::kernel::{
     error::AppResult,
     ids::{AppointmentId, PaymentId, TenantId, UserId},
-    values::EnumStr,
+    values::{EnumStr, TimeZone},
 };
 
 /// Inserts a PENDING payment (before its link is asked for, so its id can be the provider's
-/// reference and idempotency key).
+/// reference and idempotency key), counted in the rollup on its day in the tenant's `zone`.
 pub async fn insert(
     conn: &impl ConnectionTrait,
     row: NewPaymentRow,
+    zone: TimeZone,
     now: DateTime<Utc>,
 ) -> AppResult<Payment> {
-    payments::Entity::insert(pending_row(row, None, None, now))
-        .exec_with_returning(conn)
-        .await?
-        .try_into()
+    insert_pending(conn, row, None, None, zone, now).await
 }
 
-/// A PENDING payment's row, with the provider's ids when it is already known to the provider.
+/// Inserts a PENDING payment, with the provider's ids when it is already known to the provider,
+/// and adds it to the rollup.
+async fn insert_pending(
+    conn: &impl ConnectionTrait,
+    row: NewPaymentRow,
+    external_id: Option<String>,
+    checkout_id: Option<String>,
+    zone: TimeZone,
+    now: DateTime<Utc>,
+) -> AppResult<Payment> {
+    let payment: Payment =
+        payments::Entity::insert(pending_row(row, external_id, checkout_id, now))
+            .exec_with_returning(conn)
+            .await?
+            .try_into()?;
+    days::shift(conn, zone, None, Some(&payment)).await?;
+    Ok(payment)
+}
+
 fn pending_row(
     row: NewPaymentRow,
     external_id: Option<String>,

@@ -22,7 +22,7 @@ use super::super::model::{
 use crate::kernel::{
     error::AppResult,
     ids::{PaymentId, PaymentNotificationId, RefundId, TenantId, UserId},
-    values::{EnumStr, MoneyCents},
+    values::{EnumStr, MoneyCents, TimeZone},
 };
 
 /// The insert of a notification, doing nothing when its key (provider, topic, resource id,
@@ -121,16 +121,17 @@ pub async fn lock_by_external(
         .transpose()
 }
 
-/// Writes a provider's read to payment `id` (its external id claimed with it) and returns the
-/// row as stored.
+/// Writes a provider's read to payment `current` (its external id claimed with it), moves it in
+/// the rollup (days in the tenant's `zone`), and returns the row as stored.
 pub async fn apply_read(
     conn: &impl ConnectionTrait,
-    id: PaymentId,
+    current: &Payment,
     row: &ReconciledRow,
+    zone: TimeZone,
     now: DateTime<Utc>,
 ) -> AppResult<Option<Payment>> {
     let read = &row.read;
-    payments::Entity::update_many()
+    let stored = payments::Entity::update_many()
         .col_expr(
             payments::Column::ExternalId,
             Expr::value(read.external_id.clone()),
@@ -172,22 +173,27 @@ pub async fn apply_read(
         .col_expr(payments::Column::ApprovedAt, Expr::value(row.approved_at))
         .col_expr(payments::Column::ReportedAt, Expr::value(row.reported_at))
         .col_expr(payments::Column::UpdatedAt, Expr::value(now))
-        .filter(payments::Column::Id.eq(id.0))
+        .filter(payments::Column::Id.eq(current.id.0))
         .exec_with_returning(conn)
         .await?
         .into_iter()
         .next()
         .map(Payment::try_from)
-        .transpose()
+        .transpose()?;
+    if let Some(stored) = &stored {
+        super::days::shift(conn, zone, Some(current), Some(stored)).await?;
+    }
+    Ok(stored)
 }
 
 /// A second attempt on the checkout of `first` (the provider made another payment for it): a
 /// PENDING row for the same tenant, purpose, appointment, customer, service, provider and
-/// amount, already carrying the attempt's `external_id`.
+/// amount, already carrying the attempt's `external_id` (days in the tenant's `zone`).
 pub async fn insert_attempt(
     conn: &impl ConnectionTrait,
     first: &Payment,
     external_id: &str,
+    zone: TimeZone,
     now: DateTime<Utc>,
 ) -> AppResult<Payment> {
     let row = NewPaymentRow {
@@ -201,16 +207,15 @@ pub async fn insert_attempt(
         amount: first.amount,
         link_expires_at: None,
     };
-    let row = super::pending_row(
+    super::insert_pending(
+        conn,
         row,
         Some(external_id.to_owned()),
         first.checkout_id.clone(),
+        zone,
         now,
-    );
-    payments::Entity::insert(row)
-        .exec_with_returning(conn)
-        .await?
-        .try_into()
+    )
+    .await
 }
 
 /// The refund of payment `payment` for `amount` (None: the rest) still REQUESTED: a retry of the
