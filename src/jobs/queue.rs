@@ -481,18 +481,16 @@ impl Jobs {
     /// with backoff. Rows written due are simply the workers' (woken); held rows in a process
     /// that runs no held jobs are released to them.
     pub async fn run_held<J: Job>(&self, rows: &[Held], job: J, ctx: J::Context) {
-        if let Some(ids) = self.claim_held(rows).await {
-            self.run_claimed(&ids, job, ctx).await;
+        if let Some((runs, ids)) = self.claim_held(rows).await {
+            self.run_claimed(&runs.metrics, &ids, job, ctx).await;
         }
     }
 
     /// [`Jobs::run_held`] in a task of its own, when a permit of its kind is free; else the rows
-    /// are released to the workers at once.
+    /// are released to the workers, also in a task of its own: the caller (a webhook's answer)
+    /// never waits on it.
     pub async fn spawn_held<J: Job>(&self, rows: &[Held], job: J, ctx: J::Context) {
-        let Some(ids) = self.claim_held(rows).await else {
-            return;
-        };
-        let Some(runs) = self.held.get() else {
+        let Some((runs, ids)) = self.claim_held(rows).await else {
             return;
         };
         let permits = if J::WAITS_ON_PROVIDERS {
@@ -500,21 +498,26 @@ impl Jobs {
         } else {
             &runs.busy
         };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            self.settle(&ids, Err(anyhow::anyhow!("no permit free")))
-                .await;
-            return;
-        };
         let jobs = self.clone();
-        runs.tasks.spawn(async move {
-            jobs.run_claimed(&ids, job, ctx).await;
-            drop(permit);
-        });
+        match permits.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let metrics = runs.metrics.clone();
+                runs.tasks.spawn(async move {
+                    jobs.run_claimed(&metrics, &ids, job, ctx).await;
+                    drop(permit);
+                })
+            }
+            Err(_) => runs.tasks.spawn(async move {
+                jobs.settle(&ids, Err(anyhow::anyhow!("no permit free")))
+                    .await;
+            }),
+        };
     }
 
-    /// The ids of the held `rows`, for this process to run now; `None` when they are the
-    /// workers' (written due, or held by a process that runs no held jobs: released to them).
-    async fn claim_held(&self, rows: &[Held]) -> Option<Vec<Uuid>> {
+    /// The held runs and the ids of the held `rows`, for this process to run now; `None` when
+    /// they are the workers' (written due, or held by a process that runs no held jobs:
+    /// released to them).
+    async fn claim_held(&self, rows: &[Held]) -> Option<(&HeldRuns, Vec<Uuid>)> {
         let ids: Vec<Uuid> = rows
             .iter()
             .filter(|row| row.until.is_some())
@@ -524,15 +527,15 @@ impl Jobs {
             self.wake();
             return None;
         }
-        if self.held.get().is_none() {
+        let Some(runs) = self.held.get() else {
             self.settle(&ids, Err(anyhow::anyhow!("this process runs no held jobs")))
                 .await;
             return None;
-        }
-        Some(ids)
+        };
+        Some((runs, ids))
     }
 
-    async fn run_claimed<J: Job>(&self, ids: &[Uuid], job: J, ctx: J::Context) {
+    async fn run_claimed<J: Job>(&self, metrics: &Metrics, ids: &[Uuid], job: J, ctx: J::Context) {
         let outcome = job.run(ctx).await;
         let label = match &outcome {
             Ok(()) => "ok",
@@ -541,9 +544,7 @@ impl Jobs {
                 "error"
             }
         };
-        if let Some(runs) = self.held.get() {
-            runs.metrics.record_job(J::QUEUE, label);
-        }
+        metrics.record_job(J::QUEUE, label);
         self.settle(ids, outcome).await;
     }
 

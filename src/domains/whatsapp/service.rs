@@ -170,29 +170,30 @@ async fn store(
     let conversation = repo::find_or_insert_conversation(&txn, tenant, customer.id, now)
         .await?
         .id;
-    let stored = repo::insert_inbound(&txn, tenant, conversation, inbound, now).await?;
-    let held = stored.map(|message| state.jobs.hold(message.0));
-    if let (Some(message), Some(held)) = (stored, held) {
-        repo::record_inbound(&txn, conversation, message, inbound.sent_at, now).await?;
-        jobs::enqueue_held(&txn, &ProcessInbound { message }, held).await?;
-    }
+    let Some(message) = repo::insert_inbound(&txn, tenant, conversation, inbound, now).await?
+    else {
+        // Stored before (Meta redelivers): its job was written then.
+        txn.commit().await?;
+        return Ok(false);
+    };
+    repo::record_inbound(&txn, conversation, message, inbound.sent_at, now).await?;
+    let held = state.jobs.hold(message.0);
+    jobs::enqueue_held(&txn, &ProcessInbound { message }, held).await?;
     txn.commit().await?;
-    if let (Some(message), Some(held)) = (stored, held) {
-        // Messages of one delivery (Meta batches them) are answered side by side.
-        let ctx = state.in_background();
-        (state.jobs)
-            .spawn_held(&[held], ProcessInbound { message }, ctx)
-            .await;
-        publish(
-            state,
-            tenant,
-            ConversationEventKind::MessageReceived,
-            conversation,
-            Some(message),
-        )
+    // Messages of one delivery (Meta batches them) are answered side by side.
+    let ctx = state.in_background();
+    (state.jobs)
+        .spawn_held(&[held], ProcessInbound { message }, ctx)
         .await;
-    }
-    Ok(stored.is_some())
+    publish(
+        state,
+        tenant,
+        ConversationEventKind::MessageReceived,
+        conversation,
+        Some(message),
+    )
+    .await;
+    Ok(true)
 }
 
 async fn publish(
